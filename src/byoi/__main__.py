@@ -1,0 +1,3 @@
+from byoi.cli import main
+
+main()

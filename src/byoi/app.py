@@ -1,0 +1,102 @@
+"""The ASGI application: wires settings, store, services and protocol together.
+
+``create_app(settings)`` builds everything from its arguments (tests pass their
+own resolver or clock) and returns a Starlette app whose lifespan migrates the
+database and runs the lifecycle task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from byoi.aws.protocol import JsonProtocolEndpoint
+from byoi.sagemaker import sagemaker_service
+from byoi.services.base_images import BaseImageResolver, DockerResolver, PassThroughResolver
+from byoi.services.clock import Clock, SystemClock
+from byoi.services.container import build_services
+from byoi.settings import DockerMode, Settings
+from byoi.store.database import Database
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """byoi cannot start as configured; the message says why and what to change."""
+
+
+def docker_resolver(mode: DockerMode) -> BaseImageResolver:
+    """The BaseImage resolver for ``mode``: the Docker engine's, or pass-through."""
+    if mode is DockerMode.off:
+        return PassThroughResolver()
+    try:
+        import docker
+
+        client = docker.from_env(timeout=30)
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means "no usable engine"
+        if mode is DockerMode.on:
+            raise StartupError(
+                f"BYOI_DOCKER=on but no Docker engine answers ({exc}); start dockerd or set DOCKER_HOST"
+            ) from None
+        log.info("no Docker engine answers; image versions record BaseImage as given")
+        return PassThroughResolver()
+    log.info("using the Docker engine to resolve image versions")
+    return DockerResolver(client)
+
+
+def create_app(
+    settings: Settings, resolver: BaseImageResolver | None = None, clock: Clock | None = None
+) -> Starlette:
+    db = Database(settings.resolved_database_url())
+    services = build_services(
+        db,
+        clock or SystemClock(),
+        resolver if resolver is not None else docker_resolver(settings.docker),
+        transition_seconds=settings.transition_seconds,
+        max_images=settings.max_images,
+        max_versions_per_image=settings.max_versions_per_image,
+    )
+    endpoint = JsonProtocolEndpoint([sagemaker_service(services)], settings.account_id, settings.region)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        db.migrate()
+        task = asyncio.create_task(services.lifecycle.run(), name="byoi-lifecycle")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            db.dispose()
+
+    async def health(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def not_found(request: Request) -> JSONResponse:
+        return JSONResponse(
+            {"__type": "UnknownOperationException", "message": f"byoi serves AWS APIs on POST /; not {request.method} {request.url.path}"},
+            status_code=404,
+        )
+
+    routes = [
+        Route("/_byoi/health", health, methods=["GET"]),
+        Route("/", endpoint.handle, methods=["POST"]),
+        Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
+    ]
+    async def internal_error(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", exc_info=exc)
+        return JSONResponse({"__type": "InternalFailure", "message": "An internal error occurred; see the server log"}, 500)
+
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={Exception: internal_error})
+    app.state.services = services
+    app.state.db = db
+    return app

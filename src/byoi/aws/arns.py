@@ -1,0 +1,44 @@
+"""Amazon Resource Names for the resources byoi serves.
+
+SageMaker writes the resource name into its ARNs in lower case
+(``arn:aws:sagemaker:us-east-1:123456789012:image/my-image``), so two names
+that differ only in case share an ARN; byoi therefore treats names as unique
+regardless of case (see docs/aws-behaviour.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from byoi.aws.protocol import Scope
+
+#: SageMaker resource types byoi knows, as they appear in ARNs.
+IMAGE = "image"
+IMAGE_VERSION = "image-version"
+APP_IMAGE_CONFIG = "app-image-config"
+
+
+def sagemaker_arn(scope: Scope, resource_type: str, *path: str | int) -> str:
+    """``arn:aws:sagemaker:<region>:<account>:<type>/<path...>`` with the name lower-cased."""
+    tail = "/".join(str(p).lower() for p in path)
+    return f"arn:aws:sagemaker:{scope.region}:{scope.account_id}:{resource_type}/{tail}"
+
+
+@dataclass(frozen=True)
+class ParsedArn:
+    """The parts of a SageMaker ARN byoi needs to find the resource it names."""
+
+    scope: Scope
+    resource_type: str
+    path: tuple[str, ...]
+
+
+def parse_sagemaker_arn(arn: str) -> ParsedArn | None:
+    """Split a SageMaker ARN; None when it is not one."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sagemaker":
+        return None
+    resource_type, _, rest = parts[5].partition("/")
+    if not resource_type or not rest:
+        return None
+    return ParsedArn(Scope(parts[4], parts[3]), resource_type, tuple(rest.split("/")))

@@ -1,0 +1,19 @@
+"""SageMaker operation handlers: translate validated API parameters to service calls and back.
+
+Each module offers ``handlers(services)``, a table of operation name -> handler;
+``sagemaker_service`` joins them into the ``JsonService`` the protocol serves.
+Any SageMaker operation missing from the tables answers ``NotImplemented`` (501).
+"""
+
+from __future__ import annotations
+
+from byoi.aws.protocol import JsonService
+from byoi.sagemaker import app_image_configs, images, tags
+from byoi.services.container import Services
+
+
+def sagemaker_service(services: Services) -> JsonService:
+    table = {}
+    for module in (images, app_image_configs, tags):
+        table.update(module.handlers(services))
+    return JsonService(target_prefix="SageMaker", model_name="sagemaker", handlers=table)

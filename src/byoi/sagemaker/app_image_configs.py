@@ -1,0 +1,62 @@
+"""Handlers for AppImageConfig operations."""
+
+from __future__ import annotations
+
+from byoi.aws.protocol import Handler, RequestContext
+from byoi.services.app_image_configs import MODES, ConfigFilters, config_arn, modes_given
+from byoi.services.container import Services
+from byoi.store.models import AppImageConfig
+
+
+def config_details(config: AppImageConfig) -> dict:
+    """The members DescribeAppImageConfig and ListAppImageConfigs share."""
+    return {
+        "AppImageConfigArn": config_arn(config),
+        "AppImageConfigName": config.name,
+        "CreationTime": config.created_ms,
+        "LastModifiedTime": config.modified_ms,
+        **{member: getattr(config, column) for member, column in MODES.items()},
+    }
+
+
+def handlers(services: Services) -> dict[str, Handler]:
+    configs = services.app_image_configs
+
+    def create(ctx: RequestContext, p: dict) -> dict:
+        arn = configs.create(ctx.scope, p["AppImageConfigName"], modes_given(p), p.get("Tags"))
+        return {"AppImageConfigArn": arn}
+
+    def describe(ctx: RequestContext, p: dict) -> dict:
+        return config_details(configs.describe(ctx.scope, p["AppImageConfigName"]))
+
+    def update(ctx: RequestContext, p: dict) -> dict:
+        return {"AppImageConfigArn": configs.update(ctx.scope, p["AppImageConfigName"], modes_given(p))}
+
+    def delete(ctx: RequestContext, p: dict) -> None:
+        configs.delete(ctx.scope, p["AppImageConfigName"])
+
+    def list_configs(ctx: RequestContext, p: dict) -> dict:
+        filters = ConfigFilters(
+            p.get("NameContains"),
+            p.get("CreationTimeAfter"),
+            p.get("CreationTimeBefore"),
+            p.get("ModifiedTimeAfter"),
+            p.get("ModifiedTimeBefore"),
+        )
+        result = configs.list(
+            ctx.scope,
+            filters,
+            p.get("SortBy", "CreationTime"),
+            p.get("SortOrder", "Descending"),
+            p.get("MaxResults", 10),
+            p.get("NextToken"),
+        )
+        return {"AppImageConfigs": [config_details(c) for c in result.items], "NextToken": result.next_token}
+
+    return {
+        "CreateAppImageConfig": create,
+        "DescribeAppImageConfig": describe,
+        "UpdateAppImageConfig": update,
+        "DeleteAppImageConfig": delete,
+        "ListAppImageConfigs": list_configs,
+    }

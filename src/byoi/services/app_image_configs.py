@@ -1,0 +1,170 @@
+"""AppImageConfigs: how Studio runs an image as a KernelGateway, JupyterLab or Code Editor app.
+
+Rules (see docs/aws-behaviour.md):
+* Create needs exactly one of the three modes (``KernelGatewayImageConfig``,
+  ``JupyterLabAppImageConfig``, ``CodeEditorAppImageConfig``).
+* A ``FileSystemConfig`` that is given is completed with the documented
+  defaults: MountPath ``/home/sagemaker-user``, DefaultUid 1000, DefaultGid 100.
+  One that is not given stays absent.
+* Update takes at most one mode; the mode given replaces the stored
+  configuration (and clears any other mode). With none given, only
+  LastModifiedTime changes.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from byoi.aws.arns import APP_IMAGE_CONFIG, sagemaker_arn
+from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
+from byoi.aws.protocol import Scope
+from byoi.services.clock import Clock
+from byoi.services.listing import Page, Sort, name_contains, page, time_window
+from byoi.services.tags import delete_tags_of, insert_tags
+from byoi.store.database import Database
+from byoi.store.models import AppImageConfig
+
+#: API member of each mode -> model column.
+MODES = {
+    "KernelGatewayImageConfig": "kernel_gateway",
+    "JupyterLabAppImageConfig": "jupyter_lab",
+    "CodeEditorAppImageConfig": "code_editor",
+}
+
+DEFAULT_FILE_SYSTEM_CONFIG = {"MountPath": "/home/sagemaker-user", "DefaultUid": 1000, "DefaultGid": 100}
+
+CONFIG_SORTS = {
+    "CreationTime": AppImageConfig.created_ms,
+    "LastModifiedTime": AppImageConfig.modified_ms,
+    "Name": AppImageConfig.name,
+}
+
+
+def config_arn(config: AppImageConfig) -> str:
+    return sagemaker_arn(Scope(config.account_id, config.region), APP_IMAGE_CONFIG, config.name)
+
+
+def find_config(session: Session, scope: Scope, name: str) -> AppImageConfig | None:
+    return session.scalar(
+        select(AppImageConfig).where(
+            AppImageConfig.account_id == scope.account_id,
+            AppImageConfig.region == scope.region,
+            AppImageConfig.name_key == name.lower(),
+        )
+    )
+
+
+def get_config(session: Session, scope: Scope, name: str) -> AppImageConfig:
+    config = find_config(session, scope, name)
+    if config is None:
+        raise ResourceNotFound(
+            f"AppImageConfig with ARN {sagemaker_arn(scope, APP_IMAGE_CONFIG, name)} does not exist"
+        )
+    return config
+
+
+def with_defaults(mode_config: dict) -> dict:
+    """A mode's configuration with a given FileSystemConfig completed by the defaults."""
+    result = copy.deepcopy(mode_config)
+    if "FileSystemConfig" in result:
+        result["FileSystemConfig"] = {**DEFAULT_FILE_SYSTEM_CONFIG, **result["FileSystemConfig"]}
+    return result
+
+
+def modes_given(params: dict) -> dict[str, dict]:
+    return {member: params[member] for member in MODES if params.get(member) is not None}
+
+
+@dataclass
+class ConfigFilters:
+    name_contains: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    modified_after: datetime | None = None
+    modified_before: datetime | None = None
+
+
+class AppImageConfigService:
+    def __init__(self, db: Database, clock: Clock):
+        self._db = db
+        self._clock = clock
+
+    def create(self, scope: Scope, name: str, modes: dict[str, dict], tags: list[dict] | None = None) -> str:
+        if len(modes) != 1:
+            raise ValidationException(
+                "Exactly one of KernelGatewayImageConfig, JupyterLabAppImageConfig or CodeEditorAppImageConfig "
+                f"must be specified; got {len(modes)}"
+            )
+        arn = sagemaker_arn(scope, APP_IMAGE_CONFIG, name)
+        in_use = ResourceInUse(f"AppImageConfig with ARN {arn} already exists")
+        now = self._clock.now_ms()
+        try:
+            with self._db.write() as session:
+                if find_config(session, scope, name) is not None:
+                    raise in_use
+                config = AppImageConfig(
+                    account_id=scope.account_id,
+                    region=scope.region,
+                    name=name,
+                    name_key=name.lower(),
+                    created_ms=now,
+                    modified_ms=now,
+                )
+                for member, mode in modes.items():
+                    setattr(config, MODES[member], with_defaults(mode))
+                session.add(config)
+                insert_tags(session, arn, tags or [])
+        except IntegrityError:
+            raise in_use from None
+        return arn
+
+    def describe(self, scope: Scope, name: str) -> AppImageConfig:
+        with self._db.read() as session:
+            return get_config(session, scope, name)
+
+    def update(self, scope: Scope, name: str, modes: dict[str, dict]) -> str:
+        if len(modes) > 1:
+            raise ValidationException(
+                "At most one of KernelGatewayImageConfig, JupyterLabAppImageConfig or CodeEditorAppImageConfig "
+                f"may be specified; got {len(modes)}"
+            )
+        with self._db.write() as session:
+            config = get_config(session, scope, name)
+            for member, column in MODES.items():
+                if modes:
+                    setattr(config, column, with_defaults(modes[member]) if member in modes else None)
+            config.modified_ms = self._clock.now_ms()
+            return config_arn(config)
+
+    def delete(self, scope: Scope, name: str) -> None:
+        with self._db.write() as session:
+            config = get_config(session, scope, name)
+            delete_tags_of(session, [config_arn(config)])
+            session.delete(config)
+
+    def list(
+        self,
+        scope: Scope,
+        filters: ConfigFilters,
+        sort_by: str = "CreationTime",
+        sort_order: str = "Descending",
+        max_results: int = 10,
+        next_token: str | None = None,
+    ) -> Page[AppImageConfig]:
+        stmt = select(AppImageConfig).where(
+            AppImageConfig.account_id == scope.account_id, AppImageConfig.region == scope.region
+        )
+        stmt = name_contains(stmt, AppImageConfig.name, filters.name_contains)
+        stmt = time_window(stmt, AppImageConfig.created_ms, filters.created_after, filters.created_before)
+        stmt = time_window(stmt, AppImageConfig.modified_ms, filters.modified_after, filters.modified_before)
+        sort = Sort(
+            CONFIG_SORTS[sort_by], AppImageConfig.id, sort_order == "Ascending", f"configs:{sort_by}:{sort_order}"
+        )
+        with self._db.read() as session:
+            return page(session, stmt, sort, max_results, next_token)

@@ -1,0 +1,66 @@
+"""Builds the services from their dependencies (no module-level singletons)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from byoi.aws.arns import APP_IMAGE_CONFIG, IMAGE, IMAGE_VERSION, parse_sagemaker_arn
+from byoi.services.app_image_configs import AppImageConfigService, find_config
+from byoi.services.base_images import BaseImageResolver
+from byoi.services.clock import Clock
+from byoi.services.image_versions import ImageVersionService
+from byoi.services.images import ImageService, find_image
+from byoi.services.lifecycle import Lifecycle
+from byoi.services.tags import TagService
+from byoi.store.database import Database
+from byoi.store.models import ImageVersion
+
+
+@dataclass
+class Services:
+    images: ImageService
+    image_versions: ImageVersionService
+    app_image_configs: AppImageConfigService
+    tags: TagService
+    lifecycle: Lifecycle
+
+
+def resource_exists(session: Session, arn: str) -> bool:
+    """Whether ``arn`` names an Image, ImageVersion or AppImageConfig that exists."""
+    parsed = parse_sagemaker_arn(arn)
+    if parsed is None:
+        return False
+    if parsed.resource_type == IMAGE and len(parsed.path) == 1:
+        return find_image(session, parsed.scope, parsed.path[0]) is not None
+    if parsed.resource_type == IMAGE_VERSION and len(parsed.path) == 2 and parsed.path[1].isdigit():
+        image = find_image(session, parsed.scope, parsed.path[0])
+        if image is None:
+            return False
+        number = int(parsed.path[1])
+        return session.scalar(
+            select(ImageVersion.id).where(ImageVersion.image_id == image.id, ImageVersion.version == number)
+        ) is not None
+    if parsed.resource_type == APP_IMAGE_CONFIG and len(parsed.path) == 1:
+        return find_config(session, parsed.scope, parsed.path[0]) is not None
+    return False
+
+
+def build_services(
+    db: Database,
+    clock: Clock,
+    resolver: BaseImageResolver,
+    transition_seconds: float = 0.0,
+    max_images: int = 0,
+    max_versions_per_image: int = 0,
+) -> Services:
+    lifecycle = Lifecycle(db, clock, resolver, transition_seconds)
+    return Services(
+        images=ImageService(db, clock, lifecycle, max_images),
+        image_versions=ImageVersionService(db, clock, lifecycle, max_versions_per_image),
+        app_image_configs=AppImageConfigService(db, clock),
+        tags=TagService(db, resource_exists),
+        lifecycle=lifecycle,
+    )

@@ -1,0 +1,186 @@
+"""Images: CreateImage, DescribeImage, UpdateImage, DeleteImage, ListImages.
+
+An Image is a named, versioned reference to container images. Its status
+goes CREATING -> CREATED, UPDATING -> CREATED on update, and DELETING before it
+disappears with all its versions (never the container images themselves).
+``byoi.services.lifecycle`` performs those settlements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from byoi.aws.arns import IMAGE, sagemaker_arn
+from byoi.aws.errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, ValidationException
+from byoi.aws.protocol import Scope
+from byoi.services import status
+from byoi.services.clock import Clock
+from byoi.services.lifecycle import Lifecycle
+from byoi.services.listing import Page, Sort, name_contains, page, time_window
+from byoi.services.tags import insert_tags
+from byoi.store.database import Database
+from byoi.store.models import Image, ImageVersion
+
+IMAGE_SORTS = {"CREATION_TIME": Image.created_ms, "LAST_MODIFIED_TIME": Image.modified_ms, "IMAGE_NAME": Image.name}
+
+
+def image_arn(image: Image) -> str:
+    return sagemaker_arn(Scope(image.account_id, image.region), IMAGE, image.name)
+
+
+def find_image(session: Session, scope: Scope, name: str) -> Image | None:
+    return session.scalar(
+        select(Image).where(
+            Image.account_id == scope.account_id, Image.region == scope.region, Image.name_key == name.lower()
+        )
+    )
+
+
+def get_image(session: Session, scope: Scope, name: str) -> Image:
+    """The image named ``name``, or ResourceNotFound in AWS's words."""
+    image = find_image(session, scope, name)
+    if image is None:
+        raise ResourceNotFound(f"Image with ARN {sagemaker_arn(scope, IMAGE, name)} does not exist")
+    return image
+
+
+@dataclass
+class ImageFilters:
+    name_contains: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    modified_after: datetime | None = None
+    modified_before: datetime | None = None
+
+
+class ImageService:
+    def __init__(self, db: Database, clock: Clock, lifecycle: Lifecycle, max_images: int = 0):
+        self._db = db
+        self._clock = clock
+        self._lifecycle = lifecycle
+        self._max_images = max_images
+
+    def create(
+        self,
+        scope: Scope,
+        name: str,
+        role_arn: str,
+        display_name: str | None = None,
+        description: str | None = None,
+        tags: list[dict] | None = None,
+    ) -> str:
+        arn = sagemaker_arn(scope, IMAGE, name)
+        in_use = ResourceInUse(f"Image with ARN {arn} already exists")
+        now = self._clock.now_ms()
+        try:
+            with self._db.write() as session:
+                if find_image(session, scope, name) is not None:
+                    raise in_use
+                self._check_quota(session, scope)
+                session.add(
+                    Image(
+                        account_id=scope.account_id,
+                        region=scope.region,
+                        name=name,
+                        name_key=name.lower(),
+                        role_arn=role_arn,
+                        display_name=display_name,
+                        description=description,
+                        status=status.CREATING,
+                        created_ms=now,
+                        modified_ms=now,
+                        next_version=1,
+                    )
+                )
+                insert_tags(session, arn, tags or [])
+        except IntegrityError:
+            raise in_use from None
+        self._lifecycle.changed()
+        return arn
+
+    def describe(self, scope: Scope, name: str) -> Image:
+        with self._db.read() as session:
+            return get_image(session, scope, name)
+
+    def update(
+        self,
+        scope: Scope,
+        name: str,
+        delete_properties: list[str] | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+        role_arn: str | None = None,
+    ) -> str:
+        to_delete = set(delete_properties or [])
+        clashes = sorted(p for p, v in (("DisplayName", display_name), ("Description", description)) if v and p in to_delete)
+        if clashes:
+            raise ValidationException(
+                f"Property {', '.join(clashes)} cannot be both set and listed in DeleteProperties"
+            )
+        with self._db.write() as session:
+            image = get_image(session, scope, name)
+            if image.status in status.IMAGE_TRANSITIONAL:
+                raise ResourceInUse(f"Image with ARN {image_arn(image)} is {image.status} and cannot be updated now")
+            values: dict = {"status": status.UPDATING, "modified_ms": self._clock.now_ms()}
+            if display_name is not None:
+                values["display_name"] = display_name
+            if description is not None:
+                values["description"] = description
+            if role_arn is not None:
+                values["role_arn"] = role_arn
+            for prop in to_delete:
+                values["display_name" if prop == "DisplayName" else "description"] = None
+            session.execute(update(Image).where(Image.id == image.id).values(**values))
+            arn = image_arn(image)
+        self._lifecycle.changed()
+        return arn
+
+    def delete(self, scope: Scope, name: str) -> None:
+        """Start deleting the image and all its versions. Deleting twice is harmless."""
+        with self._db.write() as session:
+            image = get_image(session, scope, name)
+            if image.status == status.DELETING:
+                return
+            if image.status in (status.CREATING, status.UPDATING):
+                raise ResourceInUse(f"Image with ARN {image_arn(image)} is {image.status}; delete it once that ends")
+            now = self._clock.now_ms()
+            session.execute(
+                update(ImageVersion).where(ImageVersion.image_id == image.id).values(status=status.DELETING, modified_ms=now)
+            )
+            session.execute(update(Image).where(Image.id == image.id).values(status=status.DELETING, modified_ms=now))
+        self._lifecycle.changed()
+
+    def list(
+        self,
+        scope: Scope,
+        filters: ImageFilters,
+        sort_by: str = "CREATION_TIME",
+        sort_order: str = "DESCENDING",
+        max_results: int = 10,
+        next_token: str | None = None,
+    ) -> Page[Image]:
+        stmt = select(Image).where(Image.account_id == scope.account_id, Image.region == scope.region)
+        stmt = name_contains(stmt, Image.name, filters.name_contains)
+        stmt = time_window(stmt, Image.created_ms, filters.created_after, filters.created_before)
+        stmt = time_window(stmt, Image.modified_ms, filters.modified_after, filters.modified_before)
+        sort = Sort(IMAGE_SORTS[sort_by], Image.id, sort_order == "ASCENDING", f"images:{sort_by}:{sort_order}")
+        with self._db.read() as session:
+            return page(session, stmt, sort, max_results, next_token)
+
+    def _check_quota(self, session: Session, scope: Scope) -> None:
+        if not self._max_images:
+            return
+        count = session.scalar(
+            select(func.count()).select_from(Image).where(Image.account_id == scope.account_id, Image.region == scope.region)
+        )
+        if count >= self._max_images:
+            raise ResourceLimitExceeded(
+                f"The account-level service limit 'Maximum number of images' is {self._max_images} Images, "
+                f"with current utilization of {count} Images and a request delta of 1 Images. "
+                "Raise BYOI_MAX_IMAGES to allow more."
+            )

@@ -1,0 +1,169 @@
+"""Settles Images and ImageVersions out of their transitional states.
+
+API calls only record intent (CREATING, UPDATING, DELETING) and call
+``changed()``. A row is *due* once it has sat in its state for
+``transition_seconds``; ``settle_due()`` then finishes it:
+
+* Image CREATING/UPDATING -> CREATED;
+* ImageVersion CREATING -> CREATED with ContainerImage resolved, or
+  CREATE_FAILED with the resolver's FailureReason;
+* DELETING -> the row, its children and their tags removed.
+
+With ``transition_seconds == 0`` (the default) ``changed()`` settles before the
+API call returns, so a Describe right after a Create sees CREATED. Otherwise
+the ``run()`` task settles rows when they fall due. The work is level-triggered
+and every step is a compare-and-set on the row's state, so it is safe to run
+from several threads and it resumes after a restart whatever was interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import anyio
+from sqlalchemy import delete, func, select, update
+
+from byoi.aws.arns import IMAGE, IMAGE_VERSION
+from byoi.aws.protocol import Scope
+from byoi.aws.arns import sagemaker_arn
+from byoi.services import status
+from byoi.services.base_images import BaseImageError, BaseImageResolver
+from byoi.services.clock import Clock
+from byoi.services.tags import delete_tags_of
+from byoi.store.database import Database
+from byoi.store.models import Image, ImageVersion
+
+log = logging.getLogger(__name__)
+
+
+class Lifecycle:
+    def __init__(self, db: Database, clock: Clock, resolver: BaseImageResolver, transition_seconds: float):
+        self._db = db
+        self._clock = clock
+        self._resolver = resolver
+        self._delay_ms = int(round(transition_seconds * 1000))
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+
+    def changed(self) -> None:
+        """A row entered a transitional state. Call after the transaction commits."""
+        if self._delay_ms == 0:
+            self.settle_due()
+        elif self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def settle_due(self) -> float | None:
+        """Settle every due row; return seconds until the next one falls due, or None."""
+        now = self._clock.now_ms()
+        cutoff = now - self._delay_ms
+        with self._db.read() as session:
+            versions = session.execute(
+                select(ImageVersion.id, ImageVersion.status, ImageVersion.base_image).where(
+                    ImageVersion.status.in_(status.VERSION_TRANSITIONAL), ImageVersion.modified_ms <= cutoff
+                )
+            ).all()
+            images = session.execute(
+                select(Image.id, Image.status).where(
+                    Image.status.in_(status.IMAGE_TRANSITIONAL), Image.modified_ms <= cutoff
+                )
+            ).all()
+        for version_id, state, base_image in versions:
+            if state == status.CREATING:
+                self._finish_version_create(version_id, base_image)
+            else:
+                self._finish_version_delete(version_id)
+        for image_id, state in images:
+            if state == status.DELETING:
+                self._finish_image_delete(image_id)
+            else:
+                self._finish_image_change(image_id, state)
+        return self._seconds_until_next_due()
+
+    async def run(self) -> None:
+        """Settle rows as they fall due, until cancelled. Also settles what a restart left."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        while True:
+            self._wake.clear()
+            try:
+                wait = await anyio.to_thread.run_sync(self.settle_due)
+            except Exception:  # noqa: BLE001 - keep settling; the next pass retries
+                log.exception("lifecycle pass failed; retrying shortly")
+                wait = 1.0
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            except asyncio.TimeoutError:
+                pass
+
+    # --- steps ----------------------------------------------------------------
+
+    def _finish_version_create(self, version_id: int, base_image: str) -> None:
+        container_image, reason = None, None
+        try:
+            container_image = self._resolver.resolve(base_image)
+        except BaseImageError as exc:
+            reason = str(exc)
+        except Exception as exc:  # noqa: BLE001 - an engine fault fails the version, not byoi
+            log.exception("resolving BaseImage %s failed", base_image)
+            reason = f"BaseImage {base_image} could not be resolved: {exc}"
+        new_state = status.CREATE_FAILED if reason else status.CREATED
+        with self._db.write() as session:
+            session.execute(
+                update(ImageVersion)
+                .where(ImageVersion.id == version_id, ImageVersion.status == status.CREATING)
+                .values(
+                    status=new_state,
+                    container_image=container_image,
+                    failure_reason=reason,
+                    modified_ms=self._clock.now_ms(),
+                )
+            )
+
+    def _finish_version_delete(self, version_id: int) -> None:
+        with self._db.write() as session:
+            row = session.execute(
+                select(Image.account_id, Image.region, Image.name, ImageVersion.version)
+                .join(ImageVersion.image)
+                .where(ImageVersion.id == version_id, ImageVersion.status == status.DELETING)
+            ).first()
+            if row is None:
+                return
+            account_id, region, name, number = row
+            delete_tags_of(session, [sagemaker_arn(Scope(account_id, region), IMAGE_VERSION, name, number)])
+            session.execute(delete(ImageVersion).where(ImageVersion.id == version_id))
+
+    def _finish_image_delete(self, image_id: int) -> None:
+        with self._db.write() as session:
+            image = session.get(Image, image_id)
+            if image is None or image.status != status.DELETING:
+                return
+            scope = Scope(image.account_id, image.region)
+            numbers = session.scalars(select(ImageVersion.version).where(ImageVersion.image_id == image_id))
+            arns = [sagemaker_arn(scope, IMAGE, image.name)]
+            arns += [sagemaker_arn(scope, IMAGE_VERSION, image.name, n) for n in numbers]
+            delete_tags_of(session, arns)
+            session.execute(delete(Image).where(Image.id == image_id))
+
+    def _finish_image_change(self, image_id: int, state: str) -> None:
+        with self._db.write() as session:
+            session.execute(
+                update(Image)
+                .where(Image.id == image_id, Image.status == state)
+                .values(status=status.CREATED, modified_ms=self._clock.now_ms())
+            )
+
+    def _seconds_until_next_due(self) -> float | None:
+        with self._db.read() as session:
+            oldest = [
+                session.scalar(select(func.min(Image.modified_ms)).where(Image.status.in_(status.IMAGE_TRANSITIONAL))),
+                session.scalar(
+                    select(func.min(ImageVersion.modified_ms)).where(
+                        ImageVersion.status.in_(status.VERSION_TRANSITIONAL)
+                    )
+                ),
+            ]
+        pending = [ms for ms in oldest if ms is not None]
+        if not pending:
+            return None
+        return max(0.0, (min(pending) + self._delay_ms - self._clock.now_ms()) / 1000)

@@ -1,0 +1,87 @@
+"""The one typed settings object for byoi.
+
+Every field can be set from the environment with the ``BYOI_`` prefix
+(``BYOI_PORT=9000``) or passed explicitly (the CLI does this for its flags).
+Invalid values fail at start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/byoi``, or ``~/.local/share/byoi``."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(base) / "byoi"
+
+
+class DockerMode(str, Enum):
+    """Whether byoi talks to a Docker engine."""
+
+    auto = "auto"  # use the engine if it answers at start-up, else run without one
+    on = "on"  # require an engine; start-up fails without one
+    off = "off"  # never use an engine (BaseImage is recorded as given)
+
+
+class Settings(BaseSettings):
+    """byoi's configuration. Field descriptions double as ``byoi serve --help`` text."""
+
+    model_config = SettingsConfigDict(env_prefix="BYOI_", extra="forbid")
+
+    host: str = Field("127.0.0.1", description="Address the server listens on.")
+    port: int = Field(8080, ge=0, le=65535, description="TCP port the server listens on (0 picks a free one).")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Directory for byoi's state (the SQLite database by default).",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the store, e.g. postgresql+psycopg://user:pw@host/db. "
+        "Default: sqlite:///<data_dir>/byoi.db.",
+    )
+    account_id: str = Field(
+        "123456789012", pattern=r"^\d{12}$", description="AWS account id used in ARNs."
+    )
+    region: str = Field(
+        "us-east-1",
+        pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$",
+        description="Region used in ARNs when a request does not carry one in its SigV4 credential scope.",
+    )
+    docker: DockerMode = Field(
+        DockerMode.auto,
+        description="Docker engine use: 'auto' (use one if it answers), 'on' (require one), 'off'.",
+    )
+    transition_seconds: float = Field(
+        0.0,
+        ge=0,
+        le=3600,
+        description="How long Image/ImageVersion stay in CREATING, UPDATING or DELETING before "
+        "settling. 0 settles them before the API call returns.",
+    )
+    max_images: int = Field(
+        0, ge=0, description="Images allowed per account and region (ResourceLimitExceeded beyond); 0 = no limit."
+    )
+    max_versions_per_image: int = Field(
+        0, ge=0, description="Image versions allowed per image (ResourceLimitExceeded beyond); 0 = no limit."
+    )
+    log_level: str = Field("info", description="Log level: debug, info, warning or error.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"debug", "info", "warning", "error"}:
+            raise ValueError("must be one of debug, info, warning, error")
+        return value
+
+    def resolved_database_url(self) -> str:
+        """The database URL to use: ``database_url`` or the SQLite file in ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'byoi.db'}"

@@ -1,0 +1,98 @@
+"""Engines, transactions and migrations for the store.
+
+``Database(url)`` opens SQLite (a file; the default) or PostgreSQL. Work goes
+through two context managers:
+
+* ``read()``  - a session for queries only; never blocks writers on SQLite (WAL).
+* ``write()`` - a session whose transaction commits on normal exit and rolls back
+  on any exception, so a failed request never leaves partial state. On SQLite it
+  begins with ``BEGIN IMMEDIATE``: writers queue on the database lock (up to
+  ``busy_timeout``) instead of failing mid-transaction on a lock upgrade.
+
+``migrate()`` brings the schema to the newest alembic revision; ``byoi serve``
+runs it at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class Database:
+    """The store's connection to its SQL database. Thread-safe; one per process."""
+
+    def __init__(self, url: str):
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            database = self.url.database
+            if not database or database == ":memory:":
+                raise ValueError("byoi needs a file-backed SQLite database, e.g. sqlite:////path/byoi.db")
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            self._reader = self._sqlite_engine(begin="BEGIN")
+            self._writer = self._sqlite_engine(begin="BEGIN IMMEDIATE")
+        else:
+            self._reader = self._writer = create_engine(self.url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        self._read_sessions = sessionmaker(self._reader, expire_on_commit=False)
+        self._write_sessions = sessionmaker(self._writer, expire_on_commit=False)
+
+    def _sqlite_engine(self, begin: str) -> Engine:
+        engine = create_engine(self.url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own
+            # implicit transactions defer locking in a way that deadlocks writers).
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            # LIKE is case-sensitive on PostgreSQL; make SQLite agree.
+            cursor.execute("PRAGMA case_sensitive_like=ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection):  # type: ignore[no-untyped-def]
+            connection.exec_driver_sql(begin)
+
+        return engine
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reads; its transaction is rolled back at the end."""
+        with self._read_sessions() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session whose work commits on normal exit and rolls back on exception."""
+        with self._write_sessions() as session, session.begin():
+            yield session
+
+    def migrate(self) -> None:
+        """Upgrade the schema to the newest migration (idempotent)."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with self._writer.connect() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            connection.commit()
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self._reader.dispose()
+        if self._writer is not self._reader:
+            self._writer.dispose()

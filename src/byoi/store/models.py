@@ -1,0 +1,133 @@
+"""SQLAlchemy 2.0 typed models: the durable state of byoi.
+
+Conventions:
+* Times are integer epoch **milliseconds** (``*_ms``): exact, sortable, and
+  identical on SQLite and PostgreSQL; AWS reports timestamps to the millisecond.
+* ``name_key`` is the lower-cased name. Uniqueness is enforced by the database
+  on (account_id, region, name_key), so concurrent creates of one name leave
+  exactly one row (see ``byoi.aws.arns`` for why case is ignored).
+* Child rows cascade on delete in the database itself.
+
+Schema changes go through an alembic migration in ``migrations/versions``;
+``tests/store/test_migrations.py`` fails if the two drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Image(Base):
+    __tablename__ = "images"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(12))
+    region: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(63))
+    name_key: Mapped[str] = mapped_column(String(63))
+    role_arn: Mapped[str] = mapped_column(String(2048))
+    display_name: Mapped[str | None] = mapped_column(String(128))
+    description: Mapped[str | None] = mapped_column(String(512))
+    status: Mapped[str] = mapped_column(String(16))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    modified_ms: Mapped[int] = mapped_column(BigInteger)
+    #: The number the next version gets; numbers are never reused.
+    next_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    versions: Mapped[list[ImageVersion]] = relationship(
+        back_populates="image", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    __table_args__ = (
+        UniqueConstraint("account_id", "region", "name_key", name="uq_images_name"),
+        Index("ix_images_created", "account_id", "region", "created_ms"),
+        Index("ix_images_modified", "account_id", "region", "modified_ms"),
+        Index("ix_images_status", "status"),
+    )
+
+
+class ImageVersion(Base):
+    __tablename__ = "image_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    base_image: Mapped[str] = mapped_column(String(255))
+    container_image: Mapped[str | None] = mapped_column(String(512))
+    status: Mapped[str] = mapped_column(String(16))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    client_token: Mapped[str] = mapped_column(String(36))
+    vendor_guidance: Mapped[str | None] = mapped_column(String(16))
+    job_type: Mapped[str | None] = mapped_column(String(16))
+    ml_framework: Mapped[str | None] = mapped_column(String(128))
+    programming_lang: Mapped[str | None] = mapped_column(String(128))
+    processor: Mapped[str | None] = mapped_column(String(8))
+    horovod: Mapped[bool | None] = mapped_column(Boolean)
+    release_notes: Mapped[str | None] = mapped_column(String(255))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    modified_ms: Mapped[int] = mapped_column(BigInteger)
+
+    image: Mapped[Image] = relationship(back_populates="versions")
+    aliases: Mapped[list[ImageVersionAlias]] = relationship(
+        back_populates="version", cascade="all, delete-orphan", passive_deletes=True, order_by="ImageVersionAlias.id"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("image_id", "version", name="uq_image_versions_version"),
+        UniqueConstraint("image_id", "client_token", name="uq_image_versions_token"),
+        Index("ix_image_versions_status", "status"),
+    )
+
+
+class ImageVersionAlias(Base):
+    __tablename__ = "image_version_aliases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("image_versions.id", ondelete="CASCADE"))
+    alias: Mapped[str] = mapped_column(String(128))
+
+    version: Mapped[ImageVersion] = relationship(back_populates="aliases")
+
+    __table_args__ = (UniqueConstraint("image_id", "alias", name="uq_image_version_aliases_alias"),)
+
+
+class AppImageConfig(Base):
+    __tablename__ = "app_image_configs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(12))
+    region: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(63))
+    name_key: Mapped[str] = mapped_column(String(63))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    modified_ms: Mapped[int] = mapped_column(BigInteger)
+    #: The three app modes, stored as the API's own JSON (exactly one is set).
+    kernel_gateway: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    jupyter_lab: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    code_editor: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (
+        UniqueConstraint("account_id", "region", "name_key", name="uq_app_image_configs_name"),
+        Index("ix_app_image_configs_created", "account_id", "region", "created_ms"),
+        Index("ix_app_image_configs_modified", "account_id", "region", "modified_ms"),
+    )
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_arn: Mapped[str] = mapped_column(String(256))
+    key: Mapped[str] = mapped_column(String(128))
+    value: Mapped[str] = mapped_column(String(256))
+
+    __table_args__ = (UniqueConstraint("resource_arn", "key", name="uq_tags_key"),)
