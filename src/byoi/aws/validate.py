@@ -33,10 +33,25 @@ from botocore.model import Shape
 from byoi.aws.errors import SerializationException, ValidationException
 
 
+_SURROGATE_PAIR = regex.compile(r"\\u(D[89AB][0-9A-F]{2})\\u(D[C-F][0-9A-F]{2})", regex.IGNORECASE)
+
+
+def java_to_python_pattern(pattern: str) -> str:
+    """Java regexes write supplementary characters as UTF-16 surrogate pairs
+    (``\\uD800\\uDC00``); Python strings hold code points, so rewrite each pair
+    as the one code point it encodes (``\\U00010000``)."""
+
+    def code_point(match: regex.Match) -> str:
+        high, low = int(match.group(1), 16), int(match.group(2), 16)
+        return f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08X}"
+
+    return _SURROGATE_PAIR.sub(code_point, pattern)
+
+
 @lru_cache(maxsize=None)
 def compiled_pattern(pattern: str) -> regex.Pattern:
     """Compile a model pattern once; matching is done with ``fullmatch``."""
-    return regex.compile(pattern)
+    return regex.compile(java_to_python_pattern(pattern))
 
 
 def member_path(parent: str, name: str) -> str:

@@ -1,0 +1,192 @@
+"""Round trips through the wire layer with botocore on the other end.
+
+botocore serializes a request exactly as boto3 sends it; byoi's endpoint parses
+it and hands the handler the parameters; the handler's answer goes back through
+byoi's serializer and botocore's parser. Nothing here touches the store.
+"""
+
+from datetime import datetime, timezone
+
+import pytest
+from botocore.parsers import create_parser
+from botocore.serialize import create_serializer
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from byoi.aws import errors
+from byoi.aws.model import operation_model, service_model
+from byoi.aws.protocol import JsonProtocolEndpoint, JsonService, region_from_authorization
+
+T0 = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
+
+REQUESTS = {
+    "CreateAppImageConfig": {
+        "AppImageConfigName": "cfg",
+        "Tags": [{"Key": "team", "Value": "ml"}],
+        "JupyterLabAppImageConfig": {
+            "FileSystemConfig": {"MountPath": "/home/u", "DefaultUid": 0, "DefaultGid": 0},
+            "ContainerConfig": {
+                "ContainerArguments": ["--x"],
+                "ContainerEntrypoint": ["/bin/start"],
+                "ContainerEnvironmentVariables": {"A": "1"},
+            },
+        },
+    },
+    "ListAppImageConfigs": {"CreationTimeAfter": T0, "SortBy": "Name", "SortOrder": "Ascending", "MaxResults": 5},
+    "CreateImageVersion": {
+        "ImageName": "img",
+        "BaseImage": "repo/img:1",
+        "ClientToken": "tok-1",
+        "Aliases": ["stable"],
+        "Horovod": False,
+        "Processor": "GPU",
+        "MLFramework": "PyTorch 2.1",
+    },
+    "UpdateImage": {"ImageName": "img", "DeleteProperties": ["Description"], "DisplayName": "Img"},
+    "ListTags": {"ResourceArn": "arn:aws:sagemaker:us-east-1:123456789012:image/img", "MaxResults": 50},
+}
+
+RESPONSES = {
+    "DescribeAppImageConfig": {
+        "AppImageConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:app-image-config/cfg",
+        "AppImageConfigName": "cfg",
+        "CreationTime": T0,
+        "LastModifiedTime": T0,
+        "KernelGatewayImageConfig": {
+            "KernelSpecs": [{"Name": "python3", "DisplayName": "Python 3"}],
+            "FileSystemConfig": {"MountPath": "/home/sagemaker-user", "DefaultUid": 1000, "DefaultGid": 100},
+        },
+    },
+    "DescribeImageVersion": {
+        "BaseImage": "repo/img:1",
+        "ContainerImage": "repo/img@sha256:" + "0" * 64,
+        "CreationTime": T0,
+        "ImageVersionStatus": "CREATED",
+        "Version": 3,
+        "Horovod": True,
+    },
+    "ListImages": {"Images": [{"ImageName": "img", "ImageStatus": "CREATED", "CreationTime": T0, "LastModifiedTime": T0, "ImageArn": "arn:x"}], "NextToken": "abc"},
+}
+
+
+def endpoint_with(handlers) -> TestClient:
+    endpoint = JsonProtocolEndpoint([JsonService("SageMaker", "sagemaker", handlers)], "123456789012", "us-east-1")
+    return TestClient(Starlette(routes=[Route("/", endpoint.handle, methods=["POST"])]))
+
+
+def send(client: TestClient, op: str, params: dict):
+    """Serialize like botocore, post, and parse like botocore."""
+    model = service_model("sagemaker")
+    op_model = model.operation_model(op)
+    request = create_serializer("json").serialize_to_request(params, op_model)
+    response = client.post("/", content=request["body"], headers=request["headers"])
+    parsed = create_parser("json").parse(
+        {"status_code": response.status_code, "headers": dict(response.headers), "body": response.content},
+        op_model.output_shape,
+    )
+    return response, parsed
+
+
+@pytest.mark.parametrize("op", sorted(REQUESTS))
+def test_botocore_requests_reach_the_handler_intact(op):
+    seen = {}
+
+    def handler(ctx, params):
+        seen.update(params)
+        return None
+
+    response, _ = send(endpoint_with({op: handler}), op, REQUESTS[op])
+    assert response.status_code == 200
+    assert seen == REQUESTS[op]
+
+
+RESPONSE_INPUTS = {"DescribeAppImageConfig": {"AppImageConfigName": "cfg"}, "DescribeImageVersion": {"ImageName": "img"}, "ListImages": {}}
+
+
+@pytest.mark.parametrize("op", sorted(RESPONSES))
+def test_handler_results_parse_in_botocore(op):
+    response, parsed = send(endpoint_with({op: lambda ctx, p: RESPONSES[op]}), op, RESPONSE_INPUTS[op])
+    assert response.status_code == 200
+    parsed.pop("ResponseMetadata", None)
+    assert parsed == RESPONSES[op]
+    assert response.headers["x-amzn-RequestId"]
+    assert response.headers["content-type"] == "application/x-amz-json-1.1"
+
+
+def test_members_outside_the_output_shape_never_reach_the_wire():
+    response, parsed = send(endpoint_with({"CreateImage": lambda c, p: {"ImageArn": "arn:a", "Secret": "x"}}), "CreateImage", {"ImageName": "i", "RoleArn": "arn:aws:iam::123456789012:role/r"})
+    assert response.json() == {"ImageArn": "arn:a"}
+
+
+@pytest.mark.parametrize(
+    "exc, status",
+    [
+        (errors.ResourceNotFound("Image with ARN arn:x does not exist"), 400),
+        (errors.ResourceInUse("busy"), 400),
+        (errors.ResourceLimitExceeded("too many"), 400),
+        (errors.ValidationException("bad"), 400),
+    ],
+)
+def test_errors_parse_as_their_aws_codes(exc, status):
+    def handler(ctx, params):
+        raise exc
+
+    response, parsed = send(endpoint_with({"DescribeImage": handler}), "DescribeImage", {"ImageName": "img"})
+    assert response.status_code == status
+    assert parsed["Error"]["Code"] == exc.code
+    assert parsed["Error"]["Message"] == exc.message
+    assert parsed["ResponseMetadata"]["RequestId"] == response.headers["x-amzn-RequestId"]
+
+
+def test_unexpected_exceptions_become_internal_failure_not_a_crash():
+    def handler(ctx, params):
+        raise RuntimeError("boom")
+
+    response, parsed = send(endpoint_with({"DescribeImage": handler}), "DescribeImage", {"ImageName": "img"})
+    assert response.status_code == 500
+    assert parsed["Error"]["Code"] == "InternalFailure"
+    assert "boom" not in response.text
+
+
+def test_operation_in_model_but_not_implemented_is_501():
+    response, parsed = send(endpoint_with({}), "DescribeImage", {"ImageName": "img"})
+    assert response.status_code == 501
+    assert parsed["Error"]["Code"] == "NotImplemented"
+    assert "SageMaker.DescribeImage" in parsed["Error"]["Message"]
+
+
+@pytest.mark.parametrize(
+    "headers, body, code",
+    [
+        ({"X-Amz-Target": "SageMaker.NoSuchOperation"}, b"{}", "UnknownOperationException"),
+        ({"X-Amz-Target": "Nope.DescribeImage"}, b"{}", "UnknownOperationException"),
+        ({}, b"{}", "UnknownOperationException"),
+        ({"X-Amz-Target": "SageMaker.DescribeImage"}, b"{not json", "SerializationException"),
+        ({"X-Amz-Target": "SageMaker.DescribeImage"}, b"\xff\xfe", "SerializationException"),
+        ({"X-Amz-Target": "SageMaker.DescribeImage"}, b"[1]", "SerializationException"),
+        ({"X-Amz-Target": "SageMaker.DescribeImage"}, b"", "ValidationException"),
+    ],
+)
+def test_malformed_requests_get_aws_errors(headers, body, code):
+    client = endpoint_with({"DescribeImage": lambda c, p: {}})
+    response = client.post("/", content=body, headers=headers)
+    assert response.status_code == 400
+    assert response.json()["__type"] == code
+
+
+def test_region_comes_from_the_sigv4_credential_scope():
+    header = "AWS4-HMAC-SHA256 Credential=AKID/20261123/eu-west-1/sagemaker/aws4_request, SignedHeaders=host, Signature=0"
+    assert region_from_authorization(header) == "eu-west-1"
+    assert region_from_authorization("garbage") is None
+    assert region_from_authorization(None) is None
+
+
+def test_every_implemented_operation_exists_in_the_model():
+    from byoi.sagemaker import sagemaker_service
+    from unittest.mock import MagicMock
+
+    service = sagemaker_service(MagicMock())
+    for op in service.handlers:
+        assert operation_model("sagemaker", op) is not None, op
+    assert len(service.handlers) == 19
