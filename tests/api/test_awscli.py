@@ -1,0 +1,93 @@
+"""The real AWS CLI (``aws sagemaker ... --endpoint-url``) drives byoi unchanged."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROLE_ARN
+
+
+def aws_executable() -> str:
+    beside = Path(sys.executable).with_name("aws")
+    found = str(beside) if beside.exists() else shutil.which("aws")
+    assert found, "the AWS CLI is a test dependency (pip install -e '.[test]')"
+    return found
+
+
+@pytest.fixture
+def aws(server, tmp_path):
+    env = {**os.environ, "AWS_CONFIG_FILE": str(tmp_path / "config"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "creds"), "AWS_PAGER": ""}
+
+    def run(*args: str, expect_error: bool = False):
+        cmd = [aws_executable(), "sagemaker", *args, "--endpoint-url", server.url, "--region", "us-east-1", "--output", "json"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+        if expect_error:
+            assert proc.returncode != 0, proc.stdout
+            return proc.stderr
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout) if proc.stdout.strip() else None
+
+    return run
+
+
+def test_app_image_config_lifecycle(aws, name):
+    kg = json.dumps({"KernelSpecs": [{"Name": "python3", "DisplayName": "Python 3"}], "FileSystemConfig": {}})
+    created = aws("create-app-image-config", "--app-image-config-name", name, "--kernel-gateway-image-config", kg, "--tags", "Key=team,Value=ml")
+    assert created["AppImageConfigArn"].endswith(f":app-image-config/{name}")
+    described = aws("describe-app-image-config", "--app-image-config-name", name)
+    assert described["KernelGatewayImageConfig"]["FileSystemConfig"] == {"MountPath": "/home/sagemaker-user", "DefaultUid": 1000, "DefaultGid": 100}
+    assert described["CreationTime"] == described["LastModifiedTime"] > 1.7e9  # epoch seconds, as AWS sends
+    aws("update-app-image-config", "--app-image-config-name", name, "--code-editor-app-image-config", "{}")
+    assert "CodeEditorAppImageConfig" in aws("describe-app-image-config", "--app-image-config-name", name)
+    listed = aws("list-app-image-configs", "--name-contains", name)
+    assert [c["AppImageConfigName"] for c in listed["AppImageConfigs"]] == [name]
+    assert aws("list-tags", "--resource-arn", created["AppImageConfigArn"])["Tags"] == [{"Key": "team", "Value": "ml"}]
+    aws("delete-app-image-config", "--app-image-config-name", name)
+    stderr = aws("describe-app-image-config", "--app-image-config-name", name, expect_error=True)
+    assert "ResourceNotFound" in stderr and "does not exist" in stderr
+
+
+def test_image_and_versions_with_waiters(aws, name):
+    arn = aws("create-image", "--image-name", name, "--role-arn", ROLE_ARN, "--display-name", "CLI image")["ImageArn"]
+    aws("wait", "image-created", "--image-name", name)
+    assert aws("describe-image", "--image-name", name)["ImageStatus"] == "CREATED"
+    aws("update-image", "--image-name", name, "--description", "from the CLI")
+    aws("wait", "image-updated", "--image-name", name)
+    version = aws("create-image-version", "--image-name", name, "--base-image", "repo/img:1", "--aliases", "stable")
+    assert version["ImageVersionArn"].endswith(f"image-version/{name}/1")
+    aws("wait", "image-version-created", "--image-name", name, "--alias", "stable")
+    assert aws("describe-image-version", "--image-name", name, "--alias", "stable")["Version"] == 1
+    aws("update-image-version", "--image-name", name, "--version-number", "1", "--aliases-to-add", "prod")
+    assert sorted(aws("list-aliases", "--image-name", name)["SageMakerImageVersionAliases"]) == ["prod", "stable"]
+    assert [v["Version"] for v in aws("list-image-versions", "--image-name", name)["ImageVersions"]] == [1]
+    aws("add-tags", "--resource-arn", arn, "--tags", "Key=a,Value=1", "Key=b,Value=2")
+    aws("delete-tags", "--resource-arn", arn, "--tag-keys", "a")
+    assert aws("list-tags", "--resource-arn", arn)["Tags"] == [{"Key": "b", "Value": "2"}]
+    assert name in [i["ImageName"] for i in aws("list-images", "--name-contains", name)["Images"]]
+    # CLI v1's global --version flag shadows the waiter's --version, so wait by alias.
+    aws("delete-image-version", "--image-name", name, "--alias", "prod")
+    aws("wait", "image-version-deleted", "--image-name", name, "--alias", "prod")
+    assert aws("list-image-versions", "--image-name", name)["ImageVersions"] == []
+    aws("delete-image", "--image-name", name)
+    aws("wait", "image-deleted", "--image-name", name)
+
+
+def test_errors_reach_the_cli_user(aws, name):
+    stderr = aws("create-app-image-config", "--app-image-config-name", "bad_name", "--code-editor-app-image-config", "{}", expect_error=True)
+    assert "ValidationException" in stderr and "appImageConfigName" in stderr
+    aws("create-image", "--image-name", name, "--role-arn", ROLE_ARN)
+    stderr = aws("create-image", "--image-name", name, "--role-arn", ROLE_ARN, expect_error=True)
+    assert "ResourceInUse" in stderr
+
+
+def test_cli_pagination_follows_next_tokens(aws, name):
+    for i in range(3):
+        aws("create-app-image-config", "--app-image-config-name", f"{name}-{i}", "--code-editor-app-image-config", "{}")
+    # --page-size makes the CLI fetch 1 per request and follow NextToken itself.
+    listed = aws("list-app-image-configs", "--name-contains", name, "--page-size", "1")
+    assert sorted(c["AppImageConfigName"] for c in listed["AppImageConfigs"]) == [f"{name}-{i}" for i in range(3)]

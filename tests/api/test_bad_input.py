@@ -1,0 +1,97 @@
+"""No request makes byoi answer 500: every failure is an AWS-shaped 4xx/501.
+
+Requests are generated from the botocore model of each implemented operation
+with hypothesis: valid-looking and wrong-typed members, random strings,
+numbers out of range, nested junk. (Issue #7 extends this to a long fuzz run.)
+"""
+
+import json
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from byoi.aws.model import operation_model
+from byoi.sagemaker import sagemaker_service
+
+
+
+def implemented_operations() -> list[str]:
+    from unittest.mock import MagicMock
+
+    return sorted(sagemaker_service(MagicMock()).handlers)
+
+
+json_scalars = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=80)
+json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=12)
+
+
+def member_strategy(shape, depth: int = 0):
+    """Values that are usually of the member's type, sometimes anything at all."""
+    kind = shape.type_name
+    if depth > 3:
+        return json_values
+    if kind == "structure":
+        typed = st.fixed_dictionaries({}, optional={n: member_strategy(m, depth + 1) for n, m in shape.members.items()})
+    elif kind == "list":
+        typed = st.lists(member_strategy(shape.member, depth + 1), max_size=6)
+    elif kind == "map":
+        typed = st.dictionaries(st.text(max_size=20), member_strategy(shape.value, depth + 1), max_size=4)
+    elif kind == "string":
+        enum = shape.metadata.get("enum")
+        typed = st.sampled_from(enum) | st.text(max_size=300) if enum else st.text(max_size=300) | st.from_regex(r"[a-z0-9-]{1,20}", fullmatch=True)
+    elif kind in ("integer", "long"):
+        typed = st.integers(-(2**33), 2**33)
+    elif kind == "boolean":
+        typed = st.booleans()
+    elif kind == "timestamp":
+        typed = st.floats(-1e12, 1e12, allow_nan=False) | st.text(max_size=30)
+    else:
+        typed = json_values
+    return typed | json_values if depth else typed
+
+
+@pytest.fixture(scope="module")
+def http(server):
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        yield client
+
+
+@pytest.mark.parametrize("op", implemented_operations())
+def test_generated_requests_never_get_a_500(http, op):
+    shape = operation_model("sagemaker", op).input_shape
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(body=member_strategy(shape))
+    def check(body):
+        response = http.post("/", content=json.dumps(body), headers={"X-Amz-Target": f"SageMaker.{op}", "Content-Type": "application/x-amz-json-1.1"})
+        assert response.status_code < 500, response.text
+        if response.status_code >= 400:
+            payload = response.json()
+            assert payload["__type"] in {
+                "ValidationException",
+                "SerializationException",
+                "ResourceNotFound",
+                "ResourceInUse",
+                "ResourceLimitExceeded",
+            }, payload
+            assert payload.get("message") or payload.get("Message")
+            assert response.headers["x-amzn-RequestId"]
+
+    check()
+
+
+@pytest.mark.parametrize("path, method", [("/", "GET"), ("/anything", "POST"), ("/x/y", "DELETE")])
+def test_other_paths_answer_json_errors(http, path, method):
+    response = http.request(method, path)
+    assert response.status_code == 404
+    assert response.json()["__type"] == "UnknownOperationException"
+
+
+def test_unimplemented_sagemaker_operations_say_so(server):
+    sm = server.client()
+    with pytest.raises(Exception) as exc:
+        sm.list_notebook_instances()
+    assert exc.value.response["Error"]["Code"] == "NotImplemented"
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
