@@ -1,0 +1,135 @@
+"""State survives restarts and crashes; concurrent writers cannot create duplicates."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import ROLE_ARN, ByoiServer
+
+
+def populate(sm) -> dict:
+    sm.create_image(ImageName="img", RoleArn=ROLE_ARN, DisplayName="Img", Tags=[{"Key": "k", "Value": "v"}])
+    sm.create_image_version(ImageName="img", BaseImage="repo/img:1", Aliases=["stable"])
+    sm.create_app_image_config(
+        AppImageConfigName="cfg", KernelGatewayImageConfig={"KernelSpecs": [{"Name": "python3"}], "FileSystemConfig": {}}
+    )
+    return snapshot(sm)
+
+
+def snapshot(sm) -> dict:
+    def clean(d):
+        return {k: v for k, v in d.items() if k != "ResponseMetadata"}
+
+    return {
+        "image": clean(sm.describe_image(ImageName="img")),
+        "version": clean(sm.describe_image_version(ImageName="img", Alias="stable")),
+        "config": clean(sm.describe_app_image_config(AppImageConfigName="cfg")),
+        "tags": sm.list_tags(ResourceArn="arn:aws:sagemaker:us-east-1:123456789012:image/img")["Tags"],
+        "images": [clean(i) for i in sm.list_images()["Images"]],
+    }
+
+
+@pytest.mark.parametrize("stop", ["stop", "kill"])
+def test_everything_survives_a_restart(fresh_server, stop):
+    srv = fresh_server()
+    before = populate(srv.client())
+    getattr(srv, stop)()
+    srv.start()
+    assert snapshot(srv.client()) == before
+    # ...and version numbering carries on where it was.
+    assert srv.client().create_image_version(ImageName="img", BaseImage="repo/img:2")["ImageVersionArn"].endswith("/img/2")
+
+
+def test_acknowledged_writes_survive_kill_under_load(fresh_server):
+    srv = fresh_server()
+    sm = srv.client()
+    acknowledged: list[str] = []
+
+    def writer(i: int) -> None:
+        name = f"cfg-{i}"
+        try:
+            sm.create_app_image_config(AppImageConfigName=name, CodeEditorAppImageConfig={})
+            acknowledged.append(name)
+        except Exception:  # noqa: BLE001 - requests cut off by the kill are not acknowledged
+            pass
+
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(writer, i) for i in range(200)]
+        for i, f in enumerate(futures):
+            if i == 60:
+                srv.kill()
+            f.result()
+    srv.start()
+    listed = {c["AppImageConfigName"] for page in srv.client().get_paginator("list_app_image_configs").paginate() for c in page["AppImageConfigs"]}
+    assert len(acknowledged) >= 10
+    assert set(acknowledged) <= listed
+
+
+def test_concurrent_creates_of_one_name_leave_exactly_one(fresh_server):
+    srv = fresh_server()
+    clients = [srv.client() for _ in range(16)]
+
+    def create(i: int):
+        try:
+            clients[i].create_image(ImageName="contested", RoleArn=ROLE_ARN, Description=f"writer {i}")
+            return "ok"
+        except ClientError as exc:
+            return exc.response["Error"]["Code"]
+
+    with ThreadPoolExecutor(16) as pool:
+        outcomes = list(pool.map(create, range(16)))
+    assert outcomes.count("ok") == 1
+    assert set(outcomes) == {"ok", "ResourceInUse"}
+    assert [i["ImageName"] for i in clients[0].list_images()["Images"]] == ["contested"]
+
+
+def test_concurrent_versions_get_distinct_numbers_and_tokens_stay_idempotent(fresh_server):
+    srv = fresh_server()
+    sm = srv.client(validate=False)
+    sm.create_image(ImageName="img", RoleArn=ROLE_ARN)
+
+    def create(i: int) -> str:
+        # Two writers per token: each pair must land on one version.
+        return sm.create_image_version(ImageName="img", BaseImage="repo/img:1", ClientToken=f"tok-{i // 2}")["ImageVersionArn"]
+
+    with ThreadPoolExecutor(16) as pool:
+        arns = list(pool.map(create, range(16)))
+    for i in range(0, 16, 2):
+        assert arns[i] == arns[i + 1]
+    assert sorted(int(a.rsplit("/", 1)[1]) for a in set(arns)) == list(range(1, 9))
+
+
+def test_a_transition_interrupted_by_a_restart_completes_after_it(fresh_server):
+    srv = fresh_server(BYOI_TRANSITION_SECONDS="2")
+    sm = srv.client()
+    sm.create_image(ImageName="img", RoleArn=ROLE_ARN)
+    assert sm.describe_image(ImageName="img")["ImageStatus"] == "CREATING"
+    srv.kill()
+    srv.start()
+    sm = srv.client()
+    sm.get_waiter("image_created").wait(ImageName="img", WaiterConfig={"Delay": 1, "MaxAttempts": 15})
+
+
+def test_states_are_observable_with_a_transition_delay(fresh_server):
+    srv = fresh_server(BYOI_TRANSITION_SECONDS="1")
+    sm = srv.client()
+    wait = {"Delay": 1, "MaxAttempts": 15}
+    sm.create_image(ImageName="img", RoleArn=ROLE_ARN)
+    assert sm.describe_image(ImageName="img")["ImageStatus"] == "CREATING"
+    sm.get_waiter("image_created").wait(ImageName="img", WaiterConfig=wait)
+    sm.update_image(ImageName="img", Description="new")
+    assert sm.describe_image(ImageName="img")["ImageStatus"] == "UPDATING"
+    with pytest.raises(sm.exceptions.ResourceInUse):
+        sm.update_image(ImageName="img", Description="again")
+    sm.get_waiter("image_updated").wait(ImageName="img", WaiterConfig=wait)
+    sm.create_image_version(ImageName="img", BaseImage="repo/img:1")
+    assert sm.describe_image_version(ImageName="img", Version=1)["ImageVersionStatus"] == "CREATING"
+    sm.get_waiter("image_version_created").wait(ImageName="img", Version=1, WaiterConfig=wait)
+    sm.delete_image_version(ImageName="img", Version=1)
+    assert sm.describe_image_version(ImageName="img", Version=1)["ImageVersionStatus"] == "DELETING"
+    sm.get_waiter("image_version_deleted").wait(ImageName="img", Version=1, WaiterConfig=wait)
+    sm.delete_image(ImageName="img")
+    assert sm.describe_image(ImageName="img")["ImageStatus"] == "DELETING"
+    sm.delete_image(ImageName="img")  # deleting again while DELETING is harmless
+    sm.get_waiter("image_deleted").wait(ImageName="img", WaiterConfig=wait)

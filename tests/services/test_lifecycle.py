@@ -1,0 +1,70 @@
+"""The lifecycle settles transitional states when due, and only then."""
+
+import pytest
+
+from byoi.aws.protocol import Scope
+from byoi.services.base_images import BaseImageError
+from byoi.services.container import build_services
+from byoi.store.database import Database
+
+SCOPE = Scope("123456789012", "us-east-1")
+ROLE = "arn:aws:iam::123456789012:role/r"
+
+
+class FakeClock:
+    def __init__(self):
+        self.ms = 1_700_000_000_000
+
+    def now_ms(self) -> int:
+        return self.ms
+
+
+class FakeResolver:
+    def resolve(self, base_image: str) -> str:
+        if base_image.startswith("missing"):
+            raise BaseImageError(f"{base_image} is not there")
+        return f"{base_image}@sha256:{'a' * 64}"
+
+
+@pytest.fixture
+def world(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'l.db'}")
+    db.migrate()
+    clock = FakeClock()
+    services = build_services(db, clock, FakeResolver(), transition_seconds=5)
+    return services, clock
+
+
+def test_nothing_settles_before_it_is_due(world):
+    services, clock = world
+    services.images.create(SCOPE, "img", ROLE)
+    assert services.lifecycle.settle_due() == pytest.approx(5.0)
+    clock.ms += 4999
+    services.lifecycle.settle_due()
+    assert services.images.describe(SCOPE, "img").status == "CREATING"
+    clock.ms += 1
+    assert services.lifecycle.settle_due() is None
+    assert services.images.describe(SCOPE, "img").status == "CREATED"
+
+
+def test_versions_resolve_or_fail_with_the_resolver_reason(world):
+    services, clock = world
+    services.images.create(SCOPE, "img", ROLE)
+    services.image_versions.create(SCOPE, "img", "repo/ok:1", "t1")
+    services.image_versions.create(SCOPE, "img", "missing/x:1", "t2")
+    clock.ms += 5000
+    services.lifecycle.settle_due()
+    ok = services.image_versions.describe(SCOPE, "img", 1, None).version
+    bad = services.image_versions.describe(SCOPE, "img", 2, None).version
+    assert (ok.status, ok.container_image) == ("CREATED", f"repo/ok:1@sha256:{'a' * 64}")
+    assert (bad.status, bad.failure_reason, bad.container_image) == ("CREATE_FAILED", "missing/x:1 is not there", None)
+
+
+def test_a_new_lifecycle_finishes_what_an_old_one_left(world, tmp_path):
+    services, clock = world
+    services.images.create(SCOPE, "img", ROLE)
+    clock.ms += 5000
+    # The first process "dies" here, before settling; a new one starts on the same database.
+    again = build_services(Database(f"sqlite:///{tmp_path / 'l.db'}"), clock, FakeResolver(), transition_seconds=5)
+    again.lifecycle.settle_due()
+    assert again.images.describe(SCOPE, "img").status == "CREATED"
