@@ -28,6 +28,25 @@ os.environ.pop("AWS_PROFILE", None)
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/byoi-test"
 
+#: When set (e.g. postgresql+psycopg://postgres:pw@127.0.0.1/postgres), every
+#: test server stores its state in a fresh PostgreSQL database instead of SQLite.
+POSTGRES_URL = os.environ.get("BYOI_TEST_POSTGRES_URL")
+
+
+def fresh_database_url(data_dir: Path) -> str:
+    """A new, empty database for one test server: SQLite in data_dir, or PostgreSQL."""
+    if not POSTGRES_URL:
+        return f"sqlite:///{data_dir / 'byoi.db'}"
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(POSTGRES_URL)
+    name = f"byoi_test_{uuid.uuid4().hex[:12]}"
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -41,7 +60,13 @@ class ByoiServer:
     def __init__(self, data_dir: Path, **env: str):
         self.data_dir = data_dir
         self.port = free_port()
-        self.env = {**os.environ, "BYOI_DATA_DIR": str(data_dir), "BYOI_PORT": str(self.port), "BYOI_DOCKER": "off"}
+        self.env = {
+            **os.environ,
+            "BYOI_DATA_DIR": str(data_dir),
+            "BYOI_DATABASE_URL": fresh_database_url(data_dir),
+            "BYOI_PORT": str(self.port),
+            "BYOI_DOCKER": "off",
+        }
         self.env.update(env)
         self.proc: subprocess.Popen | None = None
         self.log_path = data_dir / "server.log"

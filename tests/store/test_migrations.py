@@ -6,10 +6,11 @@ from sqlalchemy import inspect
 
 from byoi.store.database import Database
 from byoi.store.models import Base
+from tests.conftest import fresh_database_url
 
 
 def test_migrations_match_the_models(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    db = Database(fresh_database_url(tmp_path))
     db.migrate()
     with db._writer.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
@@ -17,7 +18,7 @@ def test_migrations_match_the_models(tmp_path):
 
 
 def test_migrate_is_idempotent_and_keeps_data(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    db = Database(fresh_database_url(tmp_path))
     db.migrate()
     with db.write() as session:
         session.execute(Base.metadata.tables["tags"].insert().values(resource_arn="arn:x", key="k", value="v"))
