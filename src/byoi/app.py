@@ -1,8 +1,9 @@
 """The ASGI application: wires settings, store, services and protocol together.
 
-``create_app(settings)`` builds everything from its arguments (tests pass their
-own resolver or clock) and returns a Starlette app whose lifespan migrates the
-database and runs the lifecycle task.
+``create_app(settings)`` opens and migrates the database, builds everything
+from its arguments (tests pass their own resolver or clock) and returns a
+Starlette app whose lifespan runs the lifecycle task. It raises
+``StartupError`` (or ``ValueError`` for bad settings) when byoi cannot start.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -56,6 +58,11 @@ def create_app(
     settings: Settings, resolver: BaseImageResolver | None = None, clock: Clock | None = None
 ) -> Starlette:
     db = Database(settings.resolved_database_url())
+    try:
+        db.migrate()
+    except SQLAlchemyError as exc:
+        db.dispose()
+        raise StartupError(f"cannot open the database {db.url.render_as_string(hide_password=True)}: {exc}") from None
     services = build_services(
         db,
         clock or SystemClock(),
@@ -68,7 +75,6 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        db.migrate()
         task = asyncio.create_task(services.lifecycle.run(), name="byoi-lifecycle")
         try:
             yield

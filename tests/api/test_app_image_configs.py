@@ -102,6 +102,16 @@ def test_update_replaces_the_mode_and_moves_last_modified(sm, name):
     assert switched["CodeEditorAppImageConfig"] == {} and "KernelGatewayImageConfig" not in switched
 
 
+def test_update_without_a_mode_only_touches_last_modified(sm, name):
+    sm.create_app_image_config(AppImageConfigName=name, KernelGatewayImageConfig=KG)
+    before = sm.describe_app_image_config(AppImageConfigName=name)
+    time.sleep(0.01)
+    sm.update_app_image_config(AppImageConfigName=name)
+    after = sm.describe_app_image_config(AppImageConfigName=name)
+    assert after["KernelGatewayImageConfig"] == KG
+    assert after["LastModifiedTime"] > before["LastModifiedTime"]
+
+
 def test_update_with_two_modes_changes_nothing(sm, name):
     sm.create_app_image_config(AppImageConfigName=name, KernelGatewayImageConfig=KG)
     with pytest.raises(ClientError, match="ValidationException"):

@@ -117,6 +117,8 @@ def test_states_are_observable_with_a_transition_delay(fresh_server):
     wait = {"Delay": 1, "MaxAttempts": 15}
     sm.create_image(ImageName="img", RoleArn=ROLE_ARN)
     assert sm.describe_image(ImageName="img")["ImageStatus"] == "CREATING"
+    with pytest.raises(sm.exceptions.ResourceInUse):
+        sm.delete_image(ImageName="img")
     sm.get_waiter("image_created").wait(ImageName="img", WaiterConfig=wait)
     sm.update_image(ImageName="img", Description="new")
     assert sm.describe_image(ImageName="img")["ImageStatus"] == "UPDATING"
@@ -125,6 +127,8 @@ def test_states_are_observable_with_a_transition_delay(fresh_server):
     sm.get_waiter("image_updated").wait(ImageName="img", WaiterConfig=wait)
     sm.create_image_version(ImageName="img", BaseImage="repo/img:1")
     assert sm.describe_image_version(ImageName="img", Version=1)["ImageVersionStatus"] == "CREATING"
+    with pytest.raises(sm.exceptions.ResourceInUse):
+        sm.delete_image_version(ImageName="img", Version=1)
     sm.get_waiter("image_version_created").wait(ImageName="img", Version=1, WaiterConfig=wait)
     sm.delete_image_version(ImageName="img", Version=1)
     assert sm.describe_image_version(ImageName="img", Version=1)["ImageVersionStatus"] == "DELETING"
@@ -132,4 +136,6 @@ def test_states_are_observable_with_a_transition_delay(fresh_server):
     sm.delete_image(ImageName="img")
     assert sm.describe_image(ImageName="img")["ImageStatus"] == "DELETING"
     sm.delete_image(ImageName="img")  # deleting again while DELETING is harmless
+    with pytest.raises(sm.exceptions.ResourceInUse):
+        sm.create_image_version(ImageName="img", BaseImage="repo/img:2")
     sm.get_waiter("image_deleted").wait(ImageName="img", WaiterConfig=wait)

@@ -98,6 +98,14 @@ def test_alias_errors(sm, image):
     assert "at 'aliases.1.member'" in error_of(exc)[1]
 
 
+def test_update_without_version_or_alias_updates_the_latest(sm, image):
+    sm.create_image_version(ImageName=image, BaseImage="repo/img:1")
+    sm.create_image_version(ImageName=image, BaseImage="repo/img:2")
+    assert sm.update_image_version(ImageName=image, ReleaseNotes="newest")["ImageVersionArn"] == version_arn(image, 2)
+    assert sm.describe_image_version(ImageName=image, Version=2)["ReleaseNotes"] == "newest"
+    assert "ReleaseNotes" not in sm.describe_image_version(ImageName=image, Version=1)
+
+
 def test_version_and_alias_together_are_refused(sm, image):
     sm.create_image_version(ImageName=image, BaseImage="repo/img:1", Aliases=["a"])
     with pytest.raises(ClientError, match="ValidationException"):

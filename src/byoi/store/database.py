@@ -23,6 +23,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -33,7 +34,12 @@ class Database:
     """The store's connection to its SQL database. Thread-safe; one per process."""
 
     def __init__(self, url: str):
-        self.url = make_url(url)
+        """Open the database at ``url``; ValueError if the URL is unusable."""
+        try:
+            self.url = make_url(url)
+            self.url.get_dialect()
+        except (ArgumentError, NoSuchModuleError) as exc:
+            raise ValueError(f"unusable database URL {url!r}: {exc}") from None
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
             database = self.url.database
