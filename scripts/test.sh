@@ -43,6 +43,9 @@ log "installing byoi with its test dependencies into .venv"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
+log "lint (ruff)"
+.venv/bin/ruff check src tests
+
 export BYOI_TEST_DOCKER=1
 log "all tests (SQLite store, real Docker engine)"
 .venv/bin/python -m pytest "$@"

@@ -16,7 +16,6 @@ from byoi.aws.model import operation_model
 from byoi.sagemaker import sagemaker_service
 
 
-
 def implemented_operations() -> list[str]:
     from unittest.mock import MagicMock
 

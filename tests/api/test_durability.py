@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import ROLE_ARN, ByoiServer
+from tests.conftest import ROLE_ARN
 
 
 def populate(sm) -> dict:

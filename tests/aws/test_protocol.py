@@ -183,8 +183,9 @@ def test_region_comes_from_the_sigv4_credential_scope():
 
 
 def test_every_implemented_operation_exists_in_the_model():
-    from byoi.sagemaker import sagemaker_service
     from unittest.mock import MagicMock
+
+    from byoi.sagemaker import sagemaker_service
 
     service = sagemaker_service(MagicMock())
     for op in service.handlers:

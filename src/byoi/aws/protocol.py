@@ -18,6 +18,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+
 import anyio
 from starlette.requests import Request
 from starlette.responses import Response

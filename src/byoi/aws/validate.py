@@ -32,7 +32,6 @@ from botocore.model import Shape
 
 from byoi.aws.errors import SerializationException, ValidationException
 
-
 _SURROGATE_PAIR = regex.compile(r"\\u(D[89AB][0-9A-F]{2})\\u(D[C-F][0-9A-F]{2})", regex.IGNORECASE)
 
 

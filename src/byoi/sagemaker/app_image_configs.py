@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from byoi.aws.protocol import Handler, RequestContext
-from byoi.services.app_image_configs import MODES, ConfigFilters, config_arn, modes_given
+from byoi.sagemaker.listing import list_query
+from byoi.services.app_image_configs import MODES, config_arn, modes_given
 from byoi.services.container import Services
 from byoi.store.models import AppImageConfig
 
@@ -36,21 +37,7 @@ def handlers(services: Services) -> dict[str, Handler]:
         configs.delete(ctx.scope, p["AppImageConfigName"])
 
     def list_configs(ctx: RequestContext, p: dict) -> dict:
-        filters = ConfigFilters(
-            p.get("NameContains"),
-            p.get("CreationTimeAfter"),
-            p.get("CreationTimeBefore"),
-            p.get("ModifiedTimeAfter"),
-            p.get("ModifiedTimeBefore"),
-        )
-        result = configs.list(
-            ctx.scope,
-            filters,
-            p.get("SortBy", "CreationTime"),
-            p.get("SortOrder", "Descending"),
-            p.get("MaxResults", 10),
-            p.get("NextToken"),
-        )
+        result = configs.list(ctx.scope, list_query(p, "CreationTime", modified="ModifiedTime"))
         return {"AppImageConfigs": [config_details(c) for c in result.items], "NextToken": result.next_token}
 
     return {

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from byoi.aws.protocol import Handler, RequestContext
+from byoi.sagemaker.listing import list_query
 from byoi.services.container import Services
-from byoi.services.image_versions import METADATA_FIELDS, VersionFilters, version_arn
-from byoi.services.images import ImageFilters, image_arn
+from byoi.services.image_versions import METADATA_FIELDS, version_arn
+from byoi.services.images import image_arn
 from byoi.store.models import Image, ImageVersion
 
 
@@ -68,21 +69,7 @@ def handlers(services: Services) -> dict[str, Handler]:
         images.delete(ctx.scope, p["ImageName"])
 
     def list_images(ctx: RequestContext, p: dict) -> dict:
-        filters = ImageFilters(
-            p.get("NameContains"),
-            p.get("CreationTimeAfter"),
-            p.get("CreationTimeBefore"),
-            p.get("LastModifiedTimeAfter"),
-            p.get("LastModifiedTimeBefore"),
-        )
-        result = images.list(
-            ctx.scope,
-            filters,
-            p.get("SortBy", "CREATION_TIME"),
-            p.get("SortOrder", "DESCENDING"),
-            p.get("MaxResults", 10),
-            p.get("NextToken"),
-        )
+        result = images.list(ctx.scope, list_query(p, "CREATION_TIME"))
         return {"Images": [image_summary(i) for i in result.items], "NextToken": result.next_token}
 
     def create_image_version(ctx: RequestContext, p: dict) -> dict:
@@ -117,21 +104,7 @@ def handlers(services: Services) -> dict[str, Handler]:
         versions.delete(ctx.scope, p["ImageName"], p.get("Version"), p.get("Alias"))
 
     def list_image_versions(ctx: RequestContext, p: dict) -> dict:
-        filters = VersionFilters(
-            p.get("CreationTimeAfter"),
-            p.get("CreationTimeBefore"),
-            p.get("LastModifiedTimeAfter"),
-            p.get("LastModifiedTimeBefore"),
-        )
-        image, result = versions.list(
-            ctx.scope,
-            p["ImageName"],
-            filters,
-            p.get("SortBy", "CREATION_TIME"),
-            p.get("SortOrder", "DESCENDING"),
-            p.get("MaxResults", 10),
-            p.get("NextToken"),
-        )
+        image, result = versions.list(ctx.scope, p["ImageName"], list_query(p, "CREATION_TIME"))
         return {"ImageVersions": [version_summary(image, v) for v in result.items], "NextToken": result.next_token}
 
     def list_aliases(ctx: RequestContext, p: dict) -> dict:

@@ -14,8 +14,6 @@ Rules (see docs/aws-behaviour.md):
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +23,7 @@ from byoi.aws.arns import APP_IMAGE_CONFIG, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
 from byoi.aws.protocol import Scope
 from byoi.services.clock import Clock
-from byoi.services.listing import Page, Sort, name_contains, page, time_window
+from byoi.services.listing import ListQuery, Page, filtered, page
 from byoi.services.tags import delete_tags_of, insert_tags
 from byoi.store.database import Database
 from byoi.store.models import AppImageConfig
@@ -79,15 +77,6 @@ def with_defaults(mode_config: dict) -> dict:
 
 def modes_given(params: dict) -> dict[str, dict]:
     return {member: params[member] for member in MODES if params.get(member) is not None}
-
-
-@dataclass
-class ConfigFilters:
-    name_contains: str | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    modified_after: datetime | None = None
-    modified_before: datetime | None = None
 
 
 class AppImageConfigService:
@@ -148,23 +137,10 @@ class AppImageConfigService:
             delete_tags_of(session, [config_arn(config)])
             session.delete(config)
 
-    def list(
-        self,
-        scope: Scope,
-        filters: ConfigFilters,
-        sort_by: str = "CreationTime",
-        sort_order: str = "Descending",
-        max_results: int = 10,
-        next_token: str | None = None,
-    ) -> Page[AppImageConfig]:
+    def list(self, scope: Scope, query: ListQuery) -> Page[AppImageConfig]:
         stmt = select(AppImageConfig).where(
             AppImageConfig.account_id == scope.account_id, AppImageConfig.region == scope.region
         )
-        stmt = name_contains(stmt, AppImageConfig.name, filters.name_contains)
-        stmt = time_window(stmt, AppImageConfig.created_ms, filters.created_after, filters.created_before)
-        stmt = time_window(stmt, AppImageConfig.modified_ms, filters.modified_after, filters.modified_before)
-        sort = Sort(
-            CONFIG_SORTS[sort_by], AppImageConfig.id, sort_order == "Ascending", f"configs:{sort_by}:{sort_order}"
-        )
+        stmt = filtered(stmt, query, AppImageConfig.created_ms, AppImageConfig.modified_ms, AppImageConfig.name)
         with self._db.read() as session:
-            return page(session, stmt, sort, max_results, next_token)
+            return page(session, stmt, query, CONFIG_SORTS[query.sort_by], AppImageConfig.id, "configs")

@@ -14,7 +14,6 @@ DeleteImageVersion, ListImageVersions, ListAliases.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +27,7 @@ from byoi.services import status
 from byoi.services.clock import Clock
 from byoi.services.images import get_image, image_arn
 from byoi.services.lifecycle import Lifecycle
-from byoi.services.listing import Page, Sort, page, time_window
+from byoi.services.listing import ListQuery, Page, filtered, page
 from byoi.store.database import Database
 from byoi.store.models import Image, ImageVersion, ImageVersionAlias
 
@@ -52,14 +51,6 @@ METADATA_FIELDS = {
 
 def version_arn(image: Image, version: int) -> str:
     return sagemaker_arn(Scope(image.account_id, image.region), IMAGE_VERSION, image.name, version)
-
-
-@dataclass
-class VersionFilters:
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    modified_after: datetime | None = None
-    modified_before: datetime | None = None
 
 
 @dataclass
@@ -163,25 +154,12 @@ class ImageVersionService:
             row = self._select(session, image, version, alias)
             return VersionView(image, row, [a.alias for a in row.aliases])
 
-    def list(
-        self,
-        scope: Scope,
-        image_name: str,
-        filters: VersionFilters,
-        sort_by: str = "CREATION_TIME",
-        sort_order: str = "DESCENDING",
-        max_results: int = 10,
-        next_token: str | None = None,
-    ) -> tuple[Image, Page[ImageVersion]]:
+    def list(self, scope: Scope, image_name: str, query: ListQuery) -> tuple[Image, Page[ImageVersion]]:
         with self._db.read() as session:
             image = get_image(session, scope, image_name)
             stmt = select(ImageVersion).where(ImageVersion.image_id == image.id)
-            stmt = time_window(stmt, ImageVersion.created_ms, filters.created_after, filters.created_before)
-            stmt = time_window(stmt, ImageVersion.modified_ms, filters.modified_after, filters.modified_before)
-            sort = Sort(
-                VERSION_SORTS[sort_by], ImageVersion.id, sort_order == "ASCENDING", f"versions:{sort_by}:{sort_order}"
-            )
-            return image, page(session, stmt, sort, max_results, next_token)
+            stmt = filtered(stmt, query, ImageVersion.created_ms, ImageVersion.modified_ms)
+            return image, page(session, stmt, query, VERSION_SORTS[query.sort_by], ImageVersion.id, "versions")
 
     def list_aliases(
         self,

@@ -8,9 +8,6 @@ disappears with all its versions (never the container images themselves).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -21,7 +18,7 @@ from byoi.aws.protocol import Scope
 from byoi.services import status
 from byoi.services.clock import Clock
 from byoi.services.lifecycle import Lifecycle
-from byoi.services.listing import Page, Sort, name_contains, page, time_window
+from byoi.services.listing import ListQuery, Page, filtered, page
 from byoi.services.tags import insert_tags
 from byoi.store.database import Database
 from byoi.store.models import Image, ImageVersion
@@ -47,15 +44,6 @@ def get_image(session: Session, scope: Scope, name: str) -> Image:
     if image is None:
         raise ResourceNotFound(f"Image with ARN {sagemaker_arn(scope, IMAGE, name)} does not exist")
     return image
-
-
-@dataclass
-class ImageFilters:
-    name_contains: str | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    modified_after: datetime | None = None
-    modified_before: datetime | None = None
 
 
 class ImageService:
@@ -155,22 +143,11 @@ class ImageService:
             session.execute(update(Image).where(Image.id == image.id).values(status=status.DELETING, modified_ms=now))
         self._lifecycle.changed()
 
-    def list(
-        self,
-        scope: Scope,
-        filters: ImageFilters,
-        sort_by: str = "CREATION_TIME",
-        sort_order: str = "DESCENDING",
-        max_results: int = 10,
-        next_token: str | None = None,
-    ) -> Page[Image]:
+    def list(self, scope: Scope, query: ListQuery) -> Page[Image]:
         stmt = select(Image).where(Image.account_id == scope.account_id, Image.region == scope.region)
-        stmt = name_contains(stmt, Image.name, filters.name_contains)
-        stmt = time_window(stmt, Image.created_ms, filters.created_after, filters.created_before)
-        stmt = time_window(stmt, Image.modified_ms, filters.modified_after, filters.modified_before)
-        sort = Sort(IMAGE_SORTS[sort_by], Image.id, sort_order == "ASCENDING", f"images:{sort_by}:{sort_order}")
+        stmt = filtered(stmt, query, Image.created_ms, Image.modified_ms, Image.name)
         with self._db.read() as session:
-            return page(session, stmt, sort, max_results, next_token)
+            return page(session, stmt, query, IMAGE_SORTS[query.sort_by], Image.id, "images")
 
     def _check_quota(self, session: Session, scope: Scope) -> None:
         if not self._max_images:

@@ -24,9 +24,8 @@ import logging
 import anyio
 from sqlalchemy import delete, func, select, update
 
-from byoi.aws.arns import IMAGE, IMAGE_VERSION
+from byoi.aws.arns import IMAGE, IMAGE_VERSION, sagemaker_arn
 from byoi.aws.protocol import Scope
-from byoi.aws.arns import sagemaker_arn
 from byoi.services import status
 from byoi.services.base_images import BaseImageError, BaseImageResolver
 from byoi.services.clock import Clock

@@ -28,14 +28,33 @@ class Page(Generic[T]):
     next_token: str | None
 
 
-@dataclass(frozen=True)
-class Sort:
-    """A List sort: the column, its direction, and its name for NextToken checks."""
+@dataclass
+class ListQuery:
+    """The parameters every List operation shares (each may leave some unused)."""
 
-    column: InstrumentedAttribute
-    tiebreak: InstrumentedAttribute
-    ascending: bool
-    name: str
+    sort_by: str
+    ascending: bool = False
+    max_results: int = 10
+    next_token: str | None = None
+    name_contains: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    modified_after: datetime | None = None
+    modified_before: datetime | None = None
+
+
+def filtered(
+    stmt: Select,
+    query: ListQuery,
+    created: InstrumentedAttribute,
+    modified: InstrumentedAttribute,
+    name: InstrumentedAttribute | None = None,
+) -> Select:
+    """Apply the query's name and time filters to ``stmt``."""
+    if name is not None:
+        stmt = name_contains(stmt, name, query.name_contains)
+    stmt = time_window(stmt, created, query.created_after, query.created_before)
+    return time_window(stmt, modified, query.modified_after, query.modified_before)
 
 
 def time_window(
@@ -56,20 +75,31 @@ def name_contains(stmt: Select, column: InstrumentedAttribute, fragment: str | N
     return stmt
 
 
-def page(session: Session, stmt: Select, sort: Sort, max_results: int, next_token: str | None) -> Page[Any]:
-    """One page of ``stmt`` under ``sort``; see the module docstring."""
-    keys = tuple_(sort.column, sort.tiebreak)
-    if next_token:
-        last = decode_token(next_token, sort.name, 2)
-        stmt = stmt.where(keys > tuple_(*last) if sort.ascending else keys < tuple_(*last))
-    if sort.ascending:
-        stmt = stmt.order_by(sort.column.asc(), sort.tiebreak.asc())
+def page(
+    session: Session,
+    stmt: Select,
+    query: ListQuery,
+    column: InstrumentedAttribute,
+    tiebreak: InstrumentedAttribute,
+    kind: str,
+) -> Page[Any]:
+    """One page of ``stmt`` sorted by ``column`` then ``tiebreak``; see the module docstring.
+
+    ``kind`` names the listing in its NextToken, so a token is only honoured by
+    the same listing under the same sort.
+    """
+    sort_name = f"{kind}:{query.sort_by}:{'asc' if query.ascending else 'desc'}"
+    keys = tuple_(column, tiebreak)
+    if query.next_token:
+        last = decode_token(query.next_token, sort_name, 2)
+        stmt = stmt.where(keys > tuple_(*last) if query.ascending else keys < tuple_(*last))
+    if query.ascending:
+        stmt = stmt.order_by(column.asc(), tiebreak.asc())
     else:
-        stmt = stmt.order_by(sort.column.desc(), sort.tiebreak.desc())
-    rows = list(session.scalars(stmt.limit(max_results + 1)))
-    if len(rows) <= max_results:
+        stmt = stmt.order_by(column.desc(), tiebreak.desc())
+    rows = list(session.scalars(stmt.limit(query.max_results + 1)))
+    if len(rows) <= query.max_results:
         return Page(rows, None)
-    rows = rows[:max_results]
-    last_row = rows[-1]
-    token = encode_token(sort.name, [getattr(last_row, sort.column.key), getattr(last_row, sort.tiebreak.key)])
+    rows = rows[: query.max_results]
+    token = encode_token(sort_name, [getattr(rows[-1], column.key), getattr(rows[-1], tiebreak.key)])
     return Page(rows, token)
