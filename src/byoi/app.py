@@ -2,7 +2,7 @@
 
 ``create_app(settings)`` opens and migrates the database, builds everything
 from its arguments (tests pass their own resolver or clock) and returns a
-Starlette app whose lifespan runs the lifecycle task. It raises
+Starlette app whose lifespan runs the settling task. It raises
 ``StartupError`` (or ``ValueError`` for bad settings) when byoi cannot start.
 """
 
@@ -75,7 +75,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(services.lifecycle.run(), name="byoi-lifecycle")
+        task = asyncio.create_task(services.settling.run(), name="byoi-settling")
         try:
             yield
         finally:

@@ -20,13 +20,13 @@ from byoi.aws.errors import ValidationException
 def encode_token(sort: str, last_key: list[Any]) -> str:
     """A NextToken that resumes after ``last_key`` under the sort named ``sort``."""
     raw = json.dumps({"s": sort, "k": last_key}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii")
+    return base64.b64encode(raw).decode("ascii")
 
 
 def decode_token(token: str, sort: str, arity: int) -> list[Any]:
     """The key a token resumes after; ValidationException unless it was made for ``sort``."""
     try:
-        data = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+        data = json.loads(base64.b64decode(token.encode("ascii"), validate=True))
     except (UnicodeEncodeError, binascii.Error, ValueError):
         raise ValidationException("Invalid pagination token: NextToken was not issued by this service") from None
     key = data.get("k") if isinstance(data, dict) else None

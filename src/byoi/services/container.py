@@ -11,9 +11,10 @@ from byoi.aws.arns import APP_IMAGE_CONFIG, IMAGE, IMAGE_VERSION, parse_sagemake
 from byoi.services.app_image_configs import AppImageConfigService, find_config
 from byoi.services.base_images import BaseImageResolver
 from byoi.services.clock import Clock
+from byoi.services.image_settler import ImageSettler
 from byoi.services.image_versions import ImageVersionService
 from byoi.services.images import ImageService, find_image
-from byoi.services.lifecycle import Lifecycle
+from byoi.services.settling import Settling
 from byoi.services.tags import TagService
 from byoi.store.database import Database
 from byoi.store.models import ImageVersion
@@ -25,7 +26,7 @@ class Services:
     image_versions: ImageVersionService
     app_image_configs: AppImageConfigService
     tags: TagService
-    lifecycle: Lifecycle
+    settling: Settling
 
 
 def resource_exists(session: Session, arn: str) -> bool:
@@ -56,11 +57,12 @@ def build_services(
     max_images: int = 0,
     max_versions_per_image: int = 0,
 ) -> Services:
-    lifecycle = Lifecycle(db, clock, resolver, transition_seconds)
+    settling = Settling(transition_seconds)
+    settling.add(ImageSettler(db, clock, resolver, transition_seconds))
     return Services(
-        images=ImageService(db, clock, lifecycle, max_images),
-        image_versions=ImageVersionService(db, clock, lifecycle, max_versions_per_image),
+        images=ImageService(db, clock, settling, max_images),
+        image_versions=ImageVersionService(db, clock, settling, max_versions_per_image),
         app_image_configs=AppImageConfigService(db, clock),
         tags=TagService(db, resource_exists),
-        lifecycle=lifecycle,
+        settling=settling,
     )

@@ -26,8 +26,8 @@ from byoi.aws.protocol import Scope
 from byoi.services import status
 from byoi.services.clock import Clock
 from byoi.services.images import get_image, image_arn
-from byoi.services.lifecycle import Lifecycle
 from byoi.services.listing import ListQuery, Page, filtered, page
+from byoi.services.settling import Settling
 from byoi.store.database import Database
 from byoi.store.models import Image, ImageVersion, ImageVersionAlias
 
@@ -63,10 +63,10 @@ class VersionView:
 
 
 class ImageVersionService:
-    def __init__(self, db: Database, clock: Clock, lifecycle: Lifecycle, max_versions_per_image: int = 0):
+    def __init__(self, db: Database, clock: Clock, settling: Settling, max_versions_per_image: int = 0):
         self._db = db
         self._clock = clock
-        self._lifecycle = lifecycle
+        self._settling = settling
         self._max_versions = max_versions_per_image
 
     # --- create ---------------------------------------------------------------
@@ -94,7 +94,7 @@ class ImageVersionService:
             except IntegrityError:
                 if attempt == 4:
                     raise ResourceInUse(f"Image {image_name} is being changed concurrently; retry") from None
-        self._lifecycle.changed()
+        self._settling.changed()
         return arn
 
     def _create_once(
@@ -248,7 +248,7 @@ class ImageVersionService:
                 .where(ImageVersion.id == row.id)
                 .values(status=status.DELETING, modified_ms=self._clock.now_ms())
             )
-        self._lifecycle.changed()
+        self._settling.changed()
 
     # --- helpers --------------------------------------------------------------
 

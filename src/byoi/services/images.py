@@ -3,7 +3,7 @@
 An Image is a named, versioned reference to container images. Its status
 goes CREATING -> CREATED, UPDATING -> CREATED on update, and DELETING before it
 disappears with all its versions (never the container images themselves).
-``byoi.services.lifecycle`` performs those settlements.
+``byoi.services.image_settler`` performs those settlements.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from byoi.aws.errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFou
 from byoi.aws.protocol import Scope
 from byoi.services import status
 from byoi.services.clock import Clock
-from byoi.services.lifecycle import Lifecycle
 from byoi.services.listing import ListQuery, Page, filtered, page
+from byoi.services.settling import Settling
 from byoi.services.tags import insert_tags
 from byoi.store.database import Database
 from byoi.store.models import Image, ImageVersion
@@ -47,10 +47,10 @@ def get_image(session: Session, scope: Scope, name: str) -> Image:
 
 
 class ImageService:
-    def __init__(self, db: Database, clock: Clock, lifecycle: Lifecycle, max_images: int = 0):
+    def __init__(self, db: Database, clock: Clock, settling: Settling, max_images: int = 0):
         self._db = db
         self._clock = clock
-        self._lifecycle = lifecycle
+        self._settling = settling
         self._max_images = max_images
 
     def create(
@@ -88,7 +88,7 @@ class ImageService:
                 insert_tags(session, arn, tags or [])
         except IntegrityError:
             raise in_use from None
-        self._lifecycle.changed()
+        self._settling.changed()
         return arn
 
     def describe(self, scope: Scope, name: str) -> Image:
@@ -125,7 +125,7 @@ class ImageService:
                 values["display_name" if prop == "DisplayName" else "description"] = None
             session.execute(update(Image).where(Image.id == image.id).values(**values))
             arn = image_arn(image)
-        self._lifecycle.changed()
+        self._settling.changed()
         return arn
 
     def delete(self, scope: Scope, name: str) -> None:
@@ -141,7 +141,7 @@ class ImageService:
                 update(ImageVersion).where(ImageVersion.image_id == image.id).values(status=status.DELETING, modified_ms=now)
             )
             session.execute(update(Image).where(Image.id == image.id).values(status=status.DELETING, modified_ms=now))
-        self._lifecycle.changed()
+        self._settling.changed()
 
     def list(self, scope: Scope, query: ListQuery) -> Page[Image]:
         stmt = select(Image).where(Image.account_id == scope.account_id, Image.region == scope.region)

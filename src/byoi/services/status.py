@@ -8,6 +8,6 @@ UPDATE_FAILED = "UPDATE_FAILED"
 DELETING = "DELETING"
 DELETE_FAILED = "DELETE_FAILED"
 
-#: States that the lifecycle settles by itself after ``transition_seconds``.
+#: States that the image settler settles by itself after ``transition_seconds``.
 IMAGE_TRANSITIONAL = (CREATING, UPDATING, DELETING)
 VERSION_TRANSITIONAL = (CREATING, DELETING)

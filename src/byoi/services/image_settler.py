@@ -1,27 +1,19 @@
-"""Settles Images and ImageVersions out of their transitional states.
+"""Settles Images and ImageVersions out of CREATING, UPDATING and DELETING.
 
-API calls only record intent (CREATING, UPDATING, DELETING) and call
-``changed()``. A row is *due* once it has sat in its state for
-``transition_seconds``; ``settle_due()`` then finishes it:
+A row is due once it has sat in its state for ``transition_seconds``:
 
 * Image CREATING/UPDATING -> CREATED;
 * ImageVersion CREATING -> CREATED with ContainerImage resolved, or
   CREATE_FAILED with the resolver's FailureReason;
 * DELETING -> the row, its children and their tags removed.
 
-With ``transition_seconds == 0`` (the default) ``changed()`` settles before the
-API call returns, so a Describe right after a Create sees CREATED. Otherwise
-the ``run()`` task settles rows when they fall due. The work is level-triggered
-and every step is a compare-and-set on the row's state, so it is safe to run
-from several threads and it resumes after a restart whatever was interrupted.
+Every step is a compare-and-set on the row's state (see ``byoi.services.settling``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
-import anyio
 from sqlalchemy import delete, func, select, update
 
 from byoi.aws.arns import IMAGE, IMAGE_VERSION, sagemaker_arn
@@ -36,21 +28,12 @@ from byoi.store.models import Image, ImageVersion
 log = logging.getLogger(__name__)
 
 
-class Lifecycle:
+class ImageSettler:
     def __init__(self, db: Database, clock: Clock, resolver: BaseImageResolver, transition_seconds: float):
         self._db = db
         self._clock = clock
         self._resolver = resolver
         self._delay_ms = int(round(transition_seconds * 1000))
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake: asyncio.Event | None = None
-
-    def changed(self) -> None:
-        """A row entered a transitional state. Call after the transaction commits."""
-        if self._delay_ms == 0:
-            self.settle_due()
-        elif self._loop is not None and self._wake is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
 
     def settle_due(self) -> float | None:
         """Settle every due row; return seconds until the next one falls due, or None."""
@@ -78,22 +61,6 @@ class Lifecycle:
             else:
                 self._finish_image_change(image_id, state)
         return self._seconds_until_next_due()
-
-    async def run(self) -> None:
-        """Settle rows as they fall due, until cancelled. Also settles what a restart left."""
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        while True:
-            self._wake.clear()
-            try:
-                wait = await anyio.to_thread.run_sync(self.settle_due)
-            except Exception:  # noqa: BLE001 - keep settling; the next pass retries
-                log.exception("lifecycle pass failed; retrying shortly")
-                wait = 1.0
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
-            except asyncio.TimeoutError:
-                pass
 
     # --- steps ----------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The lifecycle settles transitional states when due, and only then."""
+"""Settling finishes transitional states when due, and only then."""
 
 import pytest
 
@@ -38,12 +38,12 @@ def world(tmp_path):
 def test_nothing_settles_before_it_is_due(world):
     services, clock = world
     services.images.create(SCOPE, "img", ROLE)
-    assert services.lifecycle.settle_due() == pytest.approx(5.0)
+    assert services.settling.settle_due() == pytest.approx(5.0)
     clock.ms += 4999
-    services.lifecycle.settle_due()
+    services.settling.settle_due()
     assert services.images.describe(SCOPE, "img").status == "CREATING"
     clock.ms += 1
-    assert services.lifecycle.settle_due() is None
+    assert services.settling.settle_due() is None
     assert services.images.describe(SCOPE, "img").status == "CREATED"
 
 
@@ -53,18 +53,18 @@ def test_versions_resolve_or_fail_with_the_resolver_reason(world):
     services.image_versions.create(SCOPE, "img", "repo/ok:1", "t1")
     services.image_versions.create(SCOPE, "img", "missing/x:1", "t2")
     clock.ms += 5000
-    services.lifecycle.settle_due()
+    services.settling.settle_due()
     ok = services.image_versions.describe(SCOPE, "img", 1, None).version
     bad = services.image_versions.describe(SCOPE, "img", 2, None).version
     assert (ok.status, ok.container_image) == ("CREATED", f"repo/ok:1@sha256:{'a' * 64}")
     assert (bad.status, bad.failure_reason, bad.container_image) == ("CREATE_FAILED", "missing/x:1 is not there", None)
 
 
-def test_a_new_lifecycle_finishes_what_an_old_one_left(world, tmp_path):
+def test_a_new_process_finishes_what_an_old_one_left(world, tmp_path):
     services, clock = world
     services.images.create(SCOPE, "img", ROLE)
     clock.ms += 5000
     # The first process "dies" here, before settling; a new one starts on the same database.
     again = build_services(Database(f"sqlite:///{tmp_path / 'l.db'}"), clock, FakeResolver(), transition_seconds=5)
-    again.lifecycle.settle_due()
+    again.settling.settle_due()
     assert again.images.describe(SCOPE, "img").status == "CREATED"

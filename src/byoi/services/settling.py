@@ -1,0 +1,82 @@
+"""Runs the settlers that move resources out of their transitional states.
+
+API calls only record intent (an Image CREATING, a Cloud Control request
+PENDING, ...) and call ``changed()``. Each *settler* knows one kind of row and
+finishes the ones that are due; ``Settling`` runs them all, in order, so a
+later settler sees what an earlier one finished in the same pass.
+
+With ``transition_seconds == 0`` (the default) ``changed()`` settles before the
+API call returns, so a Describe right after a Create sees the final state. A
+settler whose work itself records intent (Cloud Control creating an Image)
+triggers ``changed()`` again; that asks for one more pass instead of
+re-entering. Otherwise the ``run()`` task settles rows as they fall due. All
+work is level-triggered and compare-and-set, so it is safe from several
+threads and resumes after a restart whatever was interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Protocol
+
+import anyio
+
+log = logging.getLogger(__name__)
+
+
+class Settler(Protocol):
+    def settle_due(self) -> float | None:
+        """Finish every due row; return seconds until the next one is due, or None."""
+
+
+class Settling:
+    def __init__(self, transition_seconds: float):
+        self.transition_seconds = transition_seconds
+        self._settlers: list[Settler] = []
+        self._local = threading.local()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+
+    def add(self, settler: Settler) -> None:
+        self._settlers.append(settler)
+
+    def changed(self) -> None:
+        """Something entered a transitional state. Call after its transaction commits."""
+        if self.transition_seconds == 0:
+            if getattr(self._local, "active", False):
+                self._local.again = True  # we are inside a pass: do one more after it
+                return
+            self._local.active = True
+            try:
+                self._local.again = True
+                while self._local.again:
+                    self._local.again = False
+                    self.settle_due()
+            finally:
+                self._local.active = False
+        elif self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def settle_due(self) -> float | None:
+        """One pass over every settler; seconds until the next row falls due, or None."""
+        waits = [settler.settle_due() for settler in self._settlers]
+        pending = [w for w in waits if w is not None]
+        return min(pending) if pending else None
+
+    async def run(self) -> None:
+        """Settle rows as they fall due, until cancelled. Also settles what a restart left."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        while True:
+            self._wake.clear()
+            try:
+                wait = await anyio.to_thread.run_sync(self.settle_due)
+            except Exception:  # noqa: BLE001 - keep settling; the next pass retries
+                log.exception("settling pass failed; retrying shortly")
+                wait = 1.0
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            except asyncio.TimeoutError:
+                pass
