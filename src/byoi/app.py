@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from byoi.aws.protocol import JsonProtocolEndpoint
+from byoi.cloudcontrol import cloudcontrol_service
 from byoi.sagemaker import sagemaker_service
 from byoi.services.base_images import BaseImageResolver, DockerResolver, PassThroughResolver
 from byoi.services.clock import Clock, SystemClock
@@ -57,6 +58,7 @@ def docker_resolver(mode: DockerMode) -> BaseImageResolver:
 def create_app(
     settings: Settings, resolver: BaseImageResolver | None = None, clock: Clock | None = None
 ) -> Starlette:
+    clock = clock or SystemClock()
     db = Database(settings.resolved_database_url())
     try:
         db.migrate()
@@ -65,13 +67,15 @@ def create_app(
         raise StartupError(f"cannot open the database {db.url.render_as_string(hide_password=True)}: {exc}") from None
     services = build_services(
         db,
-        clock or SystemClock(),
+        clock,
         resolver if resolver is not None else docker_resolver(settings.docker),
         transition_seconds=settings.transition_seconds,
         max_images=settings.max_images,
         max_versions_per_image=settings.max_versions_per_image,
     )
-    endpoint = JsonProtocolEndpoint([sagemaker_service(services)], settings.account_id, settings.region)
+    endpoint = JsonProtocolEndpoint(
+        [sagemaker_service(services), cloudcontrol_service(services, db, clock)], settings.account_id, settings.region
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from byoi.aws import errors
-from byoi.aws.model import operation_model
+from byoi.aws.model import operation_model, service_model
 from byoi.aws.serialize import serialize_output
 from byoi.aws.validate import parse_input
 
@@ -90,8 +90,7 @@ class JsonProtocolEndpoint:
                 raise errors.UnknownOperationException(
                     f"Unknown operation: X-Amz-Target {target!r} names no service byoi serves"
                 )
-            if service.model_name != "sagemaker":
-                content_type = "application/x-amz-json-1.0"
+            content_type = f"application/x-amz-json-{service_model(service.model_name).metadata['jsonVersion']}"
             result = await self._dispatch(service, operation, request, request_id)
             body = json.dumps(result, separators=(",", ":"))
             return Response(body, 200, headers={"x-amzn-RequestId": request_id}, media_type=content_type)

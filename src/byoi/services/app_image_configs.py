@@ -137,6 +137,17 @@ class AppImageConfigService:
             delete_tags_of(session, [config_arn(config)])
             session.delete(config)
 
+    def all(self, scope: Scope) -> list[AppImageConfig]:
+        """Every config in ``scope``, oldest first (for Cloud Control's ListResources)."""
+        with self._db.read() as session:
+            return list(
+                session.scalars(
+                    select(AppImageConfig)
+                    .where(AppImageConfig.account_id == scope.account_id, AppImageConfig.region == scope.region)
+                    .order_by(AppImageConfig.id)
+                )
+            )
+
     def list(self, scope: Scope, query: ListQuery) -> Page[AppImageConfig]:
         stmt = select(AppImageConfig).where(
             AppImageConfig.account_id == scope.account_id, AppImageConfig.region == scope.region

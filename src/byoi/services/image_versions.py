@@ -161,6 +161,19 @@ class ImageVersionService:
             stmt = filtered(stmt, query, ImageVersion.created_ms, ImageVersion.modified_ms)
             return image, page(session, stmt, query, VERSION_SORTS[query.sort_by], ImageVersion.id, "versions")
 
+    def all(self, scope: Scope, image_name: str | None = None) -> list[tuple[Image, ImageVersion]]:
+        """Every version in ``scope`` (of one image when named) with its image, oldest first."""
+        with self._db.read() as session:
+            stmt = (
+                select(Image, ImageVersion)
+                .join(ImageVersion.image)
+                .where(Image.account_id == scope.account_id, Image.region == scope.region)
+                .order_by(ImageVersion.id)
+            )
+            if image_name is not None:
+                stmt = stmt.where(Image.name_key == image_name.lower())
+            return [(image, version) for image, version in session.execute(stmt)]
+
     def list_aliases(
         self,
         scope: Scope,

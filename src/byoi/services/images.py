@@ -149,6 +149,15 @@ class ImageService:
         with self._db.read() as session:
             return page(session, stmt, query, IMAGE_SORTS[query.sort_by], Image.id, "images")
 
+    def all(self, scope: Scope) -> list[Image]:
+        """Every image in ``scope``, oldest first (for Cloud Control's ListResources)."""
+        with self._db.read() as session:
+            return list(
+                session.scalars(
+                    select(Image).where(Image.account_id == scope.account_id, Image.region == scope.region).order_by(Image.id)
+                )
+            )
+
     def _check_quota(self, session: Session, scope: Scope) -> None:
         if not self._max_images:
             return

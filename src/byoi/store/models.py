@@ -131,3 +131,35 @@ class Tag(Base):
     value: Mapped[str] = mapped_column(String(256))
 
     __table_args__ = (UniqueConstraint("resource_arn", "key", name="uq_tags_key"),)
+
+
+class ResourceRequest(Base):
+    """A Cloud Control resource operation request; kept 7 days, as AWS keeps them."""
+
+    __tablename__ = "resource_requests"
+
+    request_token: Mapped[str] = mapped_column(String(128), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(12))
+    region: Mapped[str] = mapped_column(String(32))
+    client_token: Mapped[str] = mapped_column(String(128))
+    #: Digest of what was asked, to tell a retry from a ClientToken reused for another request.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    type_name: Mapped[str] = mapped_column(String(196))
+    operation: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(24))
+    identifier: Mapped[str | None] = mapped_column(String(1024))
+    #: The model to create, or the patched model to update to (JSON).
+    desired_state: Mapped[str | None] = mapped_column(Text)
+    resource_model: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    status_message: Mapped[str | None] = mapped_column(Text)
+    #: Whether the operation was carried out (then only stabilization remains).
+    executed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    event_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_resource_requests_client_token", "account_id", "region", "client_token"),
+        Index("ix_resource_requests_created", "account_id", "region", "created_ms"),
+        Index("ix_resource_requests_status", "status"),
+    )

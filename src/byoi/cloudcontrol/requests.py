@@ -1,0 +1,302 @@
+"""Cloud Control resource requests: submission, idempotency, status and listing.
+
+Create, Update and Delete are *requests*: each is recorded PENDING with a new
+RequestToken and carried out by ``RequestSettler`` (``settler.py``), whose
+ProgressEvents move PENDING -> IN_PROGRESS -> SUCCESS or FAILED. What AWS
+refuses synchronously is refused here before anything is recorded:
+
+* an unknown type (``TypeNotFoundException``);
+* a ``ClientToken`` used in the last 36 hours for a *different* request
+  (``ClientTokenConflictException``); the same request again returns the
+  original request's progress instead of doing anything twice;
+* an operation on a resource that already has one in flight
+  (``ConcurrentOperationException``);
+* for updates: a resource that does not exist (``ResourceNotFoundException``),
+  a PatchDocument that is not RFC 6902 or does not apply, and patches touching
+  create-only or read-only properties (``NotUpdatableException``).
+
+Request records are kept 7 days; after that their tokens are not found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+
+import jsonpatch
+from sqlalchemy import delete, select
+
+from byoi.aws.errors import ValidationException
+from byoi.aws.pagination import decode_token, encode_token
+from byoi.aws.protocol import Scope
+from byoi.cloudcontrol.errors import (
+    ClientTokenConflictException,
+    ConcurrentModificationException,
+    ConcurrentOperationException,
+    NotUpdatableException,
+    RequestTokenNotFoundException,
+    ResourceNotFoundException,
+    TypeNotFoundException,
+)
+from byoi.services.clock import Clock
+from byoi.services.settling import Settling
+from byoi.store.database import Database
+from byoi.store.models import ResourceRequest
+
+PENDING, IN_PROGRESS, SUCCESS, FAILED = "PENDING", "IN_PROGRESS", "SUCCESS", "FAILED"
+CANCEL_IN_PROGRESS, CANCEL_COMPLETE = "CANCEL_IN_PROGRESS", "CANCEL_COMPLETE"
+ACTIVE = (PENDING, IN_PROGRESS, CANCEL_IN_PROGRESS)
+
+CLIENT_TOKEN_TTL_MS = 36 * 3600 * 1000
+REQUEST_TTL_MS = 7 * 24 * 3600 * 1000
+
+
+def progress_event(row: ResourceRequest) -> dict:
+    """The ProgressEvent of a request, as the API returns it."""
+    return {
+        "TypeName": row.type_name,
+        "Identifier": row.identifier,
+        "RequestToken": row.request_token,
+        "Operation": row.operation,
+        "OperationStatus": row.status,
+        "EventTime": row.event_ms,
+        "ResourceModel": row.resource_model,
+        "StatusMessage": row.status_message,
+        "ErrorCode": row.error_code,
+    }
+
+
+def parse_json_object(text: str, member: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationException(f"{member} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValidationException(f"{member} must be a JSON object")
+    return value
+
+
+def patch_paths(patch: list) -> list[str]:
+    """The paths a patch writes to (``test`` writes nothing; ``move`` also removes ``from``)."""
+    paths = []
+    for op in patch:
+        if op.get("op") != "test":
+            paths.append(op.get("path", ""))
+        if op.get("op") == "move":
+            paths.append(op.get("from", ""))
+    return paths
+
+
+@dataclass
+class ResourceDescription:
+    identifier: str
+    properties: str
+
+
+class CloudControlService:
+    def __init__(self, db: Database, clock: Clock, settling: Settling, types: dict):
+        self._db = db
+        self._clock = clock
+        self._settling = settling
+        self._types = types
+
+    def handler(self, type_name: str):
+        handler = self._types.get(type_name)
+        if handler is None:
+            raise TypeNotFoundException(
+                f"The type {type_name} cannot be found; byoi serves {', '.join(sorted(self._types))}"
+            )
+        return handler
+
+    # --- requests -------------------------------------------------------------
+
+    def create(self, scope: Scope, type_name: str, desired_state: str, client_token: str) -> dict:
+        handler = self.handler(type_name)
+        model = parse_json_object(desired_state, "DesiredState")
+        identifier = handler.planned_identifier(scope, model)
+        return self._submit(scope, type_name, "CREATE", identifier, desired_state, client_token, [desired_state])
+
+    def update(self, scope: Scope, type_name: str, identifier: str, patch_document: str, client_token: str) -> dict:
+        handler = self.handler(type_name)
+        try:
+            patch = jsonpatch.JsonPatch.from_string(patch_document)
+        except (jsonpatch.InvalidJsonPatch, ValueError) as exc:
+            raise ValidationException(f"PatchDocument is not an RFC 6902 JSON Patch: {exc}") from None
+        if not isinstance(patch.patch, list) or not all(isinstance(op, dict) for op in patch.patch):
+            raise ValidationException("PatchDocument must be a JSON array of operations")
+        self._check_updatable(handler, patch.patch)
+        current = handler.read(scope, identifier)
+        if current is None:
+            raise self.not_found(type_name, identifier)
+        try:
+            desired = patch.apply(current)  # works on a copy: all operations apply, or none
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
+            raise ValidationException(f"PatchDocument does not apply to the resource: {exc}") from None
+        return self._submit(
+            scope, type_name, "UPDATE", identifier, json.dumps(desired), client_token, [identifier, patch_document]
+        )
+
+    def delete(self, scope: Scope, type_name: str, identifier: str, client_token: str) -> dict:
+        self.handler(type_name)
+        return self._submit(scope, type_name, "DELETE", identifier, None, client_token, [identifier])
+
+    @staticmethod
+    def _check_updatable(handler, patch: list) -> None:
+        for kind, names in (("createOnlyProperties", handler.schema.create_only), ("readOnlyProperties", handler.schema.read_only)):
+            hits = sorted({p for p in patch_paths(patch) if p.split("/")[1:2] and p.split("/")[1] in names})
+            if hits:
+                listed = ", ".join(f"/properties{p}" for p in hits)
+                raise NotUpdatableException(f"Invalid patch update: {kind} [{listed}] cannot be updated")
+
+    def _submit(
+        self,
+        scope: Scope,
+        type_name: str,
+        operation: str,
+        identifier: str | None,
+        desired_state: str | None,
+        client_token: str,
+        material: list,
+    ) -> dict:
+        digest = hashlib.sha256(json.dumps([operation, type_name, *material]).encode()).hexdigest()
+        now = self._clock.now_ms()
+        with self._db.write() as session:
+            earlier = session.scalar(
+                select(ResourceRequest)
+                .where(
+                    ResourceRequest.account_id == scope.account_id,
+                    ResourceRequest.region == scope.region,
+                    ResourceRequest.client_token == client_token,
+                    ResourceRequest.created_ms >= now - CLIENT_TOKEN_TTL_MS,
+                )
+                .order_by(ResourceRequest.created_ms.desc())
+                .limit(1)
+            )
+            if earlier is not None:
+                if earlier.request_hash != digest:
+                    raise ClientTokenConflictException(
+                        f"ClientToken {client_token} was already used for a different request "
+                        f"(RequestToken {earlier.request_token}) in the last 36 hours"
+                    )
+                return progress_event(earlier)
+            if identifier is not None:
+                busy = session.scalar(
+                    select(ResourceRequest.request_token).where(
+                        ResourceRequest.account_id == scope.account_id,
+                        ResourceRequest.region == scope.region,
+                        ResourceRequest.type_name == type_name,
+                        ResourceRequest.identifier == identifier,
+                        ResourceRequest.status.in_(ACTIVE),
+                    )
+                )
+                if busy is not None:
+                    raise ConcurrentOperationException(
+                        f"Another resource operation (RequestToken {busy}) is in progress on {type_name} {identifier}"
+                    )
+            token = str(uuid.uuid4())
+            session.add(
+                ResourceRequest(
+                    request_token=token,
+                    account_id=scope.account_id,
+                    region=scope.region,
+                    client_token=client_token,
+                    request_hash=digest,
+                    type_name=type_name,
+                    operation=operation,
+                    status=PENDING,
+                    identifier=identifier,
+                    desired_state=desired_state,
+                    executed=False,
+                    created_ms=now,
+                    event_ms=now,
+                )
+            )
+        self._settling.changed()
+        return self.status(scope, token)
+
+    # --- reads ----------------------------------------------------------------
+
+    @staticmethod
+    def not_found(type_name: str, identifier: str) -> ResourceNotFoundException:
+        return ResourceNotFoundException(f"Resource of type '{type_name}' with identifier '{identifier}' was not found.")
+
+    def get(self, scope: Scope, type_name: str, identifier: str) -> ResourceDescription:
+        handler = self.handler(type_name)
+        model = handler.read(scope, identifier)
+        if model is None:
+            raise self.not_found(type_name, identifier)
+        return ResourceDescription(identifier, json.dumps(handler.schema.readable(model)))
+
+    def list(
+        self, scope: Scope, type_name: str, resource_model: str | None, max_results: int, next_token: str | None
+    ) -> tuple[list[ResourceDescription], str | None]:
+        handler = self.handler(type_name)
+        filter_model = parse_json_object(resource_model, "ResourceModel") if resource_model else {}
+        pairs = sorted(handler.list(scope, filter_model), key=lambda pair: pair[0])
+        if next_token:
+            (after,) = decode_token(next_token, f"resources:{type_name}", 1)
+            pairs = [p for p in pairs if p[0] > after]
+        page, more = pairs[:max_results], len(pairs) > max_results
+        token = encode_token(f"resources:{type_name}", [page[-1][0]]) if more else None
+        return [ResourceDescription(i, json.dumps(handler.schema.readable(m))) for i, m in page], token
+
+    def _live_request(self, session, scope: Scope, token: str) -> ResourceRequest:
+        row = session.get(ResourceRequest, token)
+        if (
+            row is None
+            or (row.account_id, row.region) != (scope.account_id, scope.region)
+            or row.created_ms < self._clock.now_ms() - REQUEST_TTL_MS
+        ):
+            raise RequestTokenNotFoundException(f"Request token {token} was not found")
+        return row
+
+    def status(self, scope: Scope, token: str) -> dict:
+        with self._db.read() as session:
+            return progress_event(self._live_request(session, scope, token))
+
+    def list_requests(
+        self, scope: Scope, operations: list[str] | None, statuses: list[str] | None, max_results: int, next_token: str | None
+    ) -> tuple[list[dict], str | None]:
+        """Requests of the last 7 days, newest first, optionally filtered."""
+        stmt = select(ResourceRequest).where(
+            ResourceRequest.account_id == scope.account_id,
+            ResourceRequest.region == scope.region,
+            ResourceRequest.created_ms >= self._clock.now_ms() - REQUEST_TTL_MS,
+        )
+        if operations:
+            stmt = stmt.where(ResourceRequest.operation.in_(operations))
+        if statuses:
+            stmt = stmt.where(ResourceRequest.status.in_(statuses))
+        if next_token:
+            created, token = decode_token(next_token, "requests", 2)
+            stmt = stmt.where(
+                (ResourceRequest.created_ms < created)
+                | ((ResourceRequest.created_ms == created) & (ResourceRequest.request_token < token))
+            )
+        stmt = stmt.order_by(ResourceRequest.created_ms.desc(), ResourceRequest.request_token.desc()).limit(max_results + 1)
+        with self._db.read() as session:
+            rows = list(session.scalars(stmt))
+        more = len(rows) > max_results
+        rows = rows[:max_results]
+        token = encode_token("requests", [rows[-1].created_ms, rows[-1].request_token]) if more else None
+        return [progress_event(r) for r in rows], token
+
+    def cancel(self, scope: Scope, token: str) -> dict:
+        with self._db.write() as session:
+            row = self._live_request(session, scope, token)
+            if row.status not in (PENDING, IN_PROGRESS):
+                raise ConcurrentModificationException(
+                    f"Request {token} is {row.status}; only PENDING or IN_PROGRESS requests can be cancelled"
+                )
+            row.status = CANCEL_IN_PROGRESS
+            row.event_ms = self._clock.now_ms()
+            event = progress_event(row)
+        self._settling.changed()
+        return event
+
+    def purge_expired(self) -> None:
+        """Forget requests older than 7 days."""
+        with self._db.write() as session:
+            session.execute(delete(ResourceRequest).where(ResourceRequest.created_ms < self._clock.now_ms() - REQUEST_TTL_MS))

@@ -1,0 +1,201 @@
+"""Carries out Cloud Control requests and follows them to a final state.
+
+Each pass (see ``byoi.services.settling``):
+
+* PENDING requests that have waited ``transition_seconds`` are claimed
+  (-> IN_PROGRESS), validated against the resource schema and executed through
+  the resource handler; a failure ends them FAILED with a HandlerErrorCode;
+* IN_PROGRESS requests whose operation ran are checked for stabilization: the
+  resource CREATED (or gone, for a delete) ends them SUCCESS with the resource
+  model; a resource that failed ends them FAILED (NotStabilized);
+* CANCEL_IN_PROGRESS requests become CANCEL_COMPLETE (an operation that already
+  ran is not undone; a PENDING one never runs).
+
+Claims and endings are compare-and-set on the request's status, so several
+threads or processes can share the work.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from sqlalchemy import select, update
+
+from byoi.aws.errors import (
+    AwsError,
+    ResourceInUse,
+    ResourceLimitExceeded,
+    ResourceNotFound,
+    SerializationException,
+    ValidationException,
+)
+from byoi.aws.protocol import Scope
+from byoi.cloudcontrol.requests import (
+    CANCEL_COMPLETE,
+    CANCEL_IN_PROGRESS,
+    FAILED,
+    IN_PROGRESS,
+    PENDING,
+    SUCCESS,
+    CloudControlService,
+)
+from byoi.cloudcontrol.resources import Readiness
+from byoi.services.clock import Clock
+from byoi.store.database import Database
+from byoi.store.models import ResourceRequest
+
+log = logging.getLogger(__name__)
+
+#: How often settling requests are re-checked while their resource settles.
+POLL_SECONDS = 0.25
+#: A claimed request whose operation has not run after this long was cut off by a restart.
+ABANDONED_MS = 60_000
+PURGE_EVERY_MS = 60_000
+
+
+class HandlerFailure(Exception):
+    """A request ends FAILED with this HandlerErrorCode and message."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def handler_error_code(exc: AwsError, operation: str) -> str:
+    """The HandlerErrorCode Cloud Control reports for a SageMaker error."""
+    if isinstance(exc, ResourceInUse):
+        return "AlreadyExists" if operation == "CREATE" else "ResourceConflict"
+    if isinstance(exc, ResourceNotFound):
+        return "NotFound"
+    if isinstance(exc, ResourceLimitExceeded):
+        return "ServiceLimitExceeded"
+    if isinstance(exc, (ValidationException, SerializationException)):
+        return "InvalidRequest"
+    return "GeneralServiceException"
+
+
+class RequestSettler:
+    def __init__(self, db: Database, clock: Clock, requests: CloudControlService, transition_seconds: float):
+        self._db = db
+        self._clock = clock
+        self._requests = requests
+        self._delay_ms = int(round(transition_seconds * 1000))
+        self._last_purge = 0
+
+    def settle_due(self) -> float | None:
+        now = self._clock.now_ms()
+        if now - self._last_purge > PURGE_EVERY_MS:
+            self._last_purge = now
+            self._requests.purge_expired()
+        with self._db.read() as session:
+            rows = session.execute(
+                select(ResourceRequest.request_token, ResourceRequest.status, ResourceRequest.created_ms).where(
+                    ResourceRequest.status.in_((PENDING, IN_PROGRESS, CANCEL_IN_PROGRESS))
+                )
+            ).all()
+        waits = []
+        for token, state, created_ms in rows:
+            if state == CANCEL_IN_PROGRESS:
+                self._end(token, CANCEL_IN_PROGRESS, CANCEL_COMPLETE)
+            elif state == PENDING and created_ms + self._delay_ms > now:
+                waits.append((created_ms + self._delay_ms - now) / 1000)
+            else:
+                if state == PENDING:
+                    self._execute(token)
+                if self._follow(token):
+                    waits.append(POLL_SECONDS)
+        return min(waits) if waits else None
+
+    # --- steps ----------------------------------------------------------------
+
+    def _execute(self, token: str) -> None:
+        with self._db.write() as session:
+            claimed = session.execute(
+                update(ResourceRequest)
+                .where(ResourceRequest.request_token == token, ResourceRequest.status == PENDING)
+                .values(status=IN_PROGRESS, event_ms=self._clock.now_ms())
+            ).rowcount
+            row = session.get(ResourceRequest, token)
+        if not claimed:
+            return
+        scope = Scope(row.account_id, row.region)
+        handler = self._requests.handler(row.type_name)
+        try:
+            identifier = self._run(handler, scope, row)
+        except HandlerFailure as failure:
+            self._end(token, IN_PROGRESS, FAILED, error_code=failure.code, status_message=failure.message)
+            return
+        except AwsError as exc:
+            code = handler_error_code(exc, row.operation)
+            self._end(token, IN_PROGRESS, FAILED, error_code=code, status_message=exc.message)
+            return
+        except Exception as exc:  # noqa: BLE001 - a bug fails the request, not byoi
+            log.exception("Cloud Control request %s failed", token)
+            self._end(token, IN_PROGRESS, FAILED, error_code="InternalFailure", status_message=f"Internal failure: {exc}")
+            return
+        with self._db.write() as session:
+            session.execute(
+                update(ResourceRequest)
+                .where(ResourceRequest.request_token == token)
+                .values(identifier=identifier, executed=True, event_ms=self._clock.now_ms())
+            )
+
+    def _run(self, handler, scope: Scope, row: ResourceRequest) -> str:
+        if row.operation == "DELETE":
+            if handler.read(scope, row.identifier) is None:
+                raise HandlerFailure("NotFound", self._requests.not_found(row.type_name, row.identifier).message)
+            handler.delete(scope, row.identifier)
+            return row.identifier
+        desired = json.loads(row.desired_state)
+        problems = handler.schema.errors(desired)
+        if problems:
+            raise HandlerFailure("InvalidRequest", "Model validation failed (" + "; ".join(problems) + ")")
+        writable = {k: v for k, v in desired.items() if k not in handler.schema.read_only}
+        if row.operation == "CREATE":
+            return handler.create(scope, writable, row.request_token)
+        previous = handler.read(scope, row.identifier)
+        if previous is None:
+            raise HandlerFailure("NotFound", self._requests.not_found(row.type_name, row.identifier).message)
+        handler.update(scope, row.identifier, previous, writable)
+        return row.identifier
+
+    def _follow(self, token: str) -> bool:
+        """Check an executed request's resource; True while it is still settling."""
+        with self._db.read() as session:
+            row = session.get(ResourceRequest, token)
+        if row is None or row.status != IN_PROGRESS:
+            return False
+        if not row.executed:
+            if self._clock.now_ms() - row.event_ms > ABANDONED_MS:
+                message = "byoi restarted while this request was being carried out; check the resource and retry"
+                self._end(token, IN_PROGRESS, FAILED, error_code="InternalFailure", status_message=message)
+                return False
+            return True
+        scope = Scope(row.account_id, row.region)
+        handler = self._requests.handler(row.type_name)
+        state = handler.state(scope, row.identifier)
+        if row.operation == "DELETE":
+            if state.readiness is Readiness.GONE:
+                self._end(token, IN_PROGRESS, SUCCESS)
+                return False
+        elif state.readiness is Readiness.READY:
+            model = handler.schema.readable(handler.read(scope, row.identifier) or {})
+            self._end(token, IN_PROGRESS, SUCCESS, resource_model=json.dumps(model))
+            return False
+        elif state.readiness is Readiness.GONE:
+            self._end(token, IN_PROGRESS, FAILED, error_code="NotFound", status_message="The resource disappeared")
+            return False
+        if state.readiness is Readiness.FAILED:
+            self._end(token, IN_PROGRESS, FAILED, error_code="NotStabilized", status_message=state.reason)
+            return False
+        return True
+
+    def _end(self, token: str, expected: str, new: str, **fields) -> None:
+        with self._db.write() as session:
+            session.execute(
+                update(ResourceRequest)
+                .where(ResourceRequest.request_token == token, ResourceRequest.status == expected)
+                .values(status=new, event_ms=self._clock.now_ms(), **fields)
+            )
