@@ -16,10 +16,14 @@ from byoi.aws.model import operation_model
 from byoi.sagemaker import sagemaker_service
 
 
-def implemented_operations() -> list[str]:
+def implemented_operations() -> list[tuple[str, str, str]]:
+    """(botocore service, target prefix, operation) for every operation byoi implements."""
     from unittest.mock import MagicMock
 
-    return sorted(sagemaker_service(MagicMock()).handlers)
+    from byoi.cloudcontrol import cloudcontrol_service
+
+    services = [sagemaker_service(MagicMock()), cloudcontrol_service(MagicMock(), MagicMock(), MagicMock())]
+    return [(s.model_name, s.target_prefix, op) for s in services for op in sorted(s.handlers)]
 
 
 json_scalars = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=80)
@@ -57,14 +61,14 @@ def http(server):
         yield client
 
 
-@pytest.mark.parametrize("op", implemented_operations())
-def test_generated_requests_never_get_a_500(http, op):
-    shape = operation_model("sagemaker", op).input_shape
+@pytest.mark.parametrize("model, prefix, op", implemented_operations())
+def test_generated_requests_never_get_a_500(http, model, prefix, op):
+    shape = operation_model(model, op).input_shape
 
     @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
     @given(body=member_strategy(shape))
     def check(body):
-        response = http.post("/", content=json.dumps(body), headers={"X-Amz-Target": f"SageMaker.{op}", "Content-Type": "application/x-amz-json-1.1"})
+        response = http.post("/", content=json.dumps(body), headers={"X-Amz-Target": f"{prefix}.{op}", "Content-Type": "application/x-amz-json-1.1"})
         assert response.status_code < 500, response.text
         if response.status_code >= 400:
             payload = response.json()
@@ -74,6 +78,13 @@ def test_generated_requests_never_get_a_500(http, op):
                 "ResourceNotFound",
                 "ResourceInUse",
                 "ResourceLimitExceeded",
+                "TypeNotFoundException",
+                "ResourceNotFoundException",
+                "NotUpdatableException",
+                "ClientTokenConflictException",
+                "ConcurrentOperationException",
+                "RequestTokenNotFoundException",
+                "ConcurrentModificationException",
             }, payload
             assert payload.get("message") or payload.get("Message")
             assert response.headers["x-amzn-RequestId"]
@@ -94,3 +105,24 @@ def test_unimplemented_sagemaker_operations_say_so(server):
         sm.list_notebook_instances()
     assert exc.value.response["Error"]["Code"] == "NotImplemented"
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+
+
+@pytest.mark.parametrize("type_name", ["AWS::SageMaker::Image", "AWS::SageMaker::ImageVersion", "AWS::SageMaker::AppImageConfig"])
+def test_generated_resource_models_end_in_a_clean_outcome(server, type_name):
+    """Random models built from the schema's property names: each request ends
+    SUCCESS or FAILED with a modeled ErrorCode, never InternalFailure (a bug)."""
+    from byoi.cloudcontrol.schema import ResourceSchema
+
+    cc = server.client("cloudcontrol")
+    names = sorted(ResourceSchema.load(type_name).document["properties"])
+    models = st.dictionaries(st.sampled_from(names), json_values, max_size=6)
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(model=models)
+    def check(model):
+        event = cc.create_resource(TypeName=type_name, DesiredState=json.dumps(model))["ProgressEvent"]
+        final = cc.get_resource_request_status(RequestToken=event["RequestToken"])["ProgressEvent"]
+        assert final["OperationStatus"] in ("SUCCESS", "FAILED"), final
+        assert final.get("ErrorCode") != "InternalFailure", final
+
+    check()

@@ -1,0 +1,62 @@
+"""``aws cloudcontrol`` drives a full create / get / list / update / delete cycle."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from tests.api.test_awscli import aws_executable
+from tests.conftest import ROLE_ARN
+
+
+@pytest.fixture
+def cc(server, tmp_path):
+    env = {**os.environ, "AWS_CONFIG_FILE": str(tmp_path / "config"), "AWS_PAGER": ""}
+
+    def run(*args: str, expect_error: bool = False):
+        cmd = [aws_executable(), "cloudcontrol", *args, "--endpoint-url", server.url, "--region", "us-east-1", "--output", "json"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+        if expect_error:
+            assert proc.returncode != 0, proc.stdout
+            return proc.stderr
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout) if proc.stdout.strip() else None
+
+    return run
+
+
+@pytest.mark.parametrize(
+    "type_name, name_key, desired, identifier, patch",
+    [
+        ("AWS::SageMaker::Image", "ImageName", {"ImageRoleArn": ROLE_ARN}, "arn:aws:sagemaker:us-east-1:123456789012:image/{name}", [{"op": "add", "path": "/ImageDescription", "value": "cli"}]),
+        ("AWS::SageMaker::AppImageConfig", "AppImageConfigName", {"CodeEditorAppImageConfig": {}}, "{name}", [{"op": "add", "path": "/Tags", "value": [{"Key": "k", "Value": "cli"}]}]),
+    ],
+)
+def test_cli_cycle(cc, name, type_name, name_key, desired, identifier, patch):
+    identifier = identifier.format(name=name)
+    event = cc("create-resource", "--type-name", type_name, "--desired-state", json.dumps({name_key: name, **desired}))["ProgressEvent"]
+    cc("wait", "resource-request-success", "--request-token", event["RequestToken"])
+    got = cc("get-resource", "--type-name", type_name, "--identifier", identifier)
+    assert json.loads(got["ResourceDescription"]["Properties"])[name_key] == name
+    assert identifier in [d["Identifier"] for d in cc("list-resources", "--type-name", type_name)["ResourceDescriptions"]]
+    event = cc("update-resource", "--type-name", type_name, "--identifier", identifier, "--patch-document", json.dumps(patch))["ProgressEvent"]
+    cc("wait", "resource-request-success", "--request-token", event["RequestToken"])
+    assert "cli" in cc("get-resource", "--type-name", type_name, "--identifier", identifier)["ResourceDescription"]["Properties"]
+    assert cc("get-resource-request-status", "--request-token", event["RequestToken"])["ProgressEvent"]["OperationStatus"] == "SUCCESS"
+    event = cc("delete-resource", "--type-name", type_name, "--identifier", identifier)["ProgressEvent"]
+    cc("wait", "resource-request-success", "--request-token", event["RequestToken"])
+    assert "ResourceNotFoundException" in cc("get-resource", "--type-name", type_name, "--identifier", identifier, expect_error=True)
+
+
+def test_cli_image_version_and_errors(cc, sm, name):
+    sm.create_image(ImageName=name, RoleArn=ROLE_ARN)
+    event = cc("create-resource", "--type-name", "AWS::SageMaker::ImageVersion", "--desired-state", json.dumps({"ImageName": name, "BaseImage": "r:1"}))["ProgressEvent"]
+    cc("wait", "resource-request-success", "--request-token", event["RequestToken"])
+    assert event["Identifier"].endswith(f"image-version/{name}/1")
+    stderr = cc("update-resource", "--type-name", "AWS::SageMaker::ImageVersion", "--identifier", event["Identifier"], "--patch-document", json.dumps([{"op": "replace", "path": "/BaseImage", "value": "r:2"}]), expect_error=True)
+    assert "NotUpdatableException" in stderr and "/properties/BaseImage" in stderr
+    stderr = cc("get-resource", "--type-name", "AWS::Nope::Thing", "--identifier", "x", expect_error=True)
+    assert "TypeNotFoundException" in stderr
+    requests = cc("list-resource-requests", "--resource-request-status-filter", "Operations=CREATE,OperationStatuses=SUCCESS")
+    assert event["RequestToken"] in [e["RequestToken"] for e in requests["ResourceRequestStatusSummaries"]]

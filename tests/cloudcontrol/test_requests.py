@@ -1,0 +1,97 @@
+"""Retention windows of Cloud Control requests, with a clock the test controls."""
+
+import json
+
+import pytest
+
+from byoi.aws.protocol import Scope
+from byoi.cloudcontrol.errors import ClientTokenConflictException, RequestTokenNotFoundException
+from byoi.cloudcontrol.requests import CloudControlService, patch_paths
+from byoi.cloudcontrol.resources import resource_types
+from byoi.cloudcontrol.schema import ResourceSchema
+from byoi.cloudcontrol.settler import RequestSettler
+from byoi.services.base_images import PassThroughResolver
+from byoi.services.container import build_services
+from byoi.store.database import Database
+
+SCOPE = Scope("123456789012", "us-east-1")
+HOUR_MS = 3600 * 1000
+
+
+class FakeClock:
+    ms = 1_700_000_000_000
+
+    def now_ms(self) -> int:
+        return self.ms
+
+
+@pytest.fixture
+def world(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'cc.db'}")
+    db.migrate()
+    clock = FakeClock()
+    services = build_services(db, clock, PassThroughResolver())
+    cc = CloudControlService(db, clock, services.settling, resource_types(services))
+    services.settling.add(RequestSettler(db, clock, cc, 0))
+    return cc, clock
+
+
+def config(name: str) -> str:
+    return json.dumps({"AppImageConfigName": name, "CodeEditorAppImageConfig": {}})
+
+
+def test_client_tokens_expire_after_36_hours(world):
+    cc, clock = world
+    first = cc.create(SCOPE, "AWS::SageMaker::AppImageConfig", config("a"), "tok")
+    clock.ms += 36 * HOUR_MS - 1
+    assert cc.create(SCOPE, "AWS::SageMaker::AppImageConfig", config("a"), "tok")["RequestToken"] == first["RequestToken"]
+    with pytest.raises(ClientTokenConflictException):
+        cc.create(SCOPE, "AWS::SageMaker::AppImageConfig", config("b"), "tok")
+    clock.ms += 2
+    reused = cc.create(SCOPE, "AWS::SageMaker::AppImageConfig", config("b"), "tok")
+    assert reused["RequestToken"] != first["RequestToken"] and reused["OperationStatus"] == "SUCCESS"
+
+
+def test_requests_are_kept_seven_days(world):
+    cc, clock = world
+    token = cc.create(SCOPE, "AWS::SageMaker::AppImageConfig", config("a"), "t1")["RequestToken"]
+    clock.ms += 7 * 24 * HOUR_MS
+    assert cc.status(SCOPE, token)["OperationStatus"] == "SUCCESS"
+    assert len(cc.list_requests(SCOPE, None, None, 10, None)[0]) == 1
+    clock.ms += 1
+    with pytest.raises(RequestTokenNotFoundException):
+        cc.status(SCOPE, token)
+    assert cc.list_requests(SCOPE, None, None, 10, None)[0] == []
+    cc.purge_expired()
+    with pytest.raises(RequestTokenNotFoundException):
+        cc.status(SCOPE, token)
+
+
+def test_requests_of_another_region_are_not_visible(world):
+    cc, _ = world
+    token = cc.create(SCOPE, "AWS::SageMaker::AppImageConfig", config("a"), "t1")["RequestToken"]
+    with pytest.raises(RequestTokenNotFoundException):
+        cc.status(Scope("123456789012", "eu-west-1"), token)
+
+
+def test_patch_paths_are_the_written_ones():
+    ops = [{"op": "test", "path": "/A"}, {"op": "copy", "from": "/B", "path": "/C"}, {"op": "move", "from": "/D", "path": "/E"}]
+    assert patch_paths(ops) == ["/C", "/E", "/D"]
+
+
+def test_schemas_know_their_property_classes():
+    image = ResourceSchema.load("AWS::SageMaker::Image")
+    assert image.primary_identifier == "ImageArn"
+    assert image.create_only == {"ImageName"} and image.read_only == {"ImageArn"}
+    version = ResourceSchema.load("AWS::SageMaker::ImageVersion")
+    assert version.write_only == {"Aliases", "Alias"}
+    assert version.readable({"Aliases": ["a"], "Version": 1}) == {"Version": 1}
+    assert ResourceSchema.load("AWS::S3::Bucket") is None
+
+
+def test_schema_validation_understands_java_unicode_classes():
+    image = ResourceSchema.load("AWS::SageMaker::Image")
+    ok = {"ImageName": "x", "ImageRoleArn": "arn:aws:iam::123456789012:role/r", "Tags": [{"Key": "équipe", "Value": "v"}]}
+    assert image.errors(ok) == []
+    bad = {**ok, "Tags": [{"Key": "bad#key", "Value": "v"}]}
+    assert [e.split(":")[0] for e in image.errors(bad)] == ["#/Tags/0/Key"]
