@@ -6,11 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-README = (Path(__file__).parent.parent / "README.md").read_text()
+ROOT = Path(__file__).parent.parent
+README = (ROOT / "README.md").read_text()
 
 
-def blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
+def blocks(language: str, text: str = README) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
 
 
 def test_the_boto3_example_runs(fresh_server):
@@ -38,3 +39,11 @@ def test_the_readme_names_the_commands_ci_runs():
     assert "byoi serve" in run_cmd
     assert test_cmd.strip() == "bash scripts/test.sh"
     assert "scripts/test.sh" in (Path(__file__).parent.parent / ".ci" / "run").read_text()
+
+
+def test_the_cloud_control_example_runs(fresh_server):
+    srv = fresh_server()
+    (code,) = blocks("python", (ROOT / "docs" / "cloud-control.md").read_text())
+    result = subprocess.run([sys.executable, "-c", code.replace("http://127.0.0.1:8080", srv.url)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert '"ImageDescription": "made by Cloud Control"' in result.stdout
