@@ -51,5 +51,29 @@ def serve(**options) -> None:
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False)
 
 
+@main.group()
+def image() -> None:
+    """Build container images for byoi."""
+
+
+@image.command("build-base")
+@click.option("--tag", default="byoi/debian-python:bookworm", show_default=True, help="Tag of the image to build.")
+@click.option("--release", default="bookworm", show_default=True, help="Debian release to bootstrap.")
+@click.option("--mirror", default=None, help="Debian mirror URL (default: the one apt uses here).")
+@click.option("--rebuild", is_flag=True, help="Build even if the tag exists.")
+def build_base(tag: str, release: str, mirror: str | None, rebuild: bool) -> None:
+    """Build a Debian+Python base image offline: debootstrap, then docker import (needs root)."""
+    import docker
+
+    from byoi.images.debian import ImageBuildError, build_debian_python_image
+
+    try:
+        image_id = build_debian_python_image(docker.from_env(), tag, release, mirror=mirror, rebuild=rebuild)
+    except (ImageBuildError, docker.errors.DockerException) as exc:
+        click.echo(f"byoi: cannot build {tag}: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"{tag} {image_id}")
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,1 @@
+"""Building container images offline (no registry needed)."""

@@ -1,0 +1,81 @@
+"""A Debian base image with Python, built without any registry.
+
+``build_debian_python_image`` runs debootstrap against the Debian mirror this
+machine's apt already uses (read from /etc/apt), tars the root file system
+and ``docker import``s it. Images for Studio are then built ``FROM`` it with
+``docker build --network none``, installing Python wheels that were fetched on
+the host with ``pip download``. Needs root (debootstrap) and a Docker engine.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+DEFAULT_TAG = "byoi/debian-python:bookworm"
+DEFAULT_PACKAGES = ("python3", "python3-pip", "python3-venv")
+
+
+class ImageBuildError(Exception):
+    """The base image could not be built; the message says why."""
+
+
+def debian_mirror(apt_dir: Path = Path("/etc/apt"), release: str = "bookworm") -> str:
+    """The Debian archive URL apt uses here (deb822 ``.sources`` or one-line ``sources.list``)."""
+    candidates: list[str] = []
+    for path in sorted(apt_dir.glob("sources.list.d/*.sources")):
+        for stanza in path.read_text().split("\n\n"):
+            fields = dict(re.findall(r"^(\w[\w-]*):\s*(.*)$", stanza, flags=re.M))
+            if release in fields.get("Suites", "").split() and "main" in fields.get("Components", ""):
+                candidates += fields.get("URIs", "").split()
+    for path in [apt_dir / "sources.list", *sorted(apt_dir.glob("sources.list.d/*.list"))]:
+        if path.exists():
+            for match in re.finditer(rf"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+{release}\s", path.read_text(), flags=re.M):
+                candidates.append(match.group(1))
+    archives = [c for c in candidates if "security" not in c]
+    if not archives:
+        raise ImageBuildError(f"no Debian mirror for {release} found in {apt_dir}; pass one explicitly")
+    return archives[0]
+
+
+def build_debian_python_image(
+    client,
+    tag: str = DEFAULT_TAG,
+    release: str = "bookworm",
+    packages: tuple[str, ...] = DEFAULT_PACKAGES,
+    mirror: str | None = None,
+    rebuild: bool = False,
+) -> str:
+    """Build (or reuse) ``tag`` and return its image id. ``client`` is a docker.DockerClient."""
+    import docker.errors
+
+    if not rebuild:
+        try:
+            return client.images.get(tag).id
+        except docker.errors.ImageNotFound:
+            pass
+    mirror = mirror or debian_mirror(release=release)
+    with tempfile.TemporaryDirectory(prefix="byoi-rootfs-") as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        cmd = ["debootstrap", "--variant=minbase", f"--include={','.join(packages)}", release, str(rootfs), mirror]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise ImageBuildError(f"debootstrap failed ({proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+        archive = Path(tmp) / "rootfs.tar"
+        with tarfile.open(archive, "w") as tar:
+            tar.add(rootfs, arcname=".")
+        repository, _, version = tag.rpartition(":")
+        client.api.import_image(
+            src=str(archive),
+            repository=repository,
+            tag=version,
+            changes=[
+                "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "ENV LANG=C.UTF-8",
+                'CMD ["/bin/bash"]',
+            ],
+        )
+    return client.images.get(tag).id

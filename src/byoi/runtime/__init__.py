@@ -1,0 +1,1 @@
+"""Running SageMaker images as Studio apps: the container contract and its backends."""

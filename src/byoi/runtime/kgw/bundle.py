@@ -1,0 +1,159 @@
+"""Builds the kernel gateway bundle that byoi mounts at /opt/.sagemakerinternal.
+
+Studio injects its own kernel gateway into custom images, so an image needs
+only a kernel (e.g. ``python3`` with ``ipykernel``). byoi does the same with a
+directory built from the Python that runs byoi:
+
+    python/   the interpreter (sys.base_prefix: binary, libpython, stdlib)
+              with the kernel gateway's distributions and ``byoi_kgw`` in its
+              site-packages
+    lib/      every shared library those binaries need except glibc's own
+    bin/start-kernel-gateway   the app's command (a POSIX sh script)
+
+The only thing the image must provide is a glibc at least as new as the one
+the bundled binaries were linked against (``glibc_floor`` measures it; see
+docs/runtime.md). ``ensure_bundle`` builds once per byoi/Python/dependency
+version and reuses the result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata as metadata
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+HERE = Path(__file__).parent
+ROOT_DISTRIBUTION = "jupyter-kernel-gateway"
+#: Libraries that come from the image's glibc and must never be bundled.
+GLIBC_SONAMES = re.compile(r"^(ld-linux.*|libc|libm|libpthread|libdl|librt|libutil|libresolv|libanl|libnsl|libBrokenLocale|libnss_.*|libmvec|libthread_db)\.so")
+#: Standard library parts a kernel gateway never uses.
+STDLIB_SKIP = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "site-packages", "__pycache__", "venv"}
+
+
+def gateway_distributions() -> list[metadata.Distribution]:
+    """The kernel gateway's distribution and everything it requires (no extras)."""
+    found: dict[str, metadata.Distribution] = {}
+    pending = [ROOT_DISTRIBUTION]
+    while pending:
+        name = pending.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in found:
+            continue
+        dist = metadata.distribution(name)
+        found[key] = dist
+        for text in dist.requires or []:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                pending.append(requirement.name)
+    return sorted(found.values(), key=lambda d: d.metadata["Name"].lower())
+
+
+def bundle_key() -> str:
+    """Changes whenever anything that goes into the bundle changes."""
+    parts = [sys.version, sys.base_prefix, *(f"{d.metadata['Name']}=={d.version}" for d in gateway_distributions())]
+    for path in sorted((HERE / "byoi_kgw").glob("*.py")) + [HERE / "start-kernel-gateway", HERE / "bundle.py"]:
+        parts.append(hashlib.sha256(path.read_bytes()).hexdigest())
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def ensure_bundle(cache_dir: Path) -> Path:
+    """The bundle for this byoi, built under ``cache_dir`` if it is not there yet."""
+    dest = cache_dir / f"kgw-{bundle_key()}"
+    if (dest / "bin" / "start-kernel-gateway").exists():
+        return dest
+    staging = cache_dir / f".{dest.name}.{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    build_bundle(staging)
+    try:
+        staging.rename(dest)
+    except OSError:  # another process finished first; theirs is identical
+        shutil.rmtree(staging, ignore_errors=True)
+    return dest
+
+
+def build_bundle(dest: Path) -> None:
+    python = dest / "python"
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    base = Path(sys.base_prefix)
+    (python / "bin").mkdir(parents=True)
+    shutil.copy2(os.path.realpath(sys._base_executable), python / "bin" / "python3")
+    (python / "lib").mkdir()
+    libpython = sysconfig.get_config_var("INSTSONAME")
+    if sysconfig.get_config_var("Py_ENABLE_SHARED") and libpython:
+        shutil.copy2(base / "lib" / libpython, python / "lib" / libpython)
+    shutil.copytree(
+        base / "lib" / version,
+        python / "lib" / version,
+        ignore=lambda _dir, names: [
+            n for n in names if n in STDLIB_SKIP or n.startswith(("config-", "_tkinter", "_curses", "readline"))
+        ],
+        symlinks=False,
+    )
+    site = python / "lib" / version / "site-packages"
+    site.mkdir()
+    for dist in gateway_distributions():
+        for file in dist.files or []:
+            if file.parts[0] == ".." or "__pycache__" in file.parts:
+                continue  # console scripts and caches are not needed
+            source = Path(dist.locate_file(file))
+            if source.is_file():
+                target = site / file
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
+    shutil.copytree(HERE / "byoi_kgw", site / "byoi_kgw", ignore=shutil.ignore_patterns("__pycache__"))
+    copy_shared_libraries(dest, extra_search=[base / "lib"])
+    (dest / "bin").mkdir()
+    shutil.copy2(HERE / "start-kernel-gateway", dest / "bin" / "start-kernel-gateway")
+    (dest / "bin" / "start-kernel-gateway").chmod(0o755)
+
+
+def elf_files(root: Path) -> list[Path]:
+    result = []
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            with open(path, "rb") as f:
+                if f.read(4) == b"\x7fELF":
+                    result.append(path)
+    return result
+
+
+def copy_shared_libraries(dest: Path, extra_search: list[Path]) -> None:
+    """Copy into dest/lib every non-glibc library any binary in ``dest`` loads."""
+    lib = dest / "lib"
+    lib.mkdir(exist_ok=True)
+    env = {**os.environ, "LD_LIBRARY_PATH": ":".join(str(p) for p in extra_search)}
+    todo = elf_files(dest)
+    seen: set[str] = set()
+    while todo:
+        binary = todo.pop()
+        out = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, env=env).stdout
+        for line in out.splitlines():
+            match = re.match(r"\s*(\S+)\s+=>\s+(/\S+)", line)
+            if not match:
+                continue
+            soname, path = match.groups()
+            if GLIBC_SONAMES.match(soname) or soname in seen:
+                continue
+            seen.add(soname)
+            if any(dest.joinpath(p).exists() for p in (f"lib/{soname}", f"python/lib/{soname}")):
+                continue
+            shutil.copy2(os.path.realpath(path), lib / soname)
+            todo.append(lib / soname)
+
+
+def glibc_floor(bundle: Path) -> str:
+    """The newest GLIBC_x.y symbol version any bundled binary needs (the image's minimum glibc)."""
+    newest = (0, 0)
+    for binary in elf_files(bundle):
+        out = subprocess.run(["objdump", "-T", str(binary)], capture_output=True, text=True).stdout
+        for major, minor in re.findall(r"GLIBC_(\d+)\.(\d+)", out):
+            newest = max(newest, (int(major), int(minor)))
+    return f"{newest[0]}.{newest[1]}"

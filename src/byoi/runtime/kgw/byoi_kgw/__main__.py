@@ -1,0 +1,3 @@
+from byoi_kgw import main
+
+main()
