@@ -153,3 +153,35 @@ def error_of(excinfo) -> tuple[str, str]:
     """(code, message) of a botocore ClientError."""
     err = excinfo.value.response["Error"]
     return err["Code"], err["Message"]
+
+
+def docker_available() -> bool:
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def require_docker() -> None:
+    """Skip without a Docker engine, unless BYOI_TEST_DOCKER=1 makes that a failure."""
+    if not docker_available():
+        if os.environ.get("BYOI_TEST_DOCKER") == "1":
+            pytest.fail("BYOI_TEST_DOCKER=1 but no Docker engine answers")
+        pytest.skip("no Docker engine (set BYOI_TEST_DOCKER=1 to require one)")
+
+
+@pytest.fixture(scope="session")
+def test_images(tmp_path_factory) -> dict[str, str]:
+    """The offline-built test images (tests/images), name -> tag."""
+    require_docker()
+    from tests.images.build import build_test_images
+
+    return build_test_images(tmp_path_factory.mktemp("image-build"))
+
+
+@pytest.fixture(scope="session")
+def gateway_bundle(tmp_path_factory) -> str:
+    """byoi's kernel gateway bundle, built once per test session."""
+    from byoi.runtime.kgw.bundle import ensure_bundle
+
+    return str(ensure_bundle(tmp_path_factory.mktemp("kgw")))

@@ -4,31 +4,20 @@ Needs a running engine. ``.ci/run`` starts one and sets BYOI_TEST_DOCKER=1, whic
 turns a missing engine into a failure instead of a skip.
 """
 
-import os
 import subprocess
 import uuid
 
 import pytest
 
-from tests.conftest import ROLE_ARN
+from tests.conftest import ROLE_ARN, require_docker
 
 pytestmark = pytest.mark.docker
-
-
-def docker_available() -> bool:
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
 
 
 @pytest.fixture(scope="module")
 def local_image():
     """A tiny image made offline with ``docker import`` of an empty file system."""
-    if not docker_available():
-        if os.environ.get("BYOI_TEST_DOCKER") == "1":
-            pytest.fail("BYOI_TEST_DOCKER=1 but no Docker engine answers")
-        pytest.skip("no Docker engine (set BYOI_TEST_DOCKER=1 to require one)")
+    require_docker()
     tag = f"byoi-test/empty:{uuid.uuid4().hex[:8]}"
     subprocess.run(f"tar cf - --files-from /dev/null | docker import - {tag}", shell=True, check=True, capture_output=True)
     image_id = subprocess.run(["docker", "image", "inspect", tag, "--format", "{{.Id}}"], capture_output=True, text=True, check=True).stdout.strip()

@@ -1,0 +1,72 @@
+"""What a runtime backend must do, in the style of JupyterHub's Spawner contract.
+
+A backend runs ``ContainerSpec``s (byoi.runtime.contract) and answers for them
+by container name. All methods block; callers run them off the event loop.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from byoi.runtime.contract import ContainerSpec
+
+
+class BackendError(Exception):
+    """The backend could not do what was asked; the message is a FailureReason."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where byoi reaches the app's port 8888."""
+
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class RunState:
+    """``running``: the container is up. ``exit_code`` is set once it has exited."""
+
+    running: bool
+    exit_code: int | None = None
+    endpoint: Endpoint | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+class RuntimeBackend(ABC):
+    @abstractmethod
+    def start(self, spec: ContainerSpec) -> Endpoint:
+        """Create and start the container; return where its port 8888 is reachable.
+
+        Prepares the home volume (created once, owned by spec.uid:spec.gid, kept
+        across apps). If a container of that name exists it is replaced.
+        Raises BackendError (image missing, over the size limit, engine refused).
+        """
+
+    @abstractmethod
+    def state(self, name: str) -> RunState | None:
+        """The container's state, or None if no such container exists (never started, or removed)."""
+
+    @abstractmethod
+    def stop(self, name: str, timeout: float = 10) -> None:
+        """Stop like ``docker stop``: SIGTERM to the main process, SIGKILL after ``timeout``.
+        The container stays (its logs and exit code remain readable) until ``remove``.
+        A missing or already stopped container is not an error."""
+
+    @abstractmethod
+    def remove(self, name: str) -> None:
+        """Remove the container (stopping it first if needed); the home volume stays.
+        A missing container is not an error."""
+
+    @abstractmethod
+    def logs(self, name: str) -> str:
+        """Everything the container wrote to stdout/stderr so far ('' if none or gone)."""
+
+    @abstractmethod
+    def managed(self) -> dict[str, RunState]:
+        """Every container byoi started (found by label), by name, running or not."""
