@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -21,6 +22,8 @@ from starlette.routing import Route
 
 from byoi.aws.protocol import JsonProtocolEndpoint
 from byoi.cloudcontrol import cloudcontrol_service
+from byoi.runtime.app_settler import AppSettler
+from byoi.runtime.logs import AppLogs
 from byoi.sagemaker import sagemaker_service
 from byoi.services.base_images import BaseImageResolver, DockerResolver, PassThroughResolver
 from byoi.services.clock import Clock, SystemClock
@@ -35,30 +38,50 @@ class StartupError(Exception):
     """byoi cannot start as configured; the message says why and what to change."""
 
 
-def docker_resolver(mode: DockerMode) -> BaseImageResolver:
-    """The BaseImage resolver for ``mode``: the Docker engine's, or pass-through."""
+def docker_client(mode: DockerMode):
+    """A connected docker.DockerClient, or None when byoi runs without an engine."""
     if mode is DockerMode.off:
-        return PassThroughResolver()
+        return None
     try:
         import docker
 
-        client = docker.from_env(timeout=30)
+        client = docker.from_env(timeout=60)
         client.ping()
     except Exception as exc:  # noqa: BLE001 - any failure means "no usable engine"
         if mode is DockerMode.on:
             raise StartupError(
                 f"BYOI_DOCKER=on but no Docker engine answers ({exc}); start dockerd or set DOCKER_HOST"
             ) from None
-        log.info("no Docker engine answers; image versions record BaseImage as given")
-        return PassThroughResolver()
-    log.info("using the Docker engine to resolve image versions")
-    return DockerResolver(client)
+        log.info("no Docker engine answers: image versions record BaseImage as given and apps cannot run")
+        return None
+    log.info("using the Docker engine to resolve image versions and run apps")
+    return client
+
+
+def app_runtime(client, settings: Settings, db: Database, clock: Clock, services) -> AppSettler:
+    """The settler that runs apps: on the Docker engine, or failing them with a reason when there is none."""
+    from byoi.runtime.kgw.bundle import ensure_bundle
+
+    backend = None
+    bundle_dir = settings.data_dir / "runtime"
+
+    @functools.cache
+    def bundle() -> str:
+        return str(ensure_bundle(bundle_dir))
+
+    if client is not None:
+        from byoi.runtime.docker_backend import DockerBackend
+
+        backend = DockerBackend(client, gateway_bundle=None)
+        backend.gateway_bundle = bundle
+    return AppSettler(db, clock, backend, bundle, settings.data_dir, AppLogs(settings.data_dir), settings.app_start_timeout_seconds)
 
 
 def create_app(
     settings: Settings, resolver: BaseImageResolver | None = None, clock: Clock | None = None
 ) -> Starlette:
     clock = clock or SystemClock()
+    client = docker_client(settings.docker) if resolver is None else None
     db = Database(settings.resolved_database_url())
     try:
         db.migrate()
@@ -68,11 +91,13 @@ def create_app(
     services = build_services(
         db,
         clock,
-        resolver if resolver is not None else docker_resolver(settings.docker),
+        resolver if resolver is not None else (DockerResolver(client) if client else PassThroughResolver()),
         transition_seconds=settings.transition_seconds,
         max_images=settings.max_images,
         max_versions_per_image=settings.max_versions_per_image,
+        public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
     )
+    services.settling.add(app_runtime(client, settings, db, clock, services), background_only=True)
     endpoint = JsonProtocolEndpoint(
         [sagemaker_service(services), cloudcontrol_service(services, db, clock)], settings.account_id, settings.region
     )

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     max_versions_per_image: int = Field(
         0, ge=0, description="Image versions allowed per image (ResourceLimitExceeded beyond); 0 = no limit."
     )
+    public_url: str | None = Field(
+        None, description="The URL users reach byoi at (Domain Url, presigned URLs). Default: http://HOST:PORT."
+    )
+    app_start_timeout_seconds: float = Field(
+        120.0, gt=0, le=3600, description="How long an app may take to answer on port 8888 before it is Failed."
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning or error.")
 
     @field_validator("log_level")

@@ -16,6 +16,10 @@ from byoi.aws.protocol import Scope
 IMAGE = "image"
 IMAGE_VERSION = "image-version"
 APP_IMAGE_CONFIG = "app-image-config"
+DOMAIN = "domain"
+USER_PROFILE = "user-profile"
+SPACE = "space"
+APP = "app"
 
 
 def sagemaker_arn(scope: Scope, resource_type: str, *path: str | int) -> str:

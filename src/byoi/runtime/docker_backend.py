@@ -29,9 +29,10 @@ MANAGED_LABEL = "byoi.managed"
 
 
 class DockerBackend(RuntimeBackend):
-    def __init__(self, client: docker.DockerClient, gateway_bundle: str):
+    def __init__(self, client: docker.DockerClient, gateway_bundle):
+        """``gateway_bundle``: the bundle directory, or a callable returning it (built on first use)."""
         self._client = client
-        self._bundle = gateway_bundle
+        self.gateway_bundle = gateway_bundle
 
     def start(self, spec: ContainerSpec) -> Endpoint:
         try:
@@ -122,6 +123,9 @@ class DockerBackend(RuntimeBackend):
             return DockerMount(mount.target, mount.source, type="volume", read_only=mount.read_only, no_copy=True)
         return DockerMount(mount.target, mount.source, type="bind", read_only=mount.read_only)
 
+    def _bundle_dir(self) -> str:
+        return self.gateway_bundle() if callable(self.gateway_bundle) else self.gateway_bundle
+
     def _ensure_home(self, spec: ContainerSpec) -> None:
         """Create the home volume on first use, owned by the app's uid:gid."""
         owner = f"{spec.uid}:{spec.gid}"
@@ -140,7 +144,7 @@ class DockerBackend(RuntimeBackend):
             environment={"LD_LIBRARY_PATH": f"{GATEWAY_MOUNT}/lib:{GATEWAY_MOUNT}/python/lib", "PYTHONHOME": f"{GATEWAY_MOUNT}/python"},
             mounts=[
                 DockerMount("/home-volume", spec.home.source, type="volume", no_copy=True),
-                DockerMount(GATEWAY_MOUNT, self._bundle, type="bind", read_only=True),
+                DockerMount(GATEWAY_MOUNT, self._bundle_dir(), type="bind", read_only=True),
             ],
             network_mode="none",
             remove=True,

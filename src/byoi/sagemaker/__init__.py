@@ -8,12 +8,12 @@ Any SageMaker operation missing from the tables answers ``NotImplemented`` (501)
 from __future__ import annotations
 
 from byoi.aws.protocol import JsonService
-from byoi.sagemaker import app_image_configs, images, tags
+from byoi.sagemaker import app_image_configs, apps, images, studio, tags
 from byoi.services.container import Services
 
 
 def sagemaker_service(services: Services) -> JsonService:
     table = {}
-    for module in (images, app_image_configs, tags):
+    for module in (images, app_image_configs, tags, studio, apps):
         table.update(module.handlers(services))
     return JsonService(target_prefix="SageMaker", model_name="sagemaker", handlers=table)

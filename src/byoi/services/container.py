@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session
 
 from byoi.aws.arns import APP_IMAGE_CONFIG, IMAGE, IMAGE_VERSION, parse_sagemaker_arn
 from byoi.services.app_image_configs import AppImageConfigService, find_config
+from byoi.services.apps import AppService
 from byoi.services.base_images import BaseImageResolver
 from byoi.services.clock import Clock
+from byoi.services.domains import DomainService, DomainSettler, studio_resource_exists
 from byoi.services.image_settler import ImageSettler
 from byoi.services.image_versions import ImageVersionService
 from byoi.services.images import ImageService, find_image
@@ -26,6 +28,8 @@ class Services:
     image_versions: ImageVersionService
     app_image_configs: AppImageConfigService
     tags: TagService
+    domains: DomainService
+    apps: AppService
     settling: Settling
 
 
@@ -46,7 +50,7 @@ def resource_exists(session: Session, arn: str) -> bool:
         ) is not None
     if parsed.resource_type == APP_IMAGE_CONFIG and len(parsed.path) == 1:
         return find_config(session, parsed.scope, parsed.path[0]) is not None
-    return False
+    return studio_resource_exists(session, parsed)
 
 
 def build_services(
@@ -56,13 +60,17 @@ def build_services(
     transition_seconds: float = 0.0,
     max_images: int = 0,
     max_versions_per_image: int = 0,
+    public_url: str = "http://127.0.0.1:8080",
 ) -> Services:
     settling = Settling(transition_seconds)
     settling.add(ImageSettler(db, clock, resolver, transition_seconds))
+    settling.add(DomainSettler(db, clock, transition_seconds))
     return Services(
         images=ImageService(db, clock, settling, max_images),
         image_versions=ImageVersionService(db, clock, settling, max_versions_per_image),
         app_image_configs=AppImageConfigService(db, clock),
         tags=TagService(db, resource_exists),
+        domains=DomainService(db, clock, settling, public_url),
+        apps=AppService(db, clock, settling),
         settling=settling,
     )

@@ -35,12 +35,15 @@ class Settling:
     def __init__(self, transition_seconds: float):
         self.transition_seconds = transition_seconds
         self._settlers: list[Settler] = []
+        self._background: list[Settler] = []
         self._local = threading.local()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
 
-    def add(self, settler: Settler) -> None:
-        self._settlers.append(settler)
+    def add(self, settler: Settler, background_only: bool = False) -> None:
+        """Register a settler. ``background_only`` ones (slow work, such as starting
+        containers) never run inside an API call, only in the ``run()`` task."""
+        (self._background if background_only else self._settlers).append(settler)
 
     def changed(self) -> None:
         """Something entered a transitional state. Call after its transaction commits."""
@@ -56,12 +59,14 @@ class Settling:
                     self.settle_due()
             finally:
                 self._local.active = False
-        elif self._loop is not None and self._wake is not None:
+        if self._loop is not None and self._wake is not None and (self._background or self.transition_seconds):
             self._loop.call_soon_threadsafe(self._wake.set)
 
-    def settle_due(self) -> float | None:
-        """One pass over every settler; seconds until the next row falls due, or None."""
-        waits = [settler.settle_due() for settler in self._settlers]
+    def settle_due(self, background: bool = False) -> float | None:
+        """One pass over the settlers (and the background ones when ``background``);
+        seconds until the next row falls due, or None."""
+        settlers = self._settlers + (self._background if background else [])
+        waits = [settler.settle_due() for settler in settlers]
         pending = [w for w in waits if w is not None]
         return min(pending) if pending else None
 
@@ -72,7 +77,7 @@ class Settling:
         while True:
             self._wake.clear()
             try:
-                wait = await anyio.to_thread.run_sync(self.settle_due)
+                wait = await anyio.to_thread.run_sync(self.settle_due, True)
             except Exception:  # noqa: BLE001 - keep settling; the next pass retries
                 log.exception("settling pass failed; retrying shortly")
                 wait = 1.0

@@ -163,3 +163,88 @@ class ResourceRequest(Base):
         Index("ix_resource_requests_created", "account_id", "region", "created_ms"),
         Index("ix_resource_requests_status", "status"),
     )
+
+
+class Domain(Base):
+    """A Studio domain; its settings are kept as the API's own JSON."""
+
+    __tablename__ = "domains"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    domain_id: Mapped[str] = mapped_column(String(63), unique=True)
+    account_id: Mapped[str] = mapped_column(String(12))
+    region: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(63))
+    status: Mapped[str] = mapped_column(String(16))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    #: Every other member of CreateDomain (AuthMode, DefaultUserSettings, ...), as given.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    next_home_uid: Mapped[int] = mapped_column(Integer, default=200001)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    modified_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_domains_scope", "account_id", "region", "created_ms"),)
+
+
+class DomainMember(Base):
+    """A user profile or a space of a domain (``kind`` says which); both own a home."""
+
+    __tablename__ = "domain_members"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    domain_pk: Mapped[int] = mapped_column(ForeignKey("domains.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))  # "user" | "space"
+    name: Mapped[str] = mapped_column(String(63))
+    name_key: Mapped[str] = mapped_column(String(63))
+    status: Mapped[str] = mapped_column(String(16))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    #: UserSettings / SpaceSettings and the other members given, as the API's JSON.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    home_uid: Mapped[int] = mapped_column(Integer)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    modified_ms: Mapped[int] = mapped_column(BigInteger)
+
+    domain: Mapped[Domain] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("domain_pk", "kind", "name_key", name="uq_domain_members_name"),
+        Index("ix_domain_members_created", "domain_pk", "kind", "created_ms"),
+    )
+
+
+class App(Base):
+    """A Studio app. Deleted apps stay listed (status Deleted) like on AWS."""
+
+    __tablename__ = "apps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    domain_pk: Mapped[int] = mapped_column(ForeignKey("domains.id", ondelete="CASCADE"))
+    member_pk: Mapped[int | None] = mapped_column(ForeignKey("domain_members.id", ondelete="SET NULL"))
+    owner_kind: Mapped[str] = mapped_column(String(8))  # "user" | "space"
+    owner_name: Mapped[str] = mapped_column(String(63))
+    app_type: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(63))
+    #: Unique among live apps; a Deleted app's key is freed (set to its id).
+    live_key: Mapped[str] = mapped_column(String(400), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    resource_spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: What the runtime runs: the resolved container image and the AppImageConfig mode.
+    container_image: Mapped[str | None] = mapped_column(String(512))
+    image_version_arn: Mapped[str | None] = mapped_column(String(256))
+    app_image_config: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    container_name: Mapped[str | None] = mapped_column(String(255))
+    endpoint_host: Mapped[str | None] = mapped_column(String(255))
+    endpoint_port: Mapped[int | None] = mapped_column(Integer)
+    started_ms: Mapped[int | None] = mapped_column(BigInteger)
+    last_activity_ms: Mapped[int | None] = mapped_column(BigInteger)
+    last_health_ms: Mapped[int | None] = mapped_column(BigInteger)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    modified_ms: Mapped[int] = mapped_column(BigInteger)
+
+    domain: Mapped[Domain] = relationship()
+
+    __table_args__ = (
+        Index("ix_apps_domain", "domain_pk", "created_ms"),
+        Index("ix_apps_status", "status"),
+    )

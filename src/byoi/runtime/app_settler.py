@@ -1,0 +1,225 @@
+"""Makes running containers match the apps in the store (level-triggered).
+
+Each pass, in the settling task (never inside an API call):
+
+* Pending app without a container: build its ContainerSpec (the contract),
+  write its resource-metadata.json, start it. Contract or backend errors make
+  it Failed with their message as FailureReason.
+* Pending app with a container: InService once port 8888 answers; Failed if the
+  container exits (FailureReason carries its last output) or does not answer
+  within ``start_timeout``.
+* InService app: a container that stopped makes it Failed.
+* Deleting app: its output is saved to its log stream, the container is stopped
+  like ``docker stop`` and removed, and the app becomes Deleted.
+* Every ``RECONCILE_SECONDS`` (and on the first pass after a restart): managed
+  containers that belong to no live app are removed, so nothing is orphaned.
+
+State changes are compare-and-set on the app's status.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
+
+from byoi.runtime.backend import BackendError, RuntimeBackend
+from byoi.runtime.contract import AppIdentity, ContractError, HostPaths, container_spec, home_volume_name
+from byoi.runtime.logs import AppLogs
+from byoi.services.apps import APP_DELETED, APP_DELETING, APP_FAILED, APP_IN_SERVICE, APP_PENDING, app_arn
+from byoi.services.clock import Clock
+from byoi.store.database import Database
+from byoi.store.models import App
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.5
+HEALTH_SECONDS = 5.0
+RECONCILE_SECONDS = 30.0
+READINESS_PATHS = {"KernelGateway": "/api/kernelspecs", "JupyterLab": "/jupyterlab/default/api/status", "CodeEditor": "/codeeditor/default/"}
+
+
+class AppSettler:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        backend: RuntimeBackend | None,
+        gateway_bundle: Callable[[], str],
+        data_dir: Path,
+        logs: AppLogs,
+        start_timeout: float = 120.0,
+    ):
+        self._db = db
+        self._clock = clock
+        self._backend = backend
+        self._bundle = gateway_bundle
+        self._data_dir = data_dir
+        self._logs = logs
+        self._start_timeout_ms = int(start_timeout * 1000)
+        self._last_reconcile: int | None = None
+
+    def settle_due(self) -> float | None:
+        now = self._clock.now_ms()
+        if self._backend is not None and (self._last_reconcile is None or now - self._last_reconcile > RECONCILE_SECONDS * 1000):
+            self._last_reconcile = now
+            self._remove_orphans()
+        with self._db.read() as session:
+            rows = session.execute(
+                select(App.id, App.status).where(App.status.in_((APP_PENDING, APP_IN_SERVICE, APP_DELETING)))
+            ).all()
+        waits = []
+        for app_id, state in rows:
+            try:
+                if state == APP_PENDING:
+                    if self._advance(app_id):
+                        waits.append(POLL_SECONDS)
+                elif state == APP_DELETING:
+                    self._delete(app_id)
+                elif self._healthy(app_id):
+                    waits.append(HEALTH_SECONDS)
+            except Exception:  # noqa: BLE001 - one app's trouble must not stop the others
+                log.exception("settling app %s failed; retrying", app_id)
+                waits.append(HEALTH_SECONDS)
+        return min(waits) if waits else None
+
+    # --- steps ----------------------------------------------------------------
+
+    def _load(self, app_id: int) -> App | None:
+        with self._db.read() as session:
+            return session.get(App, app_id, options=[joinedload(App.domain)])
+
+    def _identity(self, app: App) -> AppIdentity:
+        user, space = (app.owner_name, None) if app.owner_kind == "user" else (None, app.owner_name)
+        return AppIdentity(
+            app_type=app.app_type,
+            app_name=app.name,
+            app_arn=app_arn(app),
+            domain_id=app.domain.domain_id,
+            user_profile_name=user,
+            space_name=space,
+            instance_type=app.resource_spec.get("InstanceType") or "system",
+            execution_role_arn=(app.domain.settings.get("DefaultUserSettings") or {}).get("ExecutionRole"),
+            image_version_arn=app.image_version_arn,
+        )
+
+    def _advance(self, app_id: int) -> bool:
+        """Move a Pending app along; True while it stays Pending."""
+        app = self._load(app_id)
+        if app is None or app.status != APP_PENDING:
+            return False
+        if self._backend is None:
+            self._fail(app, "byoi has no container runtime: start it with a Docker engine (BYOI_DOCKER=on)")
+            return False
+        if app.container_name is None:
+            return self._start(app)
+        state = self._backend.state(app.container_name)
+        if state is None or not state.running:
+            code = "" if state is None or state.exit_code is None else f" with code {state.exit_code}"
+            output = self._backend.logs(app.container_name).strip()[-1500:]
+            self._fail(app, f"The app's container exited{code} before serving on port 8888. Its last output:\n{output}")
+            return False
+        if state.endpoint and self._answers(state.endpoint.url + READINESS_PATHS[app.app_type]):
+            now = self._clock.now_ms()
+            self._set(app, APP_PENDING, status=APP_IN_SERVICE, last_health_ms=now, last_activity_ms=now, modified_ms=now)
+            return False
+        if self._clock.now_ms() - (app.started_ms or app.created_ms) > self._start_timeout_ms:
+            self._fail(app, f"The app did not answer on port 8888 within {self._start_timeout_ms // 1000}s")
+            return False
+        return True
+
+    def _start(self, app: App) -> bool:
+        identity = self._identity(app)
+        metadata_file = self._data_dir / "apps" / str(app.id) / "resource-metadata.json"
+        host = HostPaths(self._bundle(), str(metadata_file), home_volume_name(identity.domain_id, app.owner_name))
+        try:
+            spec = container_spec(identity, app.container_image, app.app_image_config or {}, host)
+            metadata_file.parent.mkdir(parents=True, exist_ok=True)
+            metadata_file.write_text(json.dumps(spec.metadata, indent=2))
+            endpoint = self._backend.start(spec)
+        except (ContractError, BackendError) as exc:
+            self._fail(app, str(exc))
+            return False
+        self._set(
+            app,
+            APP_PENDING,
+            container_name=spec.name,
+            endpoint_host=endpoint.host,
+            endpoint_port=endpoint.port,
+            started_ms=self._clock.now_ms(),
+        )
+        return True
+
+    def _healthy(self, app_id: int) -> bool:
+        """Check an InService app; True while it stays InService."""
+        app = self._load(app_id)
+        if app is None or app.status != APP_IN_SERVICE or self._backend is None:
+            return False
+        state = self._backend.state(app.container_name) if app.container_name else None
+        if state is None or not state.running:
+            code = "" if state is None or state.exit_code is None else f" (exit code {state.exit_code})"
+            output = self._backend.logs(app.container_name).strip()[-1500:] if app.container_name else ""
+            self._fail(app, f"The app's container stopped{code}. Its last output:\n{output}")
+            return False
+        values = {"last_health_ms": self._clock.now_ms()}
+        if state.endpoint and (state.endpoint.host, state.endpoint.port) != (app.endpoint_host, app.endpoint_port):
+            values.update(endpoint_host=state.endpoint.host, endpoint_port=state.endpoint.port)
+        self._set(app, APP_IN_SERVICE, **values)
+        return True
+
+    def _delete(self, app_id: int) -> None:
+        app = self._load(app_id)
+        if app is None or app.status != APP_DELETING:
+            return
+        if app.container_name and self._backend is not None:
+            self._save_logs(app)
+            self._backend.stop(app.container_name)
+            self._backend.remove(app.container_name)
+        self._set(app, APP_DELETING, status=APP_DELETED, live_key=f"deleted:{app.id}", modified_ms=self._clock.now_ms())
+
+    def _fail(self, app: App, reason: str) -> None:
+        if app.container_name and self._backend is not None:
+            self._save_logs(app)
+            self._backend.remove(app.container_name)
+        self._set(app, app.status, status=APP_FAILED, failure_reason=reason, modified_ms=self._clock.now_ms())
+
+    def _save_logs(self, app: App) -> None:
+        try:
+            self._logs.append(app, self._backend.logs(app.container_name))
+        except OSError:
+            log.exception("could not save the logs of app %s", app.id)
+
+    def _set(self, app: App, expected: str, **values) -> None:
+        with self._db.write() as session:
+            session.execute(update(App).where(App.id == app.id, App.status == expected).values(**values))
+
+    @staticmethod
+    def _answers(url: str) -> bool:
+        try:
+            return httpx.get(url, timeout=2.0).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    def _remove_orphans(self) -> None:
+        with self._db.read() as session:
+            live = set(
+                session.scalars(
+                    select(App.container_name).where(
+                        App.status.in_((APP_PENDING, APP_IN_SERVICE, APP_DELETING)), App.container_name.is_not(None)
+                    )
+                )
+            )
+        try:
+            managed = self._backend.managed()
+        except Exception:  # noqa: BLE001 - an engine hiccup: try again next time
+            log.exception("listing managed containers failed")
+            return
+        for name in managed:
+            if name not in live:
+                log.info("removing orphaned container %s", name)
+                self._backend.remove(name)

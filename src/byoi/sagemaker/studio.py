@@ -1,0 +1,116 @@
+"""Handlers for Domain, UserProfile and Space operations."""
+
+from __future__ import annotations
+
+from byoi.aws.protocol import Handler, RequestContext
+from byoi.sagemaker.listing import list_query
+from byoi.services.container import Services
+from byoi.services.domains import domain_arn, member_arn
+from byoi.store.models import Domain, DomainMember
+
+#: CreateDomain members kept verbatim as the domain's settings.
+DOMAIN_MEMBERS = (
+    "AuthMode", "DefaultUserSettings", "DomainSettings", "SubnetIds", "VpcId", "AppNetworkAccessType",
+    "HomeEfsFileSystemKmsKeyId", "KmsKeyId", "AppSecurityGroupManagement", "HomeEfsFileSystemCreation",
+    "TagPropagation", "DefaultSpaceSettings",
+)
+USER_MEMBERS = ("SingleSignOnUserIdentifier", "SingleSignOnUserValue", "UserSettings")
+SPACE_MEMBERS = ("SpaceSettings", "OwnershipSettings", "SpaceSharingSettings", "SpaceDisplayName")
+
+
+def pick(p: dict, names) -> dict:
+    return {n: p[n] for n in names if n in p}
+
+
+def handlers(services: Services) -> dict[str, Handler]:
+    domains = services.domains
+
+    def domain_summary(d: Domain) -> dict:
+        return {
+            "DomainArn": domain_arn(d),
+            "DomainId": d.domain_id,
+            "DomainName": d.name,
+            "Status": d.status,
+            "CreationTime": d.created_ms,
+            "LastModifiedTime": d.modified_ms,
+            "Url": domains.url(d),
+        }
+
+    def create_domain(ctx: RequestContext, p: dict) -> dict:
+        d = domains.create(ctx.scope, p["DomainName"], pick(p, DOMAIN_MEMBERS), p.get("Tags"))
+        return {"DomainArn": domain_arn(d), "DomainId": d.domain_id, "Url": domains.url(d)}
+
+    def describe_domain(ctx: RequestContext, p: dict) -> dict:
+        d = domains.describe(ctx.scope, p["DomainId"])
+        return {**domain_summary(d), **d.settings, "FailureReason": d.failure_reason, "HomeEfsFileSystemId": f"fs-{d.domain_id[2:]}"}
+
+    def update_domain(ctx: RequestContext, p: dict) -> dict:
+        changes = {k: v for k, v in p.items() if k != "DomainId"}
+        return {"DomainArn": domain_arn(domains.update(ctx.scope, p["DomainId"], changes))}
+
+    def delete_domain(ctx: RequestContext, p: dict) -> None:
+        domains.delete(ctx.scope, p["DomainId"])
+
+    def list_domains(ctx: RequestContext, p: dict) -> dict:
+        result = domains.list(ctx.scope, list_query(p, "CreationTime"))
+        return {"Domains": [domain_summary(d) for d in result.items], "NextToken": result.next_token}
+
+    def member_summary(m: DomainMember, name_key: str) -> dict:
+        return {
+            "DomainId": m.domain.domain_id,
+            name_key: m.name,
+            "Status": m.status,
+            "CreationTime": m.created_ms,
+            "LastModifiedTime": m.modified_ms,
+        }
+
+    def member_handlers(kind: str, noun: str, members: tuple[str, ...]) -> dict[str, Handler]:
+        name_key, arn_key = f"{noun}Name", f"{noun}Arn"
+
+        def create(ctx: RequestContext, p: dict) -> dict:
+            view = domains.create_member(ctx.scope, p["DomainId"], kind, p[name_key], pick(p, members), p.get("Tags"))
+            return {arn_key: member_arn(view.member)}
+
+        def describe(ctx: RequestContext, p: dict) -> dict:
+            view = domains.describe_member(ctx.scope, p["DomainId"], kind, p[name_key])
+            m = view.member
+            return {
+                **member_summary(m, name_key),
+                **m.settings,
+                arn_key: member_arn(m),
+                "HomeEfsFileSystemUid": str(m.home_uid),
+                "FailureReason": m.failure_reason,
+            }
+
+        def update(ctx: RequestContext, p: dict) -> dict:
+            view = domains.update_member(ctx.scope, p["DomainId"], kind, p[name_key], pick(p, members))
+            return {arn_key: member_arn(view.member)}
+
+        def delete(ctx: RequestContext, p: dict) -> None:
+            domains.delete_member(ctx.scope, p["DomainId"], kind, p[name_key])
+
+        def list_members(ctx: RequestContext, p: dict) -> dict:
+            query = list_query(p, "CreationTime")
+            query.name_contains = p.get(f"{noun}NameContains")
+            result = domains.list_members(ctx.scope, kind, p.get("DomainIdEquals"), query)
+            plural = "UserProfiles" if kind == "user" else "Spaces"
+            return {plural: [member_summary(m, name_key) for m in result.items], "NextToken": result.next_token}
+
+        plural = "UserProfiles" if kind == "user" else "Spaces"
+        return {
+            f"Create{noun}": create,
+            f"Describe{noun}": describe,
+            f"Update{noun}": update,
+            f"Delete{noun}": delete,
+            f"List{plural}": list_members,
+        }
+
+    return {
+        "CreateDomain": create_domain,
+        "DescribeDomain": describe_domain,
+        "UpdateDomain": update_domain,
+        "DeleteDomain": delete_domain,
+        "ListDomains": list_domains,
+        **member_handlers("user", "UserProfile", USER_MEMBERS),
+        **member_handlers("space", "Space", SPACE_MEMBERS),
+    }

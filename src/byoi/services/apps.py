@@ -1,0 +1,251 @@
+"""Studio apps: CreateApp, DescribeApp, DeleteApp, ListApps.
+
+CreateApp decides, synchronously and as Studio does, what the app will run:
+
+1. the app's ResourceSpec is the request's over the DefaultResourceSpec of the
+   owner's settings (user profile's UserSettings or space's SpaceSettings, then
+   the domain's DefaultSpaceSettings/DefaultUserSettings);
+2. the image (SageMakerImageArn, or the image of SageMakerImageVersionArn) must
+   be attached: listed in the CustomImages of the app type's settings, where a
+   profile's (or space's) list overrides the domain's;
+3. the version is SageMakerImageVersionArn, SageMakerImageVersionAlias, the
+   CustomImage's ImageVersionNumber, or the latest CREATED version;
+4. the CustomImage's AppImageConfig must have the mode for the app type.
+
+Anything wrong there is a ValidationException naming what to fix; nothing is
+recorded. The app is then Pending until the runtime (``byoi.runtime.app_settler``)
+has it serving (InService) or gives up (Failed, with a FailureReason).
+DeleteApp makes it Deleting, then Deleted; Deleted apps stay listed.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, contains_eager
+
+from byoi.aws.arns import APP, IMAGE, IMAGE_VERSION, parse_sagemaker_arn, sagemaker_arn
+from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
+from byoi.aws.protocol import Scope
+from byoi.runtime.contract import CONFIG_MEMBER
+from byoi.services import status
+from byoi.services.app_image_configs import MODES, find_config
+from byoi.services.clock import Clock
+from byoi.services.domains import DELETING, get_domain, get_member
+from byoi.services.image_versions import version_arn
+from byoi.services.images import find_image
+from byoi.services.listing import ListQuery, Page, page
+from byoi.services.settling import Settling
+from byoi.services.tags import insert_tags
+from byoi.store.database import Database
+from byoi.store.models import App, Domain, DomainMember, ImageVersion, ImageVersionAlias
+
+APP_PENDING, APP_IN_SERVICE, APP_FAILED = "Pending", "InService", "Failed"
+APP_DELETING, APP_DELETED = "Deleting", "Deleted"
+RUNNABLE_TYPES = tuple(CONFIG_MEMBER)
+SETTINGS_OF_TYPE = {"KernelGateway": "KernelGatewayAppSettings", "JupyterLab": "JupyterLabAppSettings", "CodeEditor": "CodeEditorAppSettings"}
+
+
+def app_arn(app: App) -> str:
+    d = app.domain
+    return sagemaker_arn(Scope(d.account_id, d.region), APP, d.domain_id, app.owner_name, app.app_type.lower(), app.name)
+
+
+def live_key(domain: Domain, kind: str, owner: str, app_type: str, name: str) -> str:
+    return f"{domain.id}/{kind}/{owner.lower()}/{app_type}/{name.lower()}"
+
+
+def owner_of(user_profile: str | None, space: str | None) -> tuple[str, str]:
+    if bool(user_profile) == bool(space):
+        raise ValidationException("Specify exactly one of UserProfileName and SpaceName")
+    return ("user", user_profile) if user_profile else ("space", space)
+
+
+def settings_chain(domain: Domain, member: DomainMember) -> list[dict]:
+    """The owner's settings first, then the domain's defaults for that kind of owner."""
+    if member.kind == "user":
+        return [member.settings.get("UserSettings") or {}, domain.settings.get("DefaultUserSettings") or {}]
+    return [
+        member.settings.get("SpaceSettings") or {},
+        domain.settings.get("DefaultSpaceSettings") or {},
+        domain.settings.get("DefaultUserSettings") or {},
+    ]
+
+
+class AppService:
+    def __init__(self, db: Database, clock: Clock, settling: Settling):
+        self._db = db
+        self._clock = clock
+        self._settling = settling
+
+    def create(
+        self,
+        scope: Scope,
+        domain_id: str,
+        user_profile: str | None,
+        space: str | None,
+        app_type: str,
+        name: str,
+        resource_spec: dict | None,
+        tags: list[dict] | None = None,
+    ) -> App:
+        kind, owner = owner_of(user_profile, space)
+        if app_type not in RUNNABLE_TYPES:
+            raise ValidationException(f"byoi runs KernelGateway, JupyterLab and CodeEditor apps with custom images, not {app_type}")
+        try:
+            with self._db.write() as session:
+                domain = get_domain(session, scope, domain_id)
+                if domain.status == DELETING:
+                    raise ResourceInUse(f"Domain {domain_id} is being deleted")
+                member = get_member(session, domain, kind, owner)
+                key = live_key(domain, kind, member.name, app_type, name)
+                if session.scalar(select(App.id).where(App.live_key == key)) is not None:
+                    raise ResourceInUse(f"App {name} of type {app_type} already exists for {member.name}")
+                spec, version, image, config = self._resolve(session, scope, domain, member, app_type, resource_spec or {})
+                now = self._clock.now_ms()
+                app = App(
+                    domain_pk=domain.id,
+                    member_pk=member.id,
+                    owner_kind=kind,
+                    owner_name=member.name,
+                    app_type=app_type,
+                    name=name,
+                    live_key=key,
+                    status=APP_PENDING,
+                    resource_spec=spec,
+                    container_image=version.container_image or version.base_image,
+                    image_version_arn=version_arn(image, version.version),
+                    app_image_config=config,
+                    created_ms=now,
+                    modified_ms=now,
+                )
+                app.domain = domain
+                session.add(app)
+                session.flush()
+                insert_tags(session, app_arn(app), tags or [])
+        except IntegrityError:
+            raise ResourceInUse(f"App {name} of type {app_type} already exists for {owner}") from None
+        self._settling.changed()
+        return app
+
+    def _resolve(self, session: Session, scope: Scope, domain: Domain, member: DomainMember, app_type: str, requested: dict):
+        chain = [s.get(SETTINGS_OF_TYPE[app_type]) or {} for s in settings_chain(domain, member)]
+        default_spec = next((s["DefaultResourceSpec"] for s in chain if s.get("DefaultResourceSpec")), {})
+        spec = {**default_spec, **requested}
+        image_arn = spec.get("SageMakerImageArn")
+        if not image_arn and spec.get("SageMakerImageVersionArn"):
+            parsed = parse_sagemaker_arn(spec["SageMakerImageVersionArn"])
+            if parsed is None or parsed.resource_type != IMAGE_VERSION or len(parsed.path) != 2:
+                raise ValidationException(f"SageMakerImageVersionArn {spec['SageMakerImageVersionArn']} is not an image version ARN")
+            image_arn = sagemaker_arn(scope, IMAGE, parsed.path[0])
+        if not image_arn:
+            raise ValidationException(
+                "byoi runs custom images only: give ResourceSpec.SageMakerImageArn (or a DefaultResourceSpec with one)"
+            )
+        if app_type == "KernelGateway" and not spec.get("InstanceType"):
+            raise ValidationException(
+                "InstanceType must be specified for a KernelGateway app, in ResourceSpec or a DefaultResourceSpec"
+            )
+        parsed = parse_sagemaker_arn(image_arn)
+        if parsed is None or parsed.resource_type != IMAGE or len(parsed.path) != 1:
+            raise ValidationException(f"SageMakerImageArn {image_arn} is not an image ARN")
+        image = find_image(session, scope, parsed.path[0])
+        if image is None:
+            raise ValidationException(f"Image {image_arn} does not exist")
+        custom_images = next((s["CustomImages"] for s in chain if s.get("CustomImages")), [])
+        attached = [c for c in custom_images if c["ImageName"].lower() == image.name.lower()]
+        if not attached:
+            owner = "user profile" if member.kind == "user" else "space"
+            raise ValidationException(
+                f"Image {image.name} is not attached to {owner} {member.name} or domain {domain.domain_id}: "
+                f"add it to {SETTINGS_OF_TYPE[app_type]}.CustomImages"
+            )
+        custom = attached[0]
+        version = self._version(session, image, spec, custom)
+        config = find_config(session, scope, custom["AppImageConfigName"])
+        member_name = CONFIG_MEMBER[app_type]
+        mode = getattr(config, MODES[member_name]) if config is not None else None
+        if mode is None:
+            raise ValidationException(
+                f"AppImageConfig {custom['AppImageConfigName']} has no {member_name}, which a {app_type} app needs"
+            )
+        effective = {**spec, "SageMakerImageArn": sagemaker_arn(scope, IMAGE, image.name), "SageMakerImageVersionArn": version_arn(image, version.version)}
+        return effective, version, image, mode
+
+    @staticmethod
+    def _version(session: Session, image, spec: dict, custom: dict) -> ImageVersion:
+        stmt = select(ImageVersion).where(ImageVersion.image_id == image.id)
+        if spec.get("SageMakerImageVersionArn"):
+            parsed = parse_sagemaker_arn(spec["SageMakerImageVersionArn"])
+            number = int(parsed.path[1]) if parsed and len(parsed.path) == 2 and parsed.path[1].isdigit() else -1
+            version = session.scalar(stmt.where(ImageVersion.version == number))
+            wanted = spec["SageMakerImageVersionArn"]
+        elif spec.get("SageMakerImageVersionAlias"):
+            alias = spec["SageMakerImageVersionAlias"]
+            version = session.scalar(
+                stmt.join(ImageVersionAlias, ImageVersionAlias.version_id == ImageVersion.id).where(ImageVersionAlias.alias == alias)
+            )
+            wanted = f"alias {alias} of image {image.name}"
+        elif custom.get("ImageVersionNumber") is not None:
+            version = session.scalar(stmt.where(ImageVersion.version == custom["ImageVersionNumber"]))
+            wanted = f"version {custom['ImageVersionNumber']} of image {image.name}"
+        else:
+            version = session.scalar(
+                stmt.where(ImageVersion.status == status.CREATED).order_by(ImageVersion.version.desc()).limit(1)
+            )
+            wanted = f"a CREATED version of image {image.name}"
+        if version is None:
+            raise ValidationException(f"There is no {wanted}")
+        if version.status != status.CREATED:
+            raise ValidationException(
+                f"Image version {version.version} of {image.name} is {version.status}"
+                + (f": {version.failure_reason}" if version.failure_reason else "")
+            )
+        return version
+
+    def _find(self, session: Session, scope: Scope, domain_id: str, user_profile, space, app_type: str, name: str) -> App:
+        kind, owner = owner_of(user_profile, space)
+        domain = get_domain(session, scope, domain_id)
+        app = session.scalar(
+            select(App)
+            .where(
+                App.domain_pk == domain.id,
+                App.owner_kind == kind,
+                App.owner_name == owner,
+                App.app_type == app_type,
+                App.name == name,
+            )
+            .order_by((App.status == APP_DELETED).asc(), App.id.desc())
+            .limit(1)
+        )
+        if app is None:
+            arn = sagemaker_arn(scope, APP, domain_id, owner, app_type.lower(), name)
+            raise ResourceNotFound(f"App with ARN {arn} does not exist")
+        app.domain = domain
+        return app
+
+    def describe(self, scope: Scope, domain_id: str, user_profile, space, app_type: str, name: str) -> App:
+        with self._db.read() as session:
+            return self._find(session, scope, domain_id, user_profile, space, app_type, name)
+
+    def delete(self, scope: Scope, domain_id: str, user_profile, space, app_type: str, name: str) -> None:
+        with self._db.write() as session:
+            app = self._find(session, scope, domain_id, user_profile, space, app_type, name)
+            if app.status == APP_DELETED:
+                raise ResourceNotFound(f"App with ARN {app_arn(app)} is already deleted")
+            if app.status == APP_DELETING:
+                return
+            app.status = APP_DELETING
+            app.modified_ms = self._clock.now_ms()
+        self._settling.changed()
+
+    def list(self, scope: Scope, query: ListQuery, domain_id: str | None, user_profile: str | None, space: str | None) -> Page[App]:
+        stmt = select(App).join(App.domain).where(Domain.account_id == scope.account_id, Domain.region == scope.region)
+        if domain_id:
+            stmt = stmt.where(Domain.domain_id == domain_id)
+        if user_profile:
+            stmt = stmt.where(App.owner_kind == "user", App.owner_name == user_profile)
+        if space:
+            stmt = stmt.where(App.owner_kind == "space", App.owner_name == space)
+        with self._db.read() as session:
+            return page(session, stmt.options(contains_eager(App.domain)), query, App.created_ms, App.id, "apps")

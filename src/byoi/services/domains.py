@@ -1,0 +1,322 @@
+"""Studio domains, user profiles and spaces.
+
+* A domain gets an id ``d-`` + 12 characters; its status goes Pending ->
+  InService (settled like images) and Deleting before it disappears.
+* User profiles and spaces ("members") belong to one domain, have unique names
+  in it (regardless of case) and own a home (HomeEfsFileSystemUid, counted up
+  from 200001 per domain, as Studio does).
+* Every ``CustomImages`` entry in the settings given (KernelGatewayAppSettings,
+  JupyterLabAppSettings, CodeEditorAppSettings of DefaultUserSettings,
+  DefaultSpaceSettings, UserSettings or SpaceSettings) must name an existing
+  Image (and version, if given) and AppImageConfig: ``ValidationException``.
+* A domain cannot be deleted while it has user profiles, spaces or live apps; a
+  member cannot be deleted while it has live apps (``ResourceInUse``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, contains_eager
+
+from byoi.aws.arns import DOMAIN, SPACE, USER_PROFILE, sagemaker_arn
+from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
+from byoi.aws.protocol import Scope
+from byoi.services.app_image_configs import find_config
+from byoi.services.clock import Clock
+from byoi.services.images import find_image
+from byoi.services.listing import ListQuery, Page, filtered, page
+from byoi.services.settling import Settling
+from byoi.services.tags import delete_tags_of, insert_tags
+from byoi.store.database import Database
+from byoi.store.models import App, Domain, DomainMember, ImageVersion
+
+PENDING, IN_SERVICE, DELETING = "Pending", "InService", "Deleting"
+LIVE_APP_STATES = ("Pending", "InService", "Deleting")
+MEMBER_KINDS = {"user": ("user profile", USER_PROFILE), "space": ("space", SPACE)}
+APP_SETTINGS = ("KernelGatewayAppSettings", "JupyterLabAppSettings", "CodeEditorAppSettings")
+
+
+def domain_arn(domain: Domain) -> str:
+    return sagemaker_arn(Scope(domain.account_id, domain.region), DOMAIN, domain.domain_id)
+
+
+def member_arn(member: DomainMember) -> str:
+    d = member.domain
+    return sagemaker_arn(Scope(d.account_id, d.region), MEMBER_KINDS[member.kind][1], d.domain_id, member.name)
+
+
+def get_domain(session: Session, scope: Scope, domain_id: str) -> Domain:
+    domain = session.scalar(
+        select(Domain).where(Domain.domain_id == domain_id, Domain.account_id == scope.account_id, Domain.region == scope.region)
+    )
+    if domain is None:
+        raise ResourceNotFound(f"Domain with ARN {sagemaker_arn(scope, DOMAIN, domain_id)} does not exist")
+    return domain
+
+
+def find_member(session: Session, domain: Domain, kind: str, name: str) -> DomainMember | None:
+    return session.scalar(
+        select(DomainMember).where(
+            DomainMember.domain_pk == domain.id, DomainMember.kind == kind, DomainMember.name_key == name.lower()
+        )
+    )
+
+
+def get_member(session: Session, domain: Domain, kind: str, name: str) -> DomainMember:
+    member = find_member(session, domain, kind, name)
+    if member is None:
+        scope = Scope(domain.account_id, domain.region)
+        arn = sagemaker_arn(scope, MEMBER_KINDS[kind][1], domain.domain_id, name)
+        raise ResourceNotFound(f"{MEMBER_KINDS[kind][0].capitalize()} with ARN {arn} does not exist")
+    return member
+
+
+def check_custom_images(session: Session, scope: Scope, settings: dict | None, where: str) -> None:
+    """Every CustomImages entry in ``settings`` names an existing image (version) and config."""
+    for app_settings in APP_SETTINGS:
+        for i, custom in enumerate(((settings or {}).get(app_settings) or {}).get("CustomImages") or [], 1):
+            path = f"{where}.{app_settings}.CustomImages.{i}"
+            image = find_image(session, scope, custom["ImageName"])
+            if image is None:
+                raise ValidationException(f"{path}: Image {custom['ImageName']} does not exist")
+            number = custom.get("ImageVersionNumber")
+            if number is not None and session.scalar(
+                select(ImageVersion.id).where(ImageVersion.image_id == image.id, ImageVersion.version == number)
+            ) is None:
+                raise ValidationException(f"{path}: Image {custom['ImageName']} has no version {number}")
+            if find_config(session, scope, custom["AppImageConfigName"]) is None:
+                raise ValidationException(f"{path}: AppImageConfig {custom['AppImageConfigName']} does not exist")
+
+
+def new_domain_id() -> str:
+    return "d-" + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(12))
+
+
+@dataclass
+class MemberView:
+    member: DomainMember
+    domain: Domain
+
+
+class DomainService:
+    def __init__(self, db: Database, clock: Clock, settling: Settling, public_url: str):
+        self._db = db
+        self._clock = clock
+        self._settling = settling
+        self._public_url = public_url.rstrip("/")
+
+    def url(self, domain: Domain) -> str:
+        return f"{self._public_url}/studio/{domain.domain_id}"
+
+    # --- domains --------------------------------------------------------------
+
+    def create(self, scope: Scope, name: str, settings: dict, tags: list[dict] | None) -> Domain:
+        now = self._clock.now_ms()
+        with self._db.write() as session:
+            check_custom_images(session, scope, settings.get("DefaultUserSettings"), "DefaultUserSettings")
+            check_custom_images(session, scope, settings.get("DefaultSpaceSettings"), "DefaultSpaceSettings")
+            domain = Domain(
+                domain_id=new_domain_id(),
+                account_id=scope.account_id,
+                region=scope.region,
+                name=name,
+                status=PENDING,
+                settings=settings,
+                next_home_uid=200001,
+                created_ms=now,
+                modified_ms=now,
+            )
+            session.add(domain)
+            session.flush()
+            insert_tags(session, domain_arn(domain), tags or [])
+        self._settling.changed()
+        return domain
+
+    def describe(self, scope: Scope, domain_id: str) -> Domain:
+        with self._db.read() as session:
+            return get_domain(session, scope, domain_id)
+
+    def update(self, scope: Scope, domain_id: str, changes: dict) -> Domain:
+        with self._db.write() as session:
+            domain = get_domain(session, scope, domain_id)
+            if domain.status != IN_SERVICE:
+                raise ResourceInUse(f"Domain {domain_id} is {domain.status} and cannot be updated now")
+            check_custom_images(session, scope, changes.get("DefaultUserSettings"), "DefaultUserSettings")
+            check_custom_images(session, scope, changes.get("DefaultSpaceSettings"), "DefaultSpaceSettings")
+            settings = dict(domain.settings)
+            for member, value in changes.items():
+                if member == "DomainSettingsForUpdate":
+                    settings["DomainSettings"] = {**settings.get("DomainSettings", {}), **value}
+                elif isinstance(value, dict) and isinstance(settings.get(member), dict):
+                    settings[member] = {**settings[member], **value}
+                else:
+                    settings[member] = value
+            domain.settings = settings
+            domain.modified_ms = self._clock.now_ms()
+            return domain
+
+    def delete(self, scope: Scope, domain_id: str) -> None:
+        with self._db.write() as session:
+            domain = get_domain(session, scope, domain_id)
+            if domain.status == DELETING:
+                return
+            members = session.scalar(select(func.count()).select_from(DomainMember).where(DomainMember.domain_pk == domain.id))
+            apps = session.scalar(
+                select(func.count()).select_from(App).where(App.domain_pk == domain.id, App.status.in_(LIVE_APP_STATES))
+            )
+            if members or apps:
+                raise ResourceInUse(
+                    f"Domain {domain_id} still has {members} user profiles or spaces and {apps} apps; delete them first"
+                )
+            session.execute(
+                update(Domain).where(Domain.id == domain.id).values(status=DELETING, modified_ms=self._clock.now_ms())
+            )
+        self._settling.changed()
+
+    def list(self, scope: Scope, query: ListQuery) -> Page[Domain]:
+        stmt = select(Domain).where(Domain.account_id == scope.account_id, Domain.region == scope.region)
+        with self._db.read() as session:
+            return page(session, stmt, query, Domain.created_ms, Domain.id, "domains")
+
+    # --- user profiles and spaces ---------------------------------------------
+
+    def create_member(self, scope: Scope, domain_id: str, kind: str, name: str, settings: dict, tags: list[dict] | None) -> MemberView:
+        label = MEMBER_KINDS[kind][0]
+        settings_key = "UserSettings" if kind == "user" else "SpaceSettings"
+        try:
+            with self._db.write() as session:
+                domain = get_domain(session, scope, domain_id)
+                if domain.status == DELETING:
+                    raise ResourceInUse(f"Domain {domain_id} is being deleted")
+                if find_member(session, domain, kind, name) is not None:
+                    raise ResourceInUse(f"{label.capitalize()} {name} already exists in domain {domain_id}")
+                check_custom_images(session, scope, settings.get(settings_key), settings_key)
+                now = self._clock.now_ms()
+                member = DomainMember(
+                    domain_pk=domain.id,
+                    kind=kind,
+                    name=name,
+                    name_key=name.lower(),
+                    status=IN_SERVICE,
+                    settings=settings,
+                    home_uid=domain.next_home_uid,
+                    created_ms=now,
+                    modified_ms=now,
+                )
+                domain.next_home_uid += 1
+                session.add(member)
+                session.flush()
+                member.domain = domain
+                insert_tags(session, member_arn(member), tags or [])
+                return MemberView(member, domain)
+        except IntegrityError:
+            raise ResourceInUse(f"{label.capitalize()} {name} already exists in domain {domain_id}") from None
+
+    def describe_member(self, scope: Scope, domain_id: str, kind: str, name: str) -> MemberView:
+        with self._db.read() as session:
+            domain = get_domain(session, scope, domain_id)
+            return MemberView(get_member(session, domain, kind, name), domain)
+
+    def update_member(self, scope: Scope, domain_id: str, kind: str, name: str, changes: dict) -> MemberView:
+        settings_key = "UserSettings" if kind == "user" else "SpaceSettings"
+        with self._db.write() as session:
+            domain = get_domain(session, scope, domain_id)
+            member = get_member(session, domain, kind, name)
+            check_custom_images(session, scope, changes.get(settings_key), settings_key)
+            settings = dict(member.settings)
+            for key, value in changes.items():
+                if isinstance(value, dict) and isinstance(settings.get(key), dict):
+                    settings[key] = {**settings[key], **value}
+                else:
+                    settings[key] = value
+            member.settings = settings
+            member.modified_ms = self._clock.now_ms()
+            return MemberView(member, domain)
+
+    def delete_member(self, scope: Scope, domain_id: str, kind: str, name: str) -> None:
+        with self._db.write() as session:
+            domain = get_domain(session, scope, domain_id)
+            member = get_member(session, domain, kind, name)
+            live = session.scalar(
+                select(func.count()).select_from(App).where(App.member_pk == member.id, App.status.in_(LIVE_APP_STATES))
+            )
+            if live:
+                raise ResourceInUse(
+                    f"{MEMBER_KINDS[kind][0].capitalize()} {name} has {live} apps that are not deleted; delete them first"
+                )
+            member.domain = domain
+            delete_tags_of(session, [member_arn(member)])
+            session.delete(member)
+
+    def list_members(self, scope: Scope, kind: str, domain_id: str | None, query: ListQuery) -> Page[DomainMember]:
+        stmt = (
+            select(DomainMember)
+            .join(DomainMember.domain)
+            .where(Domain.account_id == scope.account_id, Domain.region == scope.region, DomainMember.kind == kind)
+        )
+        if domain_id:
+            stmt = stmt.where(Domain.domain_id == domain_id)
+        stmt = filtered(stmt, query, DomainMember.created_ms, DomainMember.modified_ms, DomainMember.name)
+        column = DomainMember.modified_ms if query.sort_by == "LastModifiedTime" else DomainMember.created_ms
+        with self._db.read() as session:
+            return page(session, stmt.options(contains_eager(DomainMember.domain)), query, column, DomainMember.id, f"members:{kind}")
+
+
+class DomainSettler:
+    """Domains go Pending -> InService, and Deleting -> removed with their tags."""
+
+    def __init__(self, db: Database, clock: Clock, transition_seconds: float):
+        self._db = db
+        self._clock = clock
+        self._delay_ms = int(round(transition_seconds * 1000))
+
+    def settle_due(self) -> float | None:
+        now = self._clock.now_ms()
+        with self._db.write() as session:
+            session.execute(
+                update(Domain)
+                .where(Domain.status == PENDING, Domain.modified_ms <= now - self._delay_ms)
+                .values(status=IN_SERVICE, modified_ms=now)
+            )
+            for domain in session.scalars(
+                select(Domain).where(Domain.status == DELETING, Domain.modified_ms <= now - self._delay_ms)
+            ):
+                delete_tags_of(session, [domain_arn(domain)])
+                session.delete(domain)
+            oldest = session.scalar(select(func.min(Domain.modified_ms)).where(Domain.status.in_((PENDING, DELETING))))
+        return None if oldest is None else max(0.0, (oldest + self._delay_ms - now) / 1000)
+
+
+def studio_resource_exists(session: Session, parsed) -> bool:
+    """Whether a parsed ARN names an existing domain, user profile, space or live app."""
+    from byoi.aws.arns import APP
+
+    domain = session.scalar(
+        select(Domain).where(
+            Domain.domain_id == parsed.path[0], Domain.account_id == parsed.scope.account_id, Domain.region == parsed.scope.region
+        )
+    )
+    if domain is None:
+        return False
+    if parsed.resource_type == DOMAIN:
+        return len(parsed.path) == 1
+    kinds = {USER_PROFILE: "user", SPACE: "space"}
+    if parsed.resource_type in kinds and len(parsed.path) == 2:
+        return find_member(session, domain, kinds[parsed.resource_type], parsed.path[1]) is not None
+    if parsed.resource_type == APP and len(parsed.path) == 4:
+        owner, app_type, name = parsed.path[1:]
+        return session.scalar(
+            select(App.id).where(
+                App.domain_pk == domain.id,
+                func.lower(App.owner_name) == owner,
+                func.lower(App.app_type) == app_type,
+                func.lower(App.name) == name,
+                App.status != "Deleted",
+            )
+        ) is not None
+    return False
