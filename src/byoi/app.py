@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -74,7 +75,22 @@ def app_runtime(client, settings: Settings, db: Database, clock: Clock, services
 
         backend = DockerBackend(client, gateway_bundle=None)
         backend.gateway_bundle = bundle
-    return AppSettler(db, clock, backend, bundle, settings.data_dir, AppLogs(settings.data_dir), settings.app_start_timeout_seconds)
+    return AppSettler(
+        db,
+        clock,
+        backend,
+        bundle,
+        settings.data_dir,
+        AppLogs(settings.data_dir),
+        settings.app_start_timeout_seconds,
+        instance_id=instance_id(db),
+    )
+
+
+def instance_id(db: Database) -> str:
+    """Names the store this byoi serves; processes sharing a database share their apps."""
+    url = db.url.render_as_string(hide_password=True)
+    return hashlib.sha256(url.encode()).hexdigest()[:12]
 
 
 def create_app(

@@ -93,6 +93,7 @@ def test_default_servers_listen_on_8888_under_their_base_path(app_type, base):
 def test_labels_let_the_reconciler_find_the_app_again():
     assert spec().labels == {
         "byoi.managed": "true",
+        "byoi.instance": "default",
         "byoi.app-arn": KG.app_arn,
         "byoi.domain-id": "d-1",
         "byoi.app-type": "KernelGateway",

@@ -103,5 +103,5 @@ def test_missing_image_is_a_clear_error(backend, gateway_bundle, tmp_path):
 def test_managed_containers_are_found_by_label(backend, gateway_bundle, test_images, tmp_path):
     b, _ = backend
     spec, _ = launch(backend, gateway_bundle, tmp_path, test_images["sample"], {})
-    found = b.managed()
+    found = b.managed("default")
     assert spec.name in found and found[spec.name].labels["byoi.app-name"] == spec.labels["byoi.app-name"]

@@ -54,6 +54,7 @@ class AppSettler:
         data_dir: Path,
         logs: AppLogs,
         start_timeout: float = 120.0,
+        instance_id: str = "default",
     ):
         self._db = db
         self._clock = clock
@@ -63,6 +64,7 @@ class AppSettler:
         self._logs = logs
         self._start_timeout_ms = int(start_timeout * 1000)
         self._last_reconcile: int | None = None
+        self._instance_id = instance_id
 
     def settle_due(self) -> float | None:
         now = self._clock.now_ms()
@@ -136,7 +138,8 @@ class AppSettler:
     def _start(self, app: App) -> bool:
         identity = self._identity(app)
         metadata_file = self._data_dir / "apps" / str(app.id) / "resource-metadata.json"
-        host = HostPaths(self._bundle(), str(metadata_file), home_volume_name(identity.domain_id, app.owner_name))
+        volume = home_volume_name(identity.domain_id, app.owner_name)
+        host = HostPaths(self._bundle(), str(metadata_file), volume, self._instance_id)
         try:
             spec = container_spec(identity, app.container_image, app.app_image_config or {}, host)
             metadata_file.parent.mkdir(parents=True, exist_ok=True)
@@ -215,7 +218,7 @@ class AppSettler:
                 )
             )
         try:
-            managed = self._backend.managed()
+            managed = self._backend.managed(self._instance_id)
         except Exception:  # noqa: BLE001 - an engine hiccup: try again next time
             log.exception("listing managed containers failed")
             return

@@ -68,5 +68,5 @@ class RuntimeBackend(ABC):
         """Everything the container wrote to stdout/stderr so far ('' if none or gone)."""
 
     @abstractmethod
-    def managed(self) -> dict[str, RunState]:
-        """Every container byoi started (found by label), by name, running or not."""
+    def managed(self, instance_id: str) -> dict[str, RunState]:
+        """Every container this byoi instance started (found by label), by name, running or not."""

@@ -87,6 +87,7 @@ class HostPaths:
     gateway_bundle: str  # a directory built by byoi.runtime.kgw.bundle
     metadata_file: str  # the resource-metadata.json written for this app
     home_volume: str  # the name of the persistent home volume
+    instance_id: str = "default"  # which byoi (store) owns the container
 
 
 @dataclass(frozen=True)
@@ -135,10 +136,12 @@ def home_volume_name(domain_id: str, owner: str) -> str:
     return re.sub(r"[^a-z0-9_.-]", "-", f"byoi-home-{domain_id}-{owner}".lower())[:200]
 
 
-def labels_for(app: AppIdentity) -> dict[str, str]:
-    """Labels by which the reconciler finds an app's container again after a restart."""
+def labels_for(app: AppIdentity, instance_id: str) -> dict[str, str]:
+    """Labels by which the reconciler finds an app's container again after a restart.
+    ``byoi.instance`` keeps byoi instances that share an engine from touching each other's apps."""
     labels = {
         "byoi.managed": "true",
+        "byoi.instance": instance_id,
         "byoi.app-arn": app.app_arn,
         "byoi.domain-id": app.domain_id,
         "byoi.app-type": app.app_type,
@@ -215,7 +218,7 @@ def container_spec(app: AppIdentity, container_image: str, config: dict, host: H
         gid=gid,
         home=home,
         mounts=mounts,
-        labels=labels_for(app),
+        labels=labels_for(app, host.instance_id),
         gpus=bool(GPU_INSTANCE.match(app.instance_type)),
         metadata=resource_metadata(app),
     )

@@ -27,6 +27,20 @@ log = logging.getLogger(__name__)
 MAX_IMAGE_BYTES = 25 * 10**9
 MANAGED_LABEL = "byoi.managed"
 
+#: Run by the bundled Python as root: give the home volume (all of it, if it
+#: belonged to someone else) to uid:gid.
+CHOWN_HOME = """
+import os, sys
+uid, gid, root = int(sys.argv[1]), int(sys.argv[2]), "/home-volume"
+st = os.stat(root)
+if (st.st_uid, st.st_gid) != (uid, gid):
+    for top, dirs, files in os.walk(root):
+        for name in dirs + files:
+            os.lchown(os.path.join(top, name), uid, gid)
+    os.chown(root, uid, gid)
+os.chmod(root, 0o755)
+"""
+
 
 class DockerBackend(RuntimeBackend):
     def __init__(self, client: docker.DockerClient, gateway_bundle):
@@ -92,8 +106,9 @@ class DockerBackend(RuntimeBackend):
         except docker.errors.NotFound:
             return ""
 
-    def managed(self) -> dict[str, RunState]:
-        containers = self._client.containers.list(all=True, filters={"label": f"{MANAGED_LABEL}=true"})
+    def managed(self, instance_id: str) -> dict[str, RunState]:
+        labels = [f"{MANAGED_LABEL}=true", f"byoi.instance={instance_id}"]
+        containers = self._client.containers.list(all=True, filters={"label": labels})
         return {c.name: self._state(c) for c in containers}
 
     # --- helpers --------------------------------------------------------------
@@ -127,18 +142,23 @@ class DockerBackend(RuntimeBackend):
         return self.gateway_bundle() if callable(self.gateway_bundle) else self.gateway_bundle
 
     def _ensure_home(self, spec: ContainerSpec) -> None:
-        """Create the home volume on first use, owned by the app's uid:gid."""
+        """Create the home volume on first use, owned by the app's uid:gid.
+
+        Studio maps every container user onto the home's owner on EFS, so files
+        made by a root app stay usable by a later uid 1000 app. Docker cannot
+        map users per container, so when an app runs under another uid:gid than
+        the home was made for, the helper hands the whole home to that user.
+        """
         owner = f"{spec.uid}:{spec.gid}"
         try:
             volume = self._client.volumes.get(spec.home.source)
             if volume.attrs.get("Labels", {}).get("byoi.owner") == owner:
                 return
         except docker.errors.NotFound:
-            volume = self._client.volumes.create(spec.home.source, labels={MANAGED_LABEL: "true", "byoi.owner": owner})
-        script = f"import os; os.chown('/home-volume', {spec.uid}, {spec.gid}); os.chmod('/home-volume', 0o755)"
+            self._client.volumes.create(spec.home.source, labels={MANAGED_LABEL: "true", "byoi.owner": owner})
         self._client.containers.run(
             image=spec.image,
-            entrypoint=[f"{GATEWAY_MOUNT}/python/bin/python3", "-c", script],
+            entrypoint=[f"{GATEWAY_MOUNT}/python/bin/python3", "-c", CHOWN_HOME, str(spec.uid), str(spec.gid)],
             command=[],
             user="0:0",
             environment={"LD_LIBRARY_PATH": f"{GATEWAY_MOUNT}/lib:{GATEWAY_MOUNT}/python/lib", "PYTHONHOME": f"{GATEWAY_MOUNT}/python"},

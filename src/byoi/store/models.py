@@ -204,7 +204,8 @@ class DomainMember(Base):
     created_ms: Mapped[int] = mapped_column(BigInteger)
     modified_ms: Mapped[int] = mapped_column(BigInteger)
 
-    domain: Mapped[Domain] = relationship()
+    #: Always loaded: a member's ARN and settings chain need its domain.
+    domain: Mapped[Domain] = relationship(lazy="joined")
 
     __table_args__ = (
         UniqueConstraint("domain_pk", "kind", "name_key", name="uq_domain_members_name"),
@@ -242,7 +243,8 @@ class App(Base):
     created_ms: Mapped[int] = mapped_column(BigInteger)
     modified_ms: Mapped[int] = mapped_column(BigInteger)
 
-    domain: Mapped[Domain] = relationship()
+    #: Always loaded: an app's ARN and settings need its domain.
+    domain: Mapped[Domain] = relationship(lazy="joined")
 
     __table_args__ = (
         Index("ix_apps_domain", "domain_pk", "created_ms"),
