@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Install everything byoi's tests need on a fresh Debian machine, then run them all.
+# The Docker tests build their images offline (debootstrap + docker import; see
+# DEVELOPERS.md), so a Debian mirror (the one apt uses) must be reachable.
 #
 #   bash scripts/test.sh            # the whole suite, then the API suite again on PostgreSQL
 #   bash scripts/test.sh -k tags    # extra arguments go to the first pytest run
@@ -17,6 +19,7 @@ log() { printf '\n== %s\n' "$*"; }
 missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
+command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   as_root apt-get update -qq
