@@ -1,4 +1,4 @@
-"""Builds the test images offline, as DEVELOPERS' docs describe (docs/development.md).
+"""Builds the test images offline, as DEVELOPERS' docs describe (DEVELOPERS.md).
 
 1. ``byoi image build-base``'s function makes byoi/debian-python:bookworm with
    debootstrap + docker import (no registry);

@@ -10,6 +10,7 @@ the host with ``pip download``. Needs root (debootstrap) and a Docker engine.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -60,7 +61,10 @@ def build_debian_python_image(
     mirror = mirror or debian_mirror(release=release)
     with tempfile.TemporaryDirectory(prefix="byoi-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
-        cmd = ["debootstrap", "--variant=minbase", f"--include={','.join(packages)}", release, str(rootfs), mirror]
+        debootstrap = shutil.which("debootstrap") or "/usr/sbin/debootstrap"
+        if not Path(debootstrap).exists():
+            raise ImageBuildError("debootstrap is not installed (apt-get install debootstrap)")
+        cmd = [debootstrap, "--variant=minbase", f"--include={','.join(packages)}", release, str(rootfs), mirror]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise ImageBuildError(f"debootstrap failed ({proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
