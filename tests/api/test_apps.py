@@ -4,6 +4,7 @@ import json
 import time
 
 import docker
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 
@@ -50,11 +51,11 @@ def studio(fresh_server, test_images):
     sm.create_app_image_config(
         AppImageConfigName="kg-uid-1001", KernelGatewayImageConfig={"KernelSpecs": [{"Name": "python3"}], "FileSystemConfig": {"DefaultUid": 1001}}
     )
-    customs = [{"ImageName": n, "AppImageConfigName": "kg"} for n in test_images] + [{"ImageName": "broken", "AppImageConfigName": "kg-uid-1001"}]
+    customs = [{"ImageName": n, "AppImageConfigName": "kg"} for n in test_images]
     domain = sm.create_domain(
         DomainName="studio",
         AuthMode="IAM",
-        DefaultUserSettings={"ExecutionRole": ROLE_ARN, "KernelGatewayAppSettings": {"CustomImages": customs[:4]}},
+        DefaultUserSettings={"ExecutionRole": ROLE_ARN, "KernelGatewayAppSettings": {"CustomImages": customs}},
         SubnetIds=["subnet-1"],
         VpcId="vpc-1",
     )
@@ -123,16 +124,19 @@ def test_root_image_and_conda_kernel(studio):
 
 
 def test_apps_that_cannot_run_fail_with_a_reason(studio):
-    _, sm, domain_id, customs = studio
-    sm.update_user_profile(DomainId=domain_id, UserProfileName="alice", UserSettings={"KernelGatewayAppSettings": {"CustomImages": customs[4:]}})
+    _, sm, domain_id, _ = studio
+    broken = [{"ImageName": "broken", "AppImageConfigName": "kg-uid-1001"}]
+    sm.update_user_profile(DomainId=domain_id, UserProfileName="alice", UserSettings={"KernelGatewayAppSettings": {"CustomImages": broken}})
     key = {"DomainId": domain_id, "UserProfileName": "alice", "AppType": "KernelGateway", "AppName": "bad-uid"}
     sm.create_app(**key, ResourceSpec={"SageMakerImageArn": image_arn("broken"), "InstanceType": "ml.t3.medium"})
     app = wait_for_app(sm, **key)
     assert app["Status"] == "Failed"
     assert "1001/100 cannot run: Studio supports only 1000/100" in app["FailureReason"]
+    sm.update_user_profile(DomainId=domain_id, UserProfileName="alice", UserSettings={"KernelGatewayAppSettings": {"CustomImages": [{"ImageName": "sample", "AppImageConfigName": "kg"}]}})
     gpu = {**key, "AppName": "gpu"}
-    sm.create_app(**gpu, ResourceSpec={"SageMakerImageArn": image_arn("broken"), "InstanceType": "ml.g4dn.xlarge"})
-    assert wait_for_app(sm, **gpu)["Status"] == "Failed"
+    sm.create_app(**gpu, ResourceSpec={"SageMakerImageArn": image_arn("sample"), "InstanceType": "ml.g4dn.xlarge"})
+    app = wait_for_app(sm, **gpu)
+    assert app["Status"] == "Failed" and "gpu" in app["FailureReason"].lower()  # no GPU runtime here: Docker refuses --gpus
 
 
 def test_attachment_and_resolution_errors(studio):
@@ -223,3 +227,48 @@ def test_metadata_file_describes_the_app(studio):
     assert meta["UserProfileName"] == "alice" and meta["ResourceArn"] == arn and meta["ResourceName"] == "meta"
     sm.delete_app(**key)
     wait_for_app(sm, **key)
+
+
+def test_the_gateway_runs_kernels_on_a_python_other_than_byois(studio):
+    _, sm, domain_id, _ = studio
+    key = {"DomainId": domain_id, "UserProfileName": "alice", "AppType": "KernelGateway", "AppName": "py313"}
+    arn = sm.create_app(**key, ResourceSpec={"SageMakerImageArn": image_arn("python313"), "InstanceType": "ml.t3.medium"})["AppArn"]
+    app = wait_for_app(sm, **key)
+    assert app["Status"] == "InService", app.get("FailureReason")
+    client = KernelClient(app_url(arn))
+    out = client.execute(client.start_kernel("python3"), "import sys; print(sys.version_info[:2])").stdout
+    assert out == "(3, 13)\n"
+    sm.delete_app(**key)
+
+
+def test_jupyterlab_app_serves_jupyterlab_and_runs_kernels(studio):
+    _, sm, domain_id, _ = studio
+    sm.create_app_image_config(AppImageConfigName="jl", JupyterLabAppImageConfig={"FileSystemConfig": {}})
+    sm.update_user_profile(DomainId=domain_id, UserProfileName="alice", UserSettings={"JupyterLabAppSettings": {"CustomImages": [{"ImageName": "jupyterlab", "AppImageConfigName": "jl"}]}})
+    key = {"DomainId": domain_id, "UserProfileName": "alice", "AppType": "JupyterLab", "AppName": "default"}
+    arn = sm.create_app(**key, ResourceSpec={"SageMakerImageArn": image_arn("jupyterlab"), "InstanceType": "ml.t3.medium"})["AppArn"]
+    app = wait_for_app(sm, **key)
+    assert app["Status"] == "InService", app.get("FailureReason")
+    base = app_url(arn) + "/jupyterlab/default"
+    page = httpx.get(base + "/lab", timeout=30)
+    assert page.status_code == 200
+    xsrf = page.cookies["_xsrf"]  # JupyterLab keeps XSRF checks on; a browser echoes the cookie
+    client = KernelClient(base, headers={"X-XSRFToken": xsrf, "Cookie": f"_xsrf={xsrf}"})
+    assert client.execute(client.start_kernel("python3"), "import os; print(os.getuid(), os.environ['SAGEMAKER_APP_TYPE'])").stdout == "1000 JupyterLab\n"
+    sm.delete_app(**key)
+
+
+def test_code_editor_app_runs_its_container_config(studio):
+    _, sm, domain_id, _ = studio
+    server = {"ContainerEntrypoint": ["python3"], "ContainerArguments": ["-m", "http.server", "8888", "--bind", "0.0.0.0"], "ContainerEnvironmentVariables": {"GREETING": "hello"}}
+    sm.create_app_image_config(AppImageConfigName="ce", CodeEditorAppImageConfig={"ContainerConfig": server})
+    sm.update_user_profile(DomainId=domain_id, UserProfileName="alice", UserSettings={"CodeEditorAppSettings": {"CustomImages": [{"ImageName": "sample", "AppImageConfigName": "ce"}]}})
+    key = {"DomainId": domain_id, "UserProfileName": "alice", "AppType": "CodeEditor", "AppName": "default"}
+    arn = sm.create_app(**key, ResourceSpec={"SageMakerImageArn": image_arn("sample"), "InstanceType": "ml.t3.medium"})["AppArn"]
+    assert wait_for_app(sm, **key)["Status"] == "InService"
+    (container,) = docker.from_env().containers.list(filters={"label": f"byoi.app-arn={arn}"})
+    env = dict(line.split("=", 1) for line in container.exec_run("env").output.decode().splitlines() if "=" in line)
+    assert env["GREETING"] == "hello" and env["SAGEMAKER_APP_TYPE"] == "CodeEditor"
+    assert env["SAGEMAKER_BASE_PATH"] == "/codeeditor/default" and env["SAGEMAKER_USER_PROFILE_NAME"] == "alice"
+    assert container.attrs["Config"]["User"] == "1000:100"
+    sm.delete_app(**key)

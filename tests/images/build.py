@@ -1,9 +1,8 @@
-"""Builds the test images offline, as DEVELOPERS' docs describe (DEVELOPERS.md).
+"""Builds the test images offline, as DEVELOPERS.md describes.
 
-1. ``byoi image build-base``'s function makes byoi/debian-python:bookworm with
-   debootstrap + docker import (no registry);
-2. the host's pip downloads ipykernel and its dependencies as wheels for the
-   image's Python (3.11, manylinux x86_64);
+1. ``build_debian_python_image`` makes ``byoi/debian-python:<release>`` with
+   debootstrap + docker import (no registry), for each release an image needs;
+2. the host's pip downloads wheels for the image's Python (manylinux x86_64);
 3. each ``tests/images/<name>/Dockerfile`` is built with ``--network none``
    from a context holding the Dockerfile and those wheels.
 """
@@ -21,29 +20,42 @@ import docker
 from byoi.images.debian import build_debian_python_image
 
 HERE = Path(__file__).parent
-IMAGES = ("sample", "conda", "root", "broken")
+#: Wheel sets: the image Python's version and the packages (with dependencies).
+WHEELS = {"py311": ("3.11", ["ipykernel", "jupyterlab"]), "py313": ("3.13", ["ipykernel"])}
+#: Test image -> (Debian release of its base, wheel set).
+IMAGES = {
+    "sample": ("bookworm", "py311"),
+    "conda": ("bookworm", "py311"),
+    "root": ("bookworm", "py311"),
+    "broken": ("bookworm", "py311"),
+    "jupyterlab": ("bookworm", "py311"),
+    "python313": ("trixie", "py313"),
+}
 WHEEL_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64", "linux_x86_64")
 
 
-def download_wheels(dest: Path) -> None:
-    if dest.exists() and any(dest.glob("ipykernel-*.whl")):
+def download_wheels(dest: Path, python_version: str, packages: list[str]) -> None:
+    marker = dest / ".complete"
+    if marker.exists():
         return
     platforms = [arg for p in WHEEL_PLATFORMS for arg in ("--platform", p)]
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--python-version", "3.11",
-         "--implementation", "cp", *platforms, "-d", str(dest), "ipykernel"],
+        [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--python-version", python_version,
+         "--implementation", "cp", *platforms, "-d", str(dest), *packages],
         check=True,
     )
+    marker.touch()
 
 
-def build_test_images(cache: Path) -> dict[str, str]:
-    """Build every test image (reusing what exists); name -> image tag."""
+def build_test_images(cache: Path, names: list[str] | None = None) -> dict[str, str]:
+    """Build the test images (reusing what exists); name -> image tag."""
     client = docker.from_env()
-    build_debian_python_image(client)
-    wheels = cache / "wheels"
-    download_wheels(wheels)
     tags = {}
-    for name in IMAGES:
+    for name in names or list(IMAGES):
+        release, wheel_set = IMAGES[name]
+        build_debian_python_image(client, tag=f"byoi/debian-python:{release}", release=release)
+        wheels = cache / wheel_set
+        download_wheels(wheels, *WHEELS[wheel_set])
         tag = f"byoi-test/{name}:1"
         with tempfile.TemporaryDirectory() as tmp:
             context = Path(tmp)

@@ -105,3 +105,16 @@ def test_managed_containers_are_found_by_label(backend, gateway_bundle, test_ima
     spec, _ = launch(backend, gateway_bundle, tmp_path, test_images["sample"], {})
     found = b.managed("default")
     assert spec.name in found and found[spec.name].labels["byoi.app-name"] == spec.labels["byoi.app-name"]
+
+
+def test_images_over_25_gb_are_refused(tmp_path):
+    from types import SimpleNamespace
+
+    from byoi.runtime.docker_backend import DockerBackend
+
+    huge = SimpleNamespace(attrs={"Size": 26 * 10**9})
+    client = SimpleNamespace(images=SimpleNamespace(get=lambda ref: huge))
+    app = AppIdentity("KernelGateway", "k", "arn", "d-t", user_profile_name="alice")
+    spec = container_spec(app, "big:1", {}, HostPaths("/bundle", str(tmp_path / "m.json"), "vol"))
+    with pytest.raises(BackendError, match="26.0 GB; Studio runs images up to 25 GB"):
+        DockerBackend(client, "/bundle").start(spec)

@@ -25,21 +25,28 @@ class ImageBuildError(Exception):
 
 
 def debian_mirror(apt_dir: Path = Path("/etc/apt"), release: str = "bookworm") -> str:
-    """The Debian archive URL apt uses here (deb822 ``.sources`` or one-line ``sources.list``)."""
-    candidates: list[str] = []
+    """The Debian archive URL apt uses here (deb822 ``.sources`` or one-line ``sources.list``).
+
+    One archive serves every release, so an archive listed for another release
+    is used when none lists ``release`` itself; security mirrors never are.
+    """
+    entries: list[tuple[str, list[str]]] = []  # (uri, suites)
     for path in sorted(apt_dir.glob("sources.list.d/*.sources")):
         for stanza in path.read_text().split("\n\n"):
             fields = dict(re.findall(r"^(\w[\w-]*):\s*(.*)$", stanza, flags=re.M))
-            if release in fields.get("Suites", "").split() and "main" in fields.get("Components", ""):
-                candidates += fields.get("URIs", "").split()
+            if "main" in fields.get("Components", "").split():
+                entries += [(uri, fields.get("Suites", "").split()) for uri in fields.get("URIs", "").split()]
     for path in [apt_dir / "sources.list", *sorted(apt_dir.glob("sources.list.d/*.list"))]:
         if path.exists():
-            for match in re.finditer(rf"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+{release}\s", path.read_text(), flags=re.M):
-                candidates.append(match.group(1))
-    archives = [c for c in candidates if "security" not in c]
-    if not archives:
-        raise ImageBuildError(f"no Debian mirror for {release} found in {apt_dir}; pass one explicitly")
-    return archives[0]
+            for uri, suite in re.findall(r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)\s+.*\bmain\b", path.read_text(), flags=re.M):
+                entries.append((uri, [suite]))
+    archives = [(uri, suites) for uri, suites in entries if "security" not in uri and not all(s.endswith("-security") for s in suites)]
+    for uri, suites in archives:
+        if release in suites:
+            return uri
+    if archives:
+        return archives[0][0]
+    raise ImageBuildError(f"no Debian mirror found in {apt_dir}; pass one explicitly (--mirror)")
 
 
 def build_debian_python_image(
