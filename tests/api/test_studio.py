@@ -142,3 +142,28 @@ def test_an_app_needs_exactly_one_owner(sm, owner):
     with pytest.raises(ClientError) as exc:
         sm.create_app(DomainId=domain_id, AppType="KernelGateway", AppName="x", **owner)
     assert error_of(exc) == ("ValidationException", "Specify exactly one of UserProfileName and SpaceName")
+
+
+def test_create_app_picks_the_version_by_arn_alias_number_or_latest(sm, attached, name):
+    sm.create_image_version(ImageName=name, BaseImage="repo/img:2", Aliases=["2.0"])
+    sm.create_image_version(ImageName=name, BaseImage="repo/img:3")
+    customs = [{**attached[0], "ImageVersionNumber": 1}]
+    domain_id = make_domain(sm, customs)
+    sm.create_user_profile(DomainId=domain_id, UserProfileName="u")
+    image = f"arn:aws:sagemaker:us-east-1:123456789012:image/{name}"
+    version = f"arn:aws:sagemaker:us-east-1:123456789012:image-version/{name}"
+    cases = {
+        "by-arn": ({"SageMakerImageVersionArn": f"{version}/3"}, 3),
+        "by-alias": ({"SageMakerImageArn": image, "SageMakerImageVersionAlias": "2.0"}, 2),
+        "by-number": ({"SageMakerImageArn": image}, 1),  # the CustomImage pins version 1
+    }
+    for app_name, (spec, expected) in cases.items():
+        key = {"DomainId": domain_id, "UserProfileName": "u", "AppType": "KernelGateway", "AppName": app_name}
+        sm.create_app(**key, ResourceSpec={**spec, "InstanceType": "ml.t3.medium"})
+        resolved = sm.describe_app(**key)["ResourceSpec"]
+        assert resolved["SageMakerImageVersionArn"] == f"{version}/{expected}", app_name
+        assert resolved["SageMakerImageArn"] == image
+    sm.update_user_profile(DomainId=domain_id, UserProfileName="u", UserSettings={"KernelGatewayAppSettings": {"CustomImages": attached}})
+    key = {"DomainId": domain_id, "UserProfileName": "u", "AppType": "KernelGateway", "AppName": "latest"}
+    sm.create_app(**key, ResourceSpec={"SageMakerImageArn": image, "InstanceType": "ml.t3.medium"})
+    assert sm.describe_app(**key)["ResourceSpec"]["SageMakerImageVersionArn"] == f"{version}/3"

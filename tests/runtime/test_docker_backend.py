@@ -118,3 +118,14 @@ def test_images_over_25_gb_are_refused(tmp_path):
     spec = container_spec(app, "big:1", {}, HostPaths("/bundle", str(tmp_path / "m.json"), "vol"))
     with pytest.raises(BackendError, match="26.0 GB; Studio runs images up to 25 GB"):
         DockerBackend(client, "/bundle").start(spec)
+
+
+def test_an_image_without_kernels_serves_but_cannot_start_one(backend, gateway_bundle, test_images, tmp_path):
+    from byoi.runtime.kernel_client import KernelError
+
+    _, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["broken"], {})
+    client = KernelClient(endpoint.url)
+    client.wait_ready(60)
+    assert client.kernelspecs()["kernelspecs"] == {}
+    with pytest.raises(KernelError, match="starting kernel 'python3' failed"):
+        client.start_kernel("python3")

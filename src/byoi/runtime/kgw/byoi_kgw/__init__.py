@@ -108,8 +108,30 @@ class StudioKernelSpecManager(KernelSpecManager):
         return specs
 
 
+def ensure_runtime_dir(environ=os.environ) -> None:
+    """Use a private temporary runtime directory when the home is not writable.
+
+    An image without a passwd entry for the app's uid gets HOME=/, where Jupyter
+    cannot keep its runtime files; only then is JUPYTER_RUNTIME_DIR set.
+    """
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    try:
+        os.makedirs(jupyter_runtime_dir(), exist_ok=True)
+        if os.access(jupyter_runtime_dir(), os.W_OK):
+            return
+    except OSError:
+        pass
+    import tempfile
+
+    fallback = os.path.join(tempfile.gettempdir(), f"byoi-jupyter-runtime-{os.getuid()}")
+    os.makedirs(fallback, mode=0o700, exist_ok=True)
+    environ["JUPYTER_RUNTIME_DIR"] = fallback
+
+
 def main(argv: list[str] | None = None) -> None:
     restore_image_environment()
+    ensure_runtime_dir()
     from kernel_gateway.gatewayapp import KernelGatewayApp
 
     args = [
