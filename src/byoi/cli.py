@@ -51,6 +51,81 @@ def serve(**options) -> None:
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False)
 
 
+@main.command()
+@click.argument("image")
+@click.option("--app-image-config", "config_file", type=click.Path(exists=True, dir_okay=False), help="AppImageConfig as JSON (CreateAppImageConfig input or DescribeAppImageConfig output).")
+@click.option("--app-image-config-name", "config_name", help="Read the AppImageConfig from a SageMaker endpoint (see --endpoint-url).")
+@click.option("--endpoint-url", default="http://127.0.0.1:8080", show_default=True, help="SageMaker endpoint for --app-image-config-name.")
+@click.option("--region", default="us-east-1", show_default=True, help="Region for --app-image-config-name.")
+@click.option("--app-type", type=click.Choice(["KernelGateway", "JupyterLab", "CodeEditor"]), help="Default: the config's mode, else KernelGateway.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--no-live", is_flag=True, help="Only the static checks: do not run the image.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds each live step may take.")
+def check(image, config_file, config_name, endpoint_url, region, app_type, as_json, no_live, timeout) -> None:
+    """Tell whether IMAGE and its AppImageConfig will work in Studio, and why not.
+
+    Exit status: 0 when nothing would fail, 1 when something would, 2 when the check itself could not run.
+    """
+    import json as json_module
+    import tempfile
+    from pathlib import Path
+
+    import docker
+    from rich.console import Console
+
+    from byoi.check.report import as_json as report_json
+    from byoi.check.report import print_table
+    from byoi.check.runner import run_check
+    from byoi.runtime.kgw.bundle import ensure_bundle
+
+    if config_file and config_name:
+        raise click.UsageError("give --app-image-config or --app-image-config-name, not both")
+    err = Console(stderr=True)
+    try:
+        config = None
+        if config_file:
+            config = json_module.loads(Path(config_file).read_text())
+            if not isinstance(config, dict):
+                raise click.UsageError(f"{config_file} must hold a JSON object")
+        elif config_name:
+            config = fetch_config(config_name, endpoint_url, region)
+        client = docker.from_env()
+        client.ping()
+        settings = load_settings()
+        with tempfile.TemporaryDirectory(prefix="byoi-check-") as tmp, err.status("checking") as status:
+            report = run_check(
+                client, image, config, app_type,
+                bundle=lambda: str(ensure_bundle(settings.data_dir / "runtime")),
+                workdir=Path(tmp), live=not no_live, timeout=timeout,
+                progress=lambda message: status.update(message),
+            )
+    except (docker.errors.DockerException, OSError, ValueError) as exc:
+        click.echo(f"byoi check: cannot check {image}: {exc}", err=True)
+        sys.exit(2)
+    if as_json:
+        click.echo(report_json(report))
+    else:
+        print_table(report, Console())
+    sys.exit(0 if report.ok else 1)
+
+
+def fetch_config(name: str, endpoint_url: str, region: str) -> dict:
+    """DescribeAppImageConfig from a SageMaker endpoint (byoi's, or AWS's with your credentials)."""
+    import botocore.session
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    session = botocore.session.get_session()
+    if session.get_credentials() is None:
+        session.set_credentials("byoi", "byoi")
+    client = session.create_client("sagemaker", region_name=region, endpoint_url=endpoint_url)
+    try:
+        described = client.describe_app_image_config(AppImageConfigName=name)
+    except (BotoCoreError, ClientError) as exc:
+        raise ValueError(f"could not read AppImageConfig {name}: {exc}") from None
+    described.pop("ResponseMetadata", None)
+    return described
+
+
 @main.group()
 def image() -> None:
     """Build container images for byoi."""
