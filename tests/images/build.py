@@ -22,7 +22,8 @@ from byoi.images.debian import build_debian_python_image
 HERE = Path(__file__).parent
 #: Wheel sets: the image Python's version and the packages (with dependencies).
 WHEELS = {"py311": ("3.11", ["ipykernel", "jupyterlab"]), "py313": ("3.13", ["ipykernel"])}
-#: Test image -> (Debian release of its base, wheel set).
+#: Test image -> (Debian release of its base, wheel set or None). Images are
+#: built in this order, so an image may build FROM one listed before it.
 IMAGES = {
     "sample": ("bookworm", "py311"),
     "conda": ("bookworm", "py311"),
@@ -30,6 +31,14 @@ IMAGES = {
     "broken": ("bookworm", "py311"),
     "jupyterlab": ("bookworm", "py311"),
     "python313": ("trixie", "py313"),
+    # byoi check's corpus: one image per failure cause, built on sample.
+    "codeeditor": ("bookworm", None),
+    "kernel-relative": ("bookworm", None),
+    "kernel-absent-binary": ("bookworm", None),
+    "wrong-user": ("bookworm", None),
+    "high-owner": ("bookworm", None),
+    "home-files": ("bookworm", None),
+    "opt-ml": ("bookworm", None),
 }
 WHEEL_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64", "linux_x86_64")
 
@@ -54,13 +63,14 @@ def build_test_images(cache: Path, names: list[str] | None = None) -> dict[str, 
     for name in names or list(IMAGES):
         release, wheel_set = IMAGES[name]
         build_debian_python_image(client, tag=f"byoi/debian-python:{release}", release=release)
-        wheels = cache / wheel_set
-        download_wheels(wheels, *WHEELS[wheel_set])
         tag = f"byoi-test/{name}:1"
         with tempfile.TemporaryDirectory() as tmp:
             context = Path(tmp)
             shutil.copy(HERE / name / "Dockerfile", context / "Dockerfile")
-            shutil.copytree(wheels, context / "wheels")
+            if wheel_set:
+                wheels = cache / wheel_set
+                download_wheels(wheels, *WHEELS[wheel_set])
+                shutil.copytree(wheels, context / "wheels")
             subprocess.run(["docker", "build", "-q", "--network", "none", "-t", tag, str(context)], check=True, capture_output=True)
         tags[name] = tag
     return tags
