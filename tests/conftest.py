@@ -7,7 +7,9 @@ the same data directory, which the durability tests rely on.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -185,3 +187,22 @@ def gateway_bundle(tmp_path_factory) -> str:
     from byoi.runtime.kgw.bundle import ensure_bundle
 
     return str(ensure_bundle(tmp_path_factory.mktemp("kgw")))
+
+
+def aws_cli(server: ByoiServer, tmp_path: Path, service: str):
+    """Run ``aws <service> ...`` against ``server``; JSON output parsed, or stderr when an error is expected."""
+    beside = Path(sys.executable).with_name("aws")
+    executable = str(beside) if beside.exists() else shutil.which("aws")
+    assert executable, "the AWS CLI is a test dependency (pip install -e '.[test]')"
+    env = {**os.environ, "AWS_CONFIG_FILE": str(tmp_path / "aws-config"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "aws-creds"), "AWS_PAGER": ""}
+
+    def run(*args: str, expect_error: bool = False):
+        cmd = [executable, service, *args, "--endpoint-url", server.url, "--region", "us-east-1", "--output", "json"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+        if expect_error:
+            assert proc.returncode != 0, proc.stdout
+            return proc.stderr
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout) if proc.stdout.strip() else None
+
+    return run

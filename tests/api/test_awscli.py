@@ -1,38 +1,15 @@
 """The real AWS CLI (``aws sagemaker ... --endpoint-url``) drives byoi unchanged."""
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROLE_ARN
-
-
-def aws_executable() -> str:
-    beside = Path(sys.executable).with_name("aws")
-    found = str(beside) if beside.exists() else shutil.which("aws")
-    assert found, "the AWS CLI is a test dependency (pip install -e '.[test]')"
-    return found
+from tests.conftest import ROLE_ARN, aws_cli
 
 
 @pytest.fixture
 def aws(server, tmp_path):
-    env = {**os.environ, "AWS_CONFIG_FILE": str(tmp_path / "config"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "creds"), "AWS_PAGER": ""}
-
-    def run(*args: str, expect_error: bool = False):
-        cmd = [aws_executable(), "sagemaker", *args, "--endpoint-url", server.url, "--region", "us-east-1", "--output", "json"]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
-        if expect_error:
-            assert proc.returncode != 0, proc.stdout
-            return proc.stderr
-        assert proc.returncode == 0, proc.stderr
-        return json.loads(proc.stdout) if proc.stdout.strip() else None
-
-    return run
+    return aws_cli(server, tmp_path, "sagemaker")
 
 
 def test_app_image_config_lifecycle(aws, name):

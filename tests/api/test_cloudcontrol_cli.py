@@ -1,29 +1,15 @@
 """``aws cloudcontrol`` drives a full create / get / list / update / delete cycle."""
 
 import json
-import os
-import subprocess
 
 import pytest
 
-from tests.api.test_awscli import aws_executable
-from tests.conftest import ROLE_ARN
+from tests.conftest import ROLE_ARN, aws_cli
 
 
 @pytest.fixture
 def cc(server, tmp_path):
-    env = {**os.environ, "AWS_CONFIG_FILE": str(tmp_path / "config"), "AWS_PAGER": ""}
-
-    def run(*args: str, expect_error: bool = False):
-        cmd = [aws_executable(), "cloudcontrol", *args, "--endpoint-url", server.url, "--region", "us-east-1", "--output", "json"]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
-        if expect_error:
-            assert proc.returncode != 0, proc.stdout
-            return proc.stderr
-        assert proc.returncode == 0, proc.stderr
-        return json.loads(proc.stdout) if proc.stdout.strip() else None
-
-    return run
+    return aws_cli(server, tmp_path, "cloudcontrol")
 
 
 @pytest.mark.parametrize(

@@ -68,12 +68,11 @@ def handlers(services: Services) -> dict[str, Handler]:
         name_key, arn_key = f"{noun}Name", f"{noun}Arn"
 
         def create(ctx: RequestContext, p: dict) -> dict:
-            view = domains.create_member(ctx.scope, p["DomainId"], kind, p[name_key], pick(p, members), p.get("Tags"))
-            return {arn_key: member_arn(view.member)}
+            member = domains.create_member(ctx.scope, p["DomainId"], kind, p[name_key], pick(p, members), p.get("Tags"))
+            return {arn_key: member_arn(member)}
 
         def describe(ctx: RequestContext, p: dict) -> dict:
-            view = domains.describe_member(ctx.scope, p["DomainId"], kind, p[name_key])
-            m = view.member
+            m = domains.describe_member(ctx.scope, p["DomainId"], kind, p[name_key])
             return {
                 **member_summary(m, name_key),
                 **m.settings,
@@ -83,8 +82,8 @@ def handlers(services: Services) -> dict[str, Handler]:
             }
 
         def update(ctx: RequestContext, p: dict) -> dict:
-            view = domains.update_member(ctx.scope, p["DomainId"], kind, p[name_key], pick(p, members))
-            return {arn_key: member_arn(view.member)}
+            member = domains.update_member(ctx.scope, p["DomainId"], kind, p[name_key], pick(p, members))
+            return {arn_key: member_arn(member)}
 
         def delete(ctx: RequestContext, p: dict) -> None:
             domains.delete_member(ctx.scope, p["DomainId"], kind, p[name_key])

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import secrets
 import string
-from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -95,12 +94,6 @@ def check_custom_images(session: Session, scope: Scope, settings: dict | None, w
 
 def new_domain_id() -> str:
     return "d-" + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(12))
-
-
-@dataclass
-class MemberView:
-    member: DomainMember
-    domain: Domain
 
 
 class DomainService:
@@ -185,7 +178,7 @@ class DomainService:
 
     # --- user profiles and spaces ---------------------------------------------
 
-    def create_member(self, scope: Scope, domain_id: str, kind: str, name: str, settings: dict, tags: list[dict] | None) -> MemberView:
+    def create_member(self, scope: Scope, domain_id: str, kind: str, name: str, settings: dict, tags: list[dict] | None) -> DomainMember:
         label = MEMBER_KINDS[kind][0]
         settings_key = "UserSettings" if kind == "user" else "SpaceSettings"
         try:
@@ -209,20 +202,19 @@ class DomainService:
                     modified_ms=now,
                 )
                 domain.next_home_uid += 1
+                member.domain = domain
                 session.add(member)
                 session.flush()
-                member.domain = domain
                 insert_tags(session, member_arn(member), tags or [])
-                return MemberView(member, domain)
+                return member
         except IntegrityError:
             raise ResourceInUse(f"{label.capitalize()} {name} already exists in domain {domain_id}") from None
 
-    def describe_member(self, scope: Scope, domain_id: str, kind: str, name: str) -> MemberView:
+    def describe_member(self, scope: Scope, domain_id: str, kind: str, name: str) -> DomainMember:
         with self._db.read() as session:
-            domain = get_domain(session, scope, domain_id)
-            return MemberView(get_member(session, domain, kind, name), domain)
+            return get_member(session, get_domain(session, scope, domain_id), kind, name)
 
-    def update_member(self, scope: Scope, domain_id: str, kind: str, name: str, changes: dict) -> MemberView:
+    def update_member(self, scope: Scope, domain_id: str, kind: str, name: str, changes: dict) -> DomainMember:
         settings_key = "UserSettings" if kind == "user" else "SpaceSettings"
         with self._db.write() as session:
             domain = get_domain(session, scope, domain_id)
@@ -236,7 +228,7 @@ class DomainService:
                     settings[key] = value
             member.settings = settings
             member.modified_ms = self._clock.now_ms()
-            return MemberView(member, domain)
+            return member
 
     def delete_member(self, scope: Scope, domain_id: str, kind: str, name: str) -> None:
         with self._db.write() as session:
@@ -249,7 +241,6 @@ class DomainService:
                 raise ResourceInUse(
                     f"{MEMBER_KINDS[kind][0].capitalize()} {name} has {live} apps that are not deleted; delete them first"
                 )
-            member.domain = domain
             delete_tags_of(session, [member_arn(member)])
             session.delete(member)
 
