@@ -23,6 +23,8 @@ from starlette.routing import Route
 
 from byoi.aws.protocol import JsonProtocolEndpoint
 from byoi.cloudcontrol import cloudcontrol_service
+from byoi.gateway.proxy import Gateway
+from byoi.gateway.tokens import TokenSigner, load_secret
 from byoi.runtime.app_settler import AppSettler
 from byoi.runtime.logs import AppLogs
 from byoi.sagemaker import sagemaker_service
@@ -98,6 +100,7 @@ def create_app(
 ) -> Starlette:
     clock = clock or SystemClock()
     client = docker_client(settings.docker) if resolver is None else None
+    public_url = settings.public_url or f"http://{settings.host}:{settings.port}"
     db = Database(settings.resolved_database_url())
     try:
         db.migrate()
@@ -111,11 +114,15 @@ def create_app(
         transition_seconds=settings.transition_seconds,
         max_images=settings.max_images,
         max_versions_per_image=settings.max_versions_per_image,
-        public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
+        public_url=public_url,
     )
     services.settling.add(app_runtime(client, settings, db, clock, services), background_only=True)
+    signer = TokenSigner(load_secret(settings.data_dir, settings.session_secret))
+    gateway = Gateway(signer, clock, services.domains, services.apps, public_url)
+    sagemaker = sagemaker_service(services)
+    sagemaker.handlers = {**sagemaker.handlers, **gateway.handlers()}
     endpoint = JsonProtocolEndpoint(
-        [sagemaker_service(services), cloudcontrol_service(services, db, clock)], settings.account_id, settings.region
+        [sagemaker, cloudcontrol_service(services, db, clock)], settings.account_id, settings.region
     )
 
     @contextlib.asynccontextmanager
@@ -127,6 +134,7 @@ def create_app(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            await gateway.close()
             db.dispose()
 
     async def health(_request: Request) -> JSONResponse:
@@ -141,6 +149,7 @@ def create_app(
     routes = [
         Route("/_byoi/health", health, methods=["GET"]),
         Route("/", endpoint.handle, methods=["POST"]),
+        *gateway.routes(),
         Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
     ]
     async def internal_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="The URL users reach byoi at (Domain Url, presigned URLs). Default: http://HOST:PORT."
     )
+    session_secret: str | None = Field(
+        None,
+        description="Key that signs presigned URLs and sessions. Default: a random key kept in <data_dir>/gateway.key "
+        "(set one shared value when several byoi processes serve one database).",
+    )
     app_start_timeout_seconds: float = Field(
         120.0, gt=0, le=3600, description="How long an app may take to answer on port 8888 before it is Failed."
     )

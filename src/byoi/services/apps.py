@@ -20,7 +20,7 @@ DeleteApp makes it Deleting, then Deleted; Deleted apps stay listed.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
@@ -238,6 +238,28 @@ class AppService:
             app.status = APP_DELETING
             app.modified_ms = self._clock.now_ms()
         self._settling.changed()
+
+    def serving(self, domain_id: str, owner: str, app_type: str, name: str) -> App | None:
+        """The InService app at a gateway path (owner: a user profile or space name), if any."""
+        with self._db.read() as session:
+            return session.scalar(
+                select(App)
+                .join(App.domain)
+                .where(
+                    Domain.domain_id == domain_id,
+                    App.owner_name == owner,
+                    func.lower(App.app_type) == app_type.lower(),
+                    App.name == name,
+                    App.status == APP_IN_SERVICE,
+                )
+                .order_by(App.owner_kind.desc())  # a user profile's app before a same-named space's
+                .limit(1)
+            )
+
+    def record_activity(self, app_id: int, now_ms: int) -> None:
+        """A user just used the app (LastUserActivityTimestamp)."""
+        with self._db.write() as session:
+            session.execute(update(App).where(App.id == app_id).values(last_activity_ms=now_ms))
 
     def list(self, scope: Scope, query: ListQuery, domain_id: str | None, user_profile: str | None, space: str | None) -> Page[App]:
         stmt = select(App).join(App.domain).where(Domain.account_id == scope.account_id, Domain.region == scope.region)

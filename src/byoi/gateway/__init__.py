@@ -1,0 +1,1 @@
+"""The way in to apps: presigned URLs, sessions, and the authenticated proxy."""

@@ -1,0 +1,48 @@
+"""Signed, expiring tokens (HMAC-SHA256 over JSON) for presigned URLs and sessions."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from pathlib import Path
+
+
+def load_secret(data_dir: Path, configured: str | None) -> bytes:
+    """The configured secret, else one kept in <data dir>/gateway.key (made on first use, mode 600)."""
+    if configured:
+        return configured.encode()
+    path = data_dir / "gateway.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(32))
+    return path.read_bytes()
+
+
+class TokenSigner:
+    def __init__(self, secret: bytes):
+        self._secret = secret
+
+    def sign(self, payload: dict) -> str:
+        body = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()).decode().rstrip("=")
+        mac = hmac.new(self._secret, body.encode(), hashlib.sha256).hexdigest()
+        return f"{body}.{mac}"
+
+    def verify(self, token: str, kind: str, now_ms: int) -> dict | None:
+        """The payload of a genuine, unexpired token of ``kind``; None otherwise."""
+        body, _, mac = token.partition(".")
+        expected = hmac.new(self._secret, body.encode(), hashlib.sha256).hexdigest()
+        if not mac or not hmac.compare_digest(mac, expected):
+            return None
+        try:
+            payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        except ValueError:
+            return None
+        if not isinstance(payload, dict) or payload.get("kind") != kind or payload.get("exp", 0) < now_ms:
+            return None
+        return payload

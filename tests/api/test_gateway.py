@@ -1,0 +1,65 @@
+"""Kernels through byoi's authenticated gateway; one user's session never reaches another's apps."""
+
+import time
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from byoi.runtime.kernel_client import KernelClient, KernelError
+from tests.api.test_apps import image_arn, studio, wait_for_app  # noqa: F401 - fixtures
+from tests.conftest import ROLE_ARN  # noqa: F401
+
+pytestmark = pytest.mark.docker
+
+
+def session_for(sm, domain_id: str, user: str) -> str:
+    """Follow a presigned URL as a browser would; the session token it sets."""
+    url = sm.create_presigned_domain_url(DomainId=domain_id, UserProfileName=user, ExpiresInSeconds=60)["AuthorizedUrl"]
+    response = httpx.get(url, follow_redirects=False)
+    assert response.status_code == 302
+    return response.cookies["byoi_session"]
+
+
+def test_kernel_through_the_gateway_and_users_are_isolated(studio):  # noqa: F811
+    srv, sm, domain_id, _ = studio
+    sm.create_user_profile(DomainId=domain_id, UserProfileName="bob")
+    key = {"DomainId": domain_id, "UserProfileName": "alice", "AppType": "KernelGateway", "AppName": "default"}
+    sm.create_app(**key, ResourceSpec={"SageMakerImageArn": image_arn("sample"), "InstanceType": "ml.t3.medium"})
+    before = wait_for_app(sm, **key)
+    assert before["Status"] == "InService"
+    base = f"{srv.url}/apps/{domain_id}/alice/KernelGateway/default"
+
+    alice = session_for(sm, domain_id, "alice")
+    time.sleep(0.01)
+    client = KernelClient(base, headers={"Cookie": f"byoi_session={alice}"})
+    kernel = client.start_kernel("python3")
+    assert client.execute(kernel, "import os; print(os.getuid(), 6 * 7)").stdout == "1000 42\n"
+    bearer = KernelClient(base, headers={"Authorization": f"Bearer {alice}"})
+    assert "python3" in bearer.kernelspecs()["kernelspecs"]
+    after = sm.describe_app(**key)
+    assert after["LastUserActivityTimestamp"] > before["LastUserActivityTimestamp"]
+
+    bob = session_for(sm, domain_id, "bob")
+    for headers in ({"Cookie": f"byoi_session={bob}"}, {}, {"Cookie": "byoi_session=forged.token"}):
+        response = httpx.get(f"{base}/api/kernels", headers=headers)
+        assert response.status_code in (401, 403), headers
+        with pytest.raises((InvalidStatus, ConnectionClosed)):
+            KernelClient(base, headers=headers).execute(kernel, "print('should not run')", timeout=5)
+    with pytest.raises(KernelError):
+        KernelClient(base, headers={"Cookie": f"byoi_session={bob}"}).start_kernel("python3")
+    sm.delete_app(**key)
+    wait_for_app(sm, **key)
+
+
+def test_presigned_urls_expire_and_need_a_real_user(studio):  # noqa: F811
+    srv, sm, domain_id, _ = studio
+    url = sm.create_presigned_domain_url(DomainId=domain_id, UserProfileName="alice", ExpiresInSeconds=5)["AuthorizedUrl"]
+    assert url.startswith(f"{srv.url}/auth?token=")
+    assert httpx.get(url.replace("token=", "token=x"), follow_redirects=False).status_code == 403
+    landing = httpx.get(url, follow_redirects=False)
+    assert landing.headers["location"] == f"/studio/{domain_id}"
+    with pytest.raises(sm.exceptions.ResourceNotFound):
+        sm.create_presigned_domain_url(DomainId=domain_id, UserProfileName="nobody")
+    time.sleep(5.2)
+    assert httpx.get(url, follow_redirects=False).status_code == 403
