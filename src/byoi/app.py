@@ -25,6 +25,7 @@ from byoi.aws.protocol import JsonProtocolEndpoint
 from byoi.cloudcontrol import cloudcontrol_service
 from byoi.gateway.proxy import Gateway
 from byoi.gateway.tokens import TokenSigner, load_secret
+from byoi.logs import logs_service
 from byoi.runtime.app_settler import AppSettler
 from byoi.runtime.logs import AppLogs
 from byoi.sagemaker import sagemaker_service
@@ -122,7 +123,9 @@ def create_app(
     sagemaker = sagemaker_service(services)
     sagemaker.handlers = {**sagemaker.handlers, **gateway.handlers()}
     endpoint = JsonProtocolEndpoint(
-        [sagemaker, cloudcontrol_service(services, db, clock)], settings.account_id, settings.region
+        [sagemaker, cloudcontrol_service(services, db, clock), logs_service(AppLogs(settings.data_dir))],
+        settings.account_id,
+        settings.region,
     )
 
     @contextlib.asynccontextmanager

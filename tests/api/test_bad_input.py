@@ -21,8 +21,9 @@ def implemented_operations() -> list[tuple[str, str, str]]:
     from unittest.mock import MagicMock
 
     from byoi.cloudcontrol import cloudcontrol_service
+    from byoi.logs import logs_service
 
-    services = [sagemaker_service(MagicMock()), cloudcontrol_service(MagicMock(), MagicMock(), MagicMock())]
+    services = [sagemaker_service(MagicMock()), cloudcontrol_service(MagicMock(), MagicMock(), MagicMock()), logs_service(MagicMock())]
     return [(s.model_name, s.target_prefix, op) for s in services for op in sorted(s.handlers)]
 
 
@@ -85,6 +86,7 @@ def test_generated_requests_never_get_a_500(http, model, prefix, op):
                 "ConcurrentOperationException",
                 "RequestTokenNotFoundException",
                 "ConcurrentModificationException",
+                "InvalidParameterException",
             }, payload
             assert payload.get("message") or payload.get("Message")
             assert response.headers["x-amzn-RequestId"]

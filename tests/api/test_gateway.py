@@ -50,6 +50,10 @@ def test_kernel_through_the_gateway_and_users_are_isolated(studio):  # noqa: F81
         KernelClient(base, headers={"Cookie": f"byoi_session={bob}"}).start_kernel("python3")
     sm.delete_app(**key)
     wait_for_app(sm, **key)
+    # What the app printed is in its log stream, for `aws logs get-log-events`.
+    logs = srv.client("logs")
+    events = logs.get_log_events(logGroupName="/aws/sagemaker/studio", logStreamName=f"{domain_id}/alice/KernelGateway/default", startFromHead=True)["events"]
+    assert any("Jupyter Kernel Gateway" in e["message"] for e in events) and all(e["timestamp"] > 1.7e12 for e in events)
 
 
 def test_presigned_urls_expire_and_need_a_real_user(studio):  # noqa: F811

@@ -193,7 +193,7 @@ class AppSettler:
 
     def _save_logs(self, app: App) -> None:
         try:
-            self._logs.append(app, self._backend.logs(app.container_name))
+            self._logs.append(app, self._backend.logs(app.container_name, timestamps=True))
         except OSError:
             log.exception("could not save the logs of app %s", app.id)
 

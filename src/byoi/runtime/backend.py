@@ -64,8 +64,9 @@ class RuntimeBackend(ABC):
         A missing container is not an error."""
 
     @abstractmethod
-    def logs(self, name: str) -> str:
-        """Everything the container wrote to stdout/stderr so far ('' if none or gone)."""
+    def logs(self, name: str, timestamps: bool = False) -> str:
+        """Everything the container wrote to stdout/stderr so far ('' if none or gone);
+        with ``timestamps``, each line starts with its RFC 3339 time and a space."""
 
     @abstractmethod
     def managed(self, instance_id: str) -> dict[str, RunState]:

@@ -100,9 +100,9 @@ class DockerBackend(RuntimeBackend):
     def remove(self, name: str) -> None:
         self._remove_if_present(name)
 
-    def logs(self, name: str) -> str:
+    def logs(self, name: str, timestamps: bool = False) -> str:
         try:
-            return self._client.containers.get(name).logs().decode(errors="replace")
+            return self._client.containers.get(name).logs(timestamps=timestamps).decode(errors="replace")
         except docker.errors.NotFound:
             return ""
 

@@ -2,7 +2,9 @@
 
 Log group ``/aws/sagemaker/studio``; one stream per app,
 ``$domainId/$userProfileName/$AppType/$appName`` (the space name for space
-apps). Each stream is a file under ``<data dir>/logs/aws/sagemaker/studio/``.
+apps). Each stream is a file under ``<data dir>/logs/aws/sagemaker/studio/``
+holding the container's output as Docker timestamps it
+(``2026-11-23T09:00:00.123456789Z <line>``); ``events`` parses it back.
 """
 
 from __future__ import annotations
@@ -37,3 +39,29 @@ class AppLogs:
     def read(self, stream: str) -> str:
         path = self.path(stream)
         return path.read_text(encoding="utf-8") if path.exists() else ""
+
+    def streams(self) -> list[str]:
+        """Every stream name, sorted."""
+        if not self.root.exists():
+            return []
+        return sorted(str(p.relative_to(self.root))[: -len(".log")] for p in self.root.rglob("*.log"))
+
+    def events(self, stream: str) -> list[tuple[int, str]]:
+        """(epoch ms, message) for each line of a stream, oldest first."""
+        events = []
+        for line in self.read(stream).splitlines():
+            stamp, _, message = line.partition(" ")
+            events.append((parse_docker_time(stamp), message))
+        return events
+
+
+def parse_docker_time(stamp: str) -> int:
+    """``2026-11-23T09:00:00.123456789Z`` -> epoch milliseconds (0 if it is not a timestamp)."""
+    from datetime import datetime
+
+    try:
+        whole, _, fraction = stamp.rstrip("Z").partition(".")
+        moment = datetime.fromisoformat(whole + "+00:00")
+    except ValueError:
+        return 0
+    return int(moment.timestamp() * 1000) + int((fraction + "000")[:3] or 0)

@@ -1,0 +1,55 @@
+"""App logs read through the CloudWatch Logs API (boto3 and ``aws logs``)."""
+
+import pytest
+
+from tests.conftest import aws_cli
+
+GROUP = "/aws/sagemaker/studio"
+LINES = [
+    "2026-11-23T09:00:00.000000001Z [I KernelGatewayApp] Jupyter Kernel Gateway 3.0.1 is available",
+    "2026-11-23T09:00:01.500000000Z Traceback (most recent call last):",
+    '2026-11-23T09:00:01.600000000Z PermissionError: [Errno 13] Permission denied: "/home/sagemaker-user/x"',
+]
+
+
+@pytest.fixture
+def logged(fresh_server):
+    srv = fresh_server()
+    stream = srv.data_dir / "logs/aws/sagemaker/studio/d-abc/alice/KernelGateway/default.log"
+    stream.parent.mkdir(parents=True)
+    stream.write_text("\n".join(LINES) + "\n")
+    return srv
+
+
+def test_groups_streams_and_events(logged):
+    logs = logged.client("logs")
+    groups = logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker")["logGroups"]
+    assert [g["logGroupName"] for g in groups] == [GROUP]
+    streams = logs.describe_log_streams(logGroupName=GROUP)["logStreams"]
+    assert [s["logStreamName"] for s in streams] == ["d-abc/alice/KernelGateway/default"]
+    assert streams[0]["firstEventTimestamp"] == 1795424400000 and streams[0]["lastEventTimestamp"] == 1795424401600
+    events = logs.get_log_events(logGroupName=GROUP, logStreamName="d-abc/alice/KernelGateway/default", startFromHead=True)
+    assert [e["message"] for e in events["events"]] == [line.split(" ", 1)[1] for line in LINES]
+    again = logs.get_log_events(logGroupName=GROUP, logStreamName="d-abc/alice/KernelGateway/default", nextToken=events["nextForwardToken"])
+    assert again["events"] == [] and again["nextForwardToken"] == events["nextForwardToken"]
+    found = logs.filter_log_events(logGroupName=GROUP, filterPattern="PermissionError")["events"]
+    assert [e["logStreamName"] for e in found] == ["d-abc/alice/KernelGateway/default"] and "Permission denied" in found[0]["message"]
+    assert logs.filter_log_events(logGroupName=GROUP, filterPattern='"no such words"')["events"] == []
+
+
+def test_missing_groups_and_streams(logged):
+    logs = logged.client("logs")
+    with pytest.raises(logs.exceptions.ResourceNotFoundException):
+        logs.describe_log_streams(logGroupName="/aws/other")
+    with pytest.raises(logs.exceptions.ResourceNotFoundException):
+        logs.get_log_events(logGroupName=GROUP, logStreamName="d-abc/bob/KernelGateway/default")
+
+
+def test_the_aws_cli_reads_why_an_app_failed(logged, tmp_path):
+    aws = aws_cli(logged, tmp_path, "logs")
+    out = aws("get-log-events", "--log-group-name", GROUP, "--log-stream-name", "d-abc/alice/KernelGateway/default", "--start-from-head")
+    assert "PermissionError" in out["events"][-1]["message"]
+    streams = aws("describe-log-streams", "--log-group-name", GROUP, "--log-stream-name-prefix", "d-abc/alice")
+    assert [s["logStreamName"] for s in streams["logStreams"]] == ["d-abc/alice/KernelGateway/default"]
+    filtered = aws("filter-log-events", "--log-group-name", GROUP, "--filter-pattern", "Traceback")
+    assert len(filtered["events"]) == 1
