@@ -87,6 +87,8 @@ def app_runtime(client, settings: Settings, db: Database, clock: Clock, services
         AppLogs(settings.data_dir),
         settings.app_start_timeout_seconds,
         instance_id=instance_id(db),
+        idle_timeout=settings.app_idle_timeout_seconds,
+        kernel_idle_timeout=settings.kernel_idle_timeout_seconds,
     )
 
 

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     app_start_timeout_seconds: float = Field(
         120.0, gt=0, le=3600, description="How long an app may take to answer on port 8888 before it is Failed."
     )
+    app_idle_timeout_seconds: float = Field(
+        0, ge=0, description="Shut down (delete) an app idle this long, keeping its home, like Studio's idle shutdown; 0 = never."
+    )
+    kernel_idle_timeout_seconds: int = Field(
+        0, ge=0, description="A KernelGateway app's gateway culls kernels idle this long; 0 = never."
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning or error.")
 
     @field_validator("log_level")

@@ -38,8 +38,12 @@ def app_url(app_arn: str) -> str:
 
 @pytest.fixture
 def studio(fresh_server, test_images):
-    """A Docker-backed byoi with the sample image registered, configured and attached to a domain."""
-    srv = fresh_server(BYOI_DOCKER="on")
+    """A Docker-backed byoi with the test images registered, configured and attached to a domain."""
+    return make_studio(fresh_server, test_images)
+
+
+def make_studio(fresh_server, test_images, **env):
+    srv = fresh_server(BYOI_DOCKER="on", **env)
     sm = srv.client()
     for name, tag in test_images.items():
         sm.create_image(ImageName=name, RoleArn=ROLE_ARN)

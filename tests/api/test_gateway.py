@@ -7,7 +7,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from byoi.runtime.kernel_client import KernelClient, KernelError
-from tests.api.test_apps import image_arn, studio, wait_for_app  # noqa: F401 - fixtures
+from tests.api.test_apps import image_arn, make_studio, studio, wait_for_app  # noqa: F401 - fixtures
 from tests.conftest import ROLE_ARN  # noqa: F401
 
 pytestmark = pytest.mark.docker
@@ -67,3 +67,26 @@ def test_presigned_urls_expire_and_need_a_real_user(studio):  # noqa: F811
         sm.create_presigned_domain_url(DomainId=domain_id, UserProfileName="nobody")
     time.sleep(5.2)
     assert httpx.get(url, follow_redirects=False).status_code == 403
+
+
+def test_idle_kernels_and_idle_apps_are_shut_down(fresh_server, test_images):
+    srv, sm, domain_id, _ = make_studio(fresh_server, test_images, BYOI_APP_IDLE_TIMEOUT_SECONDS="8", BYOI_KERNEL_IDLE_TIMEOUT_SECONDS="2")
+    key = {"DomainId": domain_id, "UserProfileName": "alice", "AppType": "KernelGateway", "AppName": "default"}
+    sm.create_app(**key, ResourceSpec={"SageMakerImageArn": image_arn("sample"), "InstanceType": "ml.t3.medium"})
+    assert wait_for_app(sm, **key)["Status"] == "InService"
+    base = f"{srv.url}/apps/{domain_id}/alice/KernelGateway/default"
+    client = KernelClient(base, headers={"Authorization": f"Bearer {session_for(sm, domain_id, 'alice')}"})
+    kernel = client.start_kernel("python3")
+    assert client.execute(kernel, "print('busy')").stdout == "busy\n"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # each look is activity: the app stays while we look
+        kernels = httpx.get(f"{base}/api/kernels", headers=client.headers).json()
+        if not kernels:
+            break
+        time.sleep(1)
+    assert kernels == []  # the idle kernel was culled by the gateway
+    assert sm.describe_app(**key)["Status"] == "InService"
+    deadline = time.monotonic() + 40
+    while sm.describe_app(**key)["Status"] != "Deleted" and time.monotonic() < deadline:
+        time.sleep(1)
+    assert sm.describe_app(**key)["Status"] == "Deleted"  # idle shutdown; the home volume stays

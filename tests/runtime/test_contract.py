@@ -105,3 +105,10 @@ def test_labels_let_the_reconciler_find_the_app_again():
 def test_names_are_docker_safe():
     assert home_volume_name("d-ABC", "Alice Smith") == "byoi-home-d-abc-alice-smith"
     assert spec(AppIdentity("KernelGateway", "My App", "arn", "d-1", user_profile_name="Bob")).name == "byoi-d-1-bob-kernelgateway-my-app"
+
+
+def test_kernel_culling_is_passed_to_the_gateway():
+    host = HostPaths("/b", "/m.json", "vol", kernel_idle_timeout=600)
+    s = container_spec(KG, "sha256:abc", {}, host)
+    assert s.command == ["--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_interval=300"]
+    assert spec().command == []

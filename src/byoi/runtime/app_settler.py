@@ -8,7 +8,9 @@ Each pass, in the settling task (never inside an API call):
 * Pending app with a container: InService once port 8888 answers; Failed if the
   container exits (FailureReason carries its last output) or does not answer
   within ``start_timeout``.
-* InService app: a container that stopped makes it Failed.
+* InService app: a container that stopped makes it Failed; an app without
+  user activity for ``idle_timeout`` is shut down (Deleting, then Deleted) as
+  Studio's idle shutdown does, its home kept.
 * Deleting app: its output is saved to its log stream, the container is stopped
   like ``docker stop`` and removed, and the app becomes Deleted.
 * Every ``RECONCILE_SECONDS`` (and on the first pass after a restart): managed
@@ -55,6 +57,8 @@ class AppSettler:
         logs: AppLogs,
         start_timeout: float = 120.0,
         instance_id: str = "default",
+        idle_timeout: float = 0,
+        kernel_idle_timeout: int = 0,
     ):
         self._db = db
         self._clock = clock
@@ -65,6 +69,8 @@ class AppSettler:
         self._start_timeout_ms = int(start_timeout * 1000)
         self._last_reconcile: int | None = None
         self._instance_id = instance_id
+        self._idle_timeout_ms = int(idle_timeout * 1000)
+        self._kernel_idle_timeout = kernel_idle_timeout
 
     def settle_due(self) -> float | None:
         now = self._clock.now_ms()
@@ -139,7 +145,7 @@ class AppSettler:
         identity = self._identity(app)
         metadata_file = self._data_dir / "apps" / str(app.id) / "resource-metadata.json"
         volume = home_volume_name(identity.domain_id, app.owner_name)
-        host = HostPaths(self._bundle(), str(metadata_file), volume, self._instance_id)
+        host = HostPaths(self._bundle(), str(metadata_file), volume, self._instance_id, self._kernel_idle_timeout)
         try:
             spec = container_spec(identity, app.container_image, app.app_image_config or {}, host)
             metadata_file.parent.mkdir(parents=True, exist_ok=True)
@@ -169,7 +175,12 @@ class AppSettler:
             output = self._backend.logs(app.container_name).strip()[-1500:] if app.container_name else ""
             self._fail(app, f"The app's container stopped{code}. Its last output:\n{output}")
             return False
-        values = {"last_health_ms": self._clock.now_ms()}
+        now = self._clock.now_ms()
+        if self._idle_timeout_ms and now - (app.last_activity_ms or app.created_ms) > self._idle_timeout_ms:
+            log.info("app %s idle since %s: shutting it down", app.id, app.last_activity_ms)
+            self._set(app, APP_IN_SERVICE, status=APP_DELETING, modified_ms=now)
+            return True  # the next pass deletes it
+        values = {"last_health_ms": now}
         if state.endpoint and (state.endpoint.host, state.endpoint.port) != (app.endpoint_host, app.endpoint_port):
             values.update(endpoint_host=state.endpoint.host, endpoint_port=state.endpoint.port)
         self._set(app, APP_IN_SERVICE, **values)

@@ -88,6 +88,7 @@ class HostPaths:
     metadata_file: str  # the resource-metadata.json written for this app
     home_volume: str  # the name of the persistent home volume
     instance_id: str = "default"  # which byoi (store) owns the container
+    kernel_idle_timeout: int = 0  # seconds before the gateway culls an idle kernel; 0 = never
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ def container_spec(app: AppIdentity, container_image: str, config: dict, host: H
     home = Mount("volume", host.home_volume, mount_path)
     mounts = [home, Mount("bind", host.metadata_file, METADATA_PATH, read_only=True)]
     if app.app_type == "KernelGateway":
-        entrypoint, command, environment = [f"{GATEWAY_MOUNT}/bin/start-kernel-gateway"], [], {}
+        entrypoint, command, environment = [f"{GATEWAY_MOUNT}/bin/start-kernel-gateway"], gateway_options(host), {}
         mounts.append(Mount("bind", host.gateway_bundle, GATEWAY_MOUNT, read_only=True))
     else:
         container = config.get("ContainerConfig") or {}
@@ -222,6 +223,16 @@ def container_spec(app: AppIdentity, container_image: str, config: dict, host: H
         gpus=bool(GPU_INSTANCE.match(app.instance_type)),
         metadata=resource_metadata(app),
     )
+
+
+def gateway_options(host: HostPaths) -> list[str]:
+    """Arguments for byoi's kernel gateway (passed to Jupyter Kernel Gateway)."""
+    if not host.kernel_idle_timeout:
+        return []
+    return [
+        f"--MappingKernelManager.cull_idle_timeout={host.kernel_idle_timeout}",
+        f"--MappingKernelManager.cull_interval={max(1, min(300, host.kernel_idle_timeout // 2))}",
+    ]
 
 
 def platform_environment(app: AppIdentity) -> dict[str, str]:
