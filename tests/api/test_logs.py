@@ -53,3 +53,11 @@ def test_the_aws_cli_reads_why_an_app_failed(logged, tmp_path):
     assert [s["logStreamName"] for s in streams["logStreams"]] == ["d-abc/alice/KernelGateway/default"]
     filtered = aws("filter-log-events", "--log-group-name", GROUP, "--filter-pattern", "Traceback")
     assert len(filtered["events"]) == 1
+
+
+def test_the_proxy_keeps_byois_credentials_from_apps():
+    from byoi.gateway.proxy import app_headers
+
+    forwarded = dict(app_headers({"Cookie": "byoi_session=secret; _xsrf=abc", "Authorization": "Bearer secret", "Accept": "*/*", "Connection": "x"}))
+    assert forwarded == {"Cookie": "_xsrf=abc", "Accept": "*/*"}
+    assert dict(app_headers({"Cookie": "byoi_session=secret", "Authorization": "token app-token"})) == {"Authorization": "token app-token"}

@@ -45,6 +45,23 @@ HOP_BY_HOP = {
 ACTIVITY_EVERY_MS = 5_000
 
 
+def app_headers(headers) -> list[tuple[str, str]]:
+    """The request's headers as the app should see them: no hop-by-hop headers, and
+    none of byoi's own credentials (the session cookie, a Bearer session token)."""
+    forwarded = []
+    for name, value in headers.items():
+        lower = name.lower()
+        if lower in HOP_BY_HOP or (lower == "authorization" and value.lower().startswith("bearer ")):
+            continue
+        if lower == "cookie":
+            kept = [c for c in value.split(";") if c.strip() and not c.strip().startswith(f"{SESSION_COOKIE}=")]
+            if not kept:
+                continue
+            value = ";".join(kept).strip()
+        forwarded.append((name, value))
+    return forwarded
+
+
 class Gateway:
     def __init__(self, signer: TokenSigner, clock: Clock, domains: DomainService, apps: AppService, public_url: str):
         self._signer = signer
@@ -123,7 +140,7 @@ class Gateway:
             return refusal
         await anyio.to_thread.run_sync(self._active, app)
         target = f"http://{app.endpoint_host}:{app.endpoint_port}/{request.path_params['path']}"
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() != "cookie"]
+        headers = app_headers(request.headers)
         upstream = self._client.build_request(
             request.method, target, params=request.query_params, headers=headers, content=request.stream()
         )
@@ -191,8 +208,8 @@ class Gateway:
         await upstream.close()
         try:
             await websocket.close()
-        except RuntimeError:
-            pass
+        except (RuntimeError, WebSocketDisconnect):
+            pass  # the client has already gone
 
     def routes(self) -> list:
         prefix = "/apps/{domain_id}/{owner}/{app_type}/{app_name}"

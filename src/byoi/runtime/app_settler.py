@@ -85,8 +85,9 @@ class AppSettler:
         for app_id, state in rows:
             try:
                 if state == APP_PENDING:
-                    if self._advance(app_id):
-                        waits.append(POLL_SECONDS)
+                    wait = self._advance(app_id)
+                    if wait is not None:
+                        waits.append(wait)
                 elif state == APP_DELETING:
                     self._delete(app_id)
                 elif self._healthy(app_id):
@@ -116,30 +117,30 @@ class AppSettler:
             image_version_arn=app.image_version_arn,
         )
 
-    def _advance(self, app_id: int) -> bool:
-        """Move a Pending app along; True while it stays Pending."""
+    def _advance(self, app_id: int) -> float | None:
+        """Move a Pending app along; seconds until it needs looking at again (None: settled for good)."""
         app = self._load(app_id)
         if app is None or app.status != APP_PENDING:
-            return False
+            return None
         if self._backend is None:
             self._fail(app, "byoi has no container runtime: start it with a Docker engine (BYOI_DOCKER=on)")
-            return False
+            return None
         if app.container_name is None:
-            return self._start(app)
+            return POLL_SECONDS if self._start(app) else None
         state = self._backend.state(app.container_name)
         if state is None or not state.running:
             code = "" if state is None or state.exit_code is None else f" with code {state.exit_code}"
             output = self._backend.logs(app.container_name).strip()[-1500:]
             self._fail(app, f"The app's container exited{code} before serving on port 8888. Its last output:\n{output}")
-            return False
+            return None
         if state.endpoint and self._answers(state.endpoint.url + READINESS_PATHS[app.app_type]):
             now = self._clock.now_ms()
             self._set(app, APP_PENDING, status=APP_IN_SERVICE, last_health_ms=now, last_activity_ms=now, modified_ms=now)
-            return False
+            return HEALTH_SECONDS  # from now on, health (and idle) checks
         if self._clock.now_ms() - (app.started_ms or app.created_ms) > self._start_timeout_ms:
             self._fail(app, f"The app did not answer on port 8888 within {self._start_timeout_ms // 1000}s")
-            return False
-        return True
+            return None
+        return POLL_SECONDS
 
     def _start(self, app: App) -> bool:
         identity = self._identity(app)

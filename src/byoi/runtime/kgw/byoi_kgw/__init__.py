@@ -11,7 +11,7 @@ with the bundle's library path; ``main`` then:
 2. finds kernels as Studio does (``StudioKernelSpecManager``): Jupyter
    kernelspecs under the image's Python prefix and the standard Jupyter paths,
    and conda environments that have ipykernel, as ``conda-env-<env>-py``;
-3. serves Jupyter Kernel Gateway on 0.0.0.0:8888.
+3. serves Jupyter Kernel Gateway on 0.0.0.0:8888, with kernel listing on.
 """
 
 from __future__ import annotations
@@ -138,6 +138,8 @@ def main(argv: list[str] | None = None) -> None:
         "--KernelGatewayApp.ip=0.0.0.0",
         "--KernelGatewayApp.port=8888",
         "--KernelGatewayApp.kernel_spec_manager_class=byoi_kgw.StudioKernelSpecManager",
+        # Studio's Jupyter server lists a KernelGateway app's running kernels; byoi's gateway authenticates.
+        "--JupyterWebsocketPersonality.list_kernels=True",
         *(sys.argv[1:] if argv is None else argv),
     ]
     KernelGatewayApp.launch_instance(argv=args)
