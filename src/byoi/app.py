@@ -62,29 +62,26 @@ def docker_client(mode: DockerMode):
     return client
 
 
-def app_runtime(client, settings: Settings, db: Database, clock: Clock, services) -> AppSettler:
+def app_runtime(client, settings: Settings, db: Database, clock: Clock, logs: AppLogs) -> AppSettler:
     """The settler that runs apps: on the Docker engine, or failing them with a reason when there is none."""
     from byoi.runtime.kgw.bundle import ensure_bundle
 
-    backend = None
-    bundle_dir = settings.data_dir / "runtime"
-
     @functools.cache
-    def bundle() -> str:
-        return str(ensure_bundle(bundle_dir))
+    def bundle() -> str:  # built on first use, not at start-up
+        return str(ensure_bundle(settings.data_dir / "runtime"))
 
+    backend = None
     if client is not None:
         from byoi.runtime.docker_backend import DockerBackend
 
-        backend = DockerBackend(client, gateway_bundle=None)
-        backend.gateway_bundle = bundle
+        backend = DockerBackend(client, bundle)
     return AppSettler(
         db,
         clock,
         backend,
         bundle,
         settings.data_dir,
-        AppLogs(settings.data_dir),
+        logs,
         settings.app_start_timeout_seconds,
         instance_id=instance_id(db),
         idle_timeout=settings.app_idle_timeout_seconds,
@@ -119,13 +116,14 @@ def create_app(
         max_versions_per_image=settings.max_versions_per_image,
         public_url=public_url,
     )
-    services.settling.add(app_runtime(client, settings, db, clock, services), background_only=True)
+    logs = AppLogs(settings.data_dir)
+    services.settling.add(app_runtime(client, settings, db, clock, logs), background_only=True)
     signer = TokenSigner(load_secret(settings.data_dir, settings.session_secret))
     gateway = Gateway(signer, clock, services.domains, services.apps, public_url)
     sagemaker = sagemaker_service(services)
     sagemaker.handlers = {**sagemaker.handlers, **gateway.handlers()}
     endpoint = JsonProtocolEndpoint(
-        [sagemaker, cloudcontrol_service(services, db, clock), logs_service(AppLogs(settings.data_dir))],
+        [sagemaker, cloudcontrol_service(services, db, clock), logs_service(logs)],
         settings.account_id,
         settings.region,
     )
@@ -157,6 +155,7 @@ def create_app(
         *gateway.routes(),
         Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
     ]
+
     async def internal_error(_request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error", exc_info=exc)
         return JSONResponse({"__type": "InternalFailure", "message": "An internal error occurred; see the server log"}, 500)
