@@ -206,3 +206,22 @@ def aws_cli(server: ByoiServer, tmp_path: Path, service: str):
         return json.loads(proc.stdout) if proc.stdout.strip() else None
 
     return run
+
+
+@pytest.fixture(scope="session")
+def studio_domains():
+    """Domains whose app containers and home volumes the test session removes at its end
+    (apps outlive byoi by design, so a killed test server leaves them running)."""
+    domains: list[str] = []
+    yield domains
+    if not domains or not docker_available():
+        return
+    import docker
+
+    client = docker.from_env()
+    for domain_id in domains:
+        for container in client.containers.list(all=True, filters={"label": f"byoi.domain-id={domain_id}"}):
+            container.remove(force=True)
+        for prefix in ("byoi-home", "byoi-space-home"):
+            for volume in client.volumes.list(filters={"name": f"{prefix}-{domain_id}-"}):
+                volume.remove(force=True)

@@ -37,12 +37,12 @@ def app_url(app_arn: str) -> str:
 
 
 @pytest.fixture
-def studio(fresh_server, test_images):
+def studio(fresh_server, test_images, studio_domains):
     """A Docker-backed byoi with the test images registered, configured and attached to a domain."""
-    return make_studio(fresh_server, test_images)
+    return make_studio(fresh_server, test_images, studio_domains)
 
 
-def make_studio(fresh_server, test_images, **env):
+def make_studio(fresh_server, test_images, studio_domains, **env):
     srv = fresh_server(BYOI_DOCKER="on", **env)
     sm = srv.client()
     for name, tag in test_images.items():
@@ -63,6 +63,7 @@ def make_studio(fresh_server, test_images, **env):
         SubnetIds=["subnet-1"],
         VpcId="vpc-1",
     )
+    studio_domains.append(domain["DomainId"])
     sm.create_user_profile(DomainId=domain["DomainId"], UserProfileName="alice")
     return srv, sm, domain["DomainId"], customs
 

@@ -69,8 +69,8 @@ def test_presigned_urls_expire_and_need_a_real_user(studio):  # noqa: F811
     assert httpx.get(url, follow_redirects=False).status_code == 403
 
 
-def test_idle_kernels_and_idle_apps_are_shut_down(fresh_server, test_images):
-    srv, sm, domain_id, _ = make_studio(fresh_server, test_images, BYOI_APP_IDLE_TIMEOUT_SECONDS="8", BYOI_KERNEL_IDLE_TIMEOUT_SECONDS="2")
+def test_idle_kernels_and_idle_apps_are_shut_down(fresh_server, test_images, studio_domains):
+    srv, sm, domain_id, _ = make_studio(fresh_server, test_images, studio_domains, BYOI_APP_IDLE_TIMEOUT_SECONDS="8", BYOI_KERNEL_IDLE_TIMEOUT_SECONDS="2")
     key = {"DomainId": domain_id, "UserProfileName": "alice", "AppType": "KernelGateway", "AppName": "default"}
     sm.create_app(**key, ResourceSpec={"SageMakerImageArn": image_arn("sample"), "InstanceType": "ml.t3.medium"})
     assert wait_for_app(sm, **key)["Status"] == "InService"

@@ -104,6 +104,7 @@ def test_labels_let_the_reconciler_find_the_app_again():
 
 def test_names_are_docker_safe():
     assert home_volume_name("d-ABC", "Alice Smith") == "byoi-home-d-abc-alice-smith"
+    assert home_volume_name("d-ABC", "Alice Smith", space=True) == "byoi-space-home-d-abc-alice-smith"
     assert spec(AppIdentity("KernelGateway", "My App", "arn", "d-1", user_profile_name="Bob")).name == "byoi-d-1-bob-kernelgateway-my-app"
 
 

@@ -145,7 +145,7 @@ class AppSettler:
     def _start(self, app: App) -> bool:
         identity = self._identity(app)
         metadata_file = self._data_dir / "apps" / str(app.id) / "resource-metadata.json"
-        volume = home_volume_name(identity.domain_id, app.owner_name)
+        volume = home_volume_name(identity.domain_id, app.owner_name, space=app.owner_kind == "space")
         host = HostPaths(self._bundle(), str(metadata_file), volume, self._instance_id, self._kernel_idle_timeout)
         try:
             spec = container_spec(identity, app.container_image, app.app_image_config or {}, host)

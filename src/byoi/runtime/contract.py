@@ -132,9 +132,11 @@ def container_name(app: AppIdentity) -> str:
     return re.sub(r"[^a-z0-9_.-]", "-", raw)[:200]
 
 
-def home_volume_name(domain_id: str, owner: str) -> str:
-    """The persistent home volume of a user profile (or space) in a domain."""
-    return re.sub(r"[^a-z0-9_.-]", "-", f"byoi-home-{domain_id}-{owner}".lower())[:200]
+def home_volume_name(domain_id: str, owner: str, space: bool = False) -> str:
+    """The persistent home volume of a user profile (or, with ``space``, of a space) in a domain.
+    Spaces have their own prefix, so a space and a user profile of the same name never share a home."""
+    prefix = "byoi-space-home" if space else "byoi-home"
+    return re.sub(r"[^a-z0-9_.-]", "-", f"{prefix}-{domain_id}-{owner}".lower())[:200]
 
 
 def labels_for(app: AppIdentity, instance_id: str) -> dict[str, str]:

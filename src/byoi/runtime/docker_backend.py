@@ -77,6 +77,7 @@ class DockerBackend(RuntimeBackend):
             container.start()
             container.reload()
         except docker.errors.APIError as exc:
+            self._remove_if_present(spec.name)  # never leave a container that did not start
             raise BackendError(f"Docker could not start the app: {exc.explanation or exc}") from None
         endpoint = self._endpoint(container, spec.port)
         if endpoint is None:
