@@ -6,8 +6,8 @@
 #   bash scripts/test.sh            # the whole suite, then the API suite again on PostgreSQL
 #   bash scripts/test.sh -k tags    # extra arguments go to the first pytest run
 #
-# Installs (via apt) and starts a Docker engine and a PostgreSQL server when they
-# are missing, creates .venv with byoi and its test dependencies, and fails
+# Installs (via apt) and starts a Docker engine and a PostgreSQL server, and
+# installs debootstrap and Chromium (for the browser test), when they are missing, creates .venv with byoi and its test dependencies, and fails
 # loudly if any of it cannot be done. Needs root or sudo for the apt/daemon steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +20,8 @@ missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
 command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   as_root apt-get update -qq

@@ -62,7 +62,7 @@ def docker_client(mode: DockerMode):
     return client
 
 
-def app_runtime(client, settings: Settings, db: Database, clock: Clock, logs: AppLogs) -> AppSettler:
+def app_runtime(client, settings: Settings, db: Database, clock: Clock, logs: AppLogs, mint_session) -> AppSettler:
     """The settler that runs apps: on the Docker engine, or failing them with a reason when there is none."""
     from byoi.runtime.kgw.bundle import ensure_bundle
 
@@ -86,6 +86,8 @@ def app_runtime(client, settings: Settings, db: Database, clock: Clock, logs: Ap
         instance_id=instance_id(db),
         idle_timeout=settings.app_idle_timeout_seconds,
         kernel_idle_timeout=settings.kernel_idle_timeout_seconds,
+        byoi_url=f"http://127.0.0.1:{settings.port}",
+        mint_session=mint_session,
     )
 
 
@@ -115,11 +117,12 @@ def create_app(
         max_images=settings.max_images,
         max_versions_per_image=settings.max_versions_per_image,
         public_url=public_url,
+        jupyter_server_image=settings.jupyter_server_image,
     )
-    logs = AppLogs(settings.data_dir)
-    services.settling.add(app_runtime(client, settings, db, clock, logs), background_only=True)
     signer = TokenSigner(load_secret(settings.data_dir, settings.session_secret))
     gateway = Gateway(signer, clock, services.domains, services.apps, public_url)
+    logs = AppLogs(settings.data_dir)
+    services.settling.add(app_runtime(client, settings, db, clock, logs, gateway.mint_session), background_only=True)
     sagemaker = sagemaker_service(services)
     sagemaker.handlers = {**sagemaker.handlers, **gateway.handlers()}
     endpoint = JsonProtocolEndpoint(

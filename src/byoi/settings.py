@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     app_start_timeout_seconds: float = Field(
         120.0, gt=0, le=3600, description="How long an app may take to answer on port 8888 before it is Failed."
     )
+    jupyter_server_image: str | None = Field(
+        None,
+        description="Image (with jupyterlab) for JupyterServer apps: a JupyterLab whose kernels run in the user's "
+        "KernelGateway app 'default', through byoi's gateway. Unset: JupyterServer apps are refused.",
+    )
     app_idle_timeout_seconds: float = Field(
         0, ge=0, description="Shut down (delete) an app idle this long, keeping its home, like Studio's idle shutdown; 0 = never."
     )

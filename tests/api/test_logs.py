@@ -58,6 +58,6 @@ def test_the_aws_cli_reads_why_an_app_failed(logged, tmp_path):
 def test_the_proxy_keeps_byois_credentials_from_apps():
     from byoi.gateway.proxy import app_headers
 
-    forwarded = dict(app_headers({"Cookie": "byoi_session=secret; _xsrf=abc", "Authorization": "Bearer secret", "Accept": "*/*", "Connection": "x"}))
-    assert forwarded == {"Cookie": "_xsrf=abc", "Accept": "*/*"}
+    forwarded = dict(app_headers({"Cookie": "byoi_session=secret; _xsrf=abc", "Authorization": "Bearer secret", "Accept": "*/*", "Connection": "x", "Host": "byoi:8080"}))
+    assert forwarded == {"Cookie": "_xsrf=abc", "Accept": "*/*", "Host": "byoi:8080"}
     assert dict(app_headers({"Cookie": "byoi_session=secret", "Authorization": "token app-token"})) == {"Authorization": "token app-token"}

@@ -113,3 +113,16 @@ def test_kernel_culling_is_passed_to_the_gateway():
     s = container_spec(KG, "sha256:abc", {}, host)
     assert s.command == ["--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_interval=300"]
     assert spec().command == []
+
+
+def test_jupyter_server_runs_jupyterlab_on_the_users_kernel_gateway():
+    app = AppIdentity("JupyterServer", "default", "arn:js", "d-1", user_profile_name="alice")
+    host = HostPaths("/b", "/m.json", "vol", server_port=41000, gateway_url="http://127.0.0.1:8080/apps/d-1/alice/KernelGateway/default", gateway_token="t0k")
+    s = container_spec(app, "jupyterlab:1", {}, host)
+    assert s.entrypoint == ["jupyter-lab"] and s.host_network and s.port == 41000
+    assert "--ServerApp.base_url=/apps/d-1/alice/JupyterServer/default/" in s.command
+    assert "--GatewayClient.url=http://127.0.0.1:8080/apps/d-1/alice/KernelGateway/default" in s.command
+    assert "--GatewayClient.auth_token=t0k" in s.command and "--ServerApp.ip=127.0.0.1" in s.command
+    assert s.labels["byoi.port"] == "41000" and s.user == "1000:100"
+    with pytest.raises(ContractError, match="user profile"):
+        container_spec(AppIdentity("JupyterServer", "default", "arn", "d-1", space_name="sp"), "img", {}, host)

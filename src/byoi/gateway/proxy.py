@@ -38,11 +38,19 @@ from byoi.services.domains import DomainService
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "byoi_session"
+#: Not passed on. Host is kept, as reverse proxies keep it: Jupyter servers compare it
+#: with the browser's Origin to refuse cross-site requests.
 HOP_BY_HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-    "transfer-encoding", "upgrade", "host", "content-length",
+    "transfer-encoding", "upgrade", "content-length",
 }
 ACTIVITY_EVERY_MS = 5_000
+
+
+def upstream_path(app, full_path: str, rest: str) -> str:
+    """The path on the app's server: a JupyterServer app serves under the gateway's own prefix
+    (its base_url), other apps at their root."""
+    return full_path if app.app_type == "JupyterServer" else f"/{rest}"
 
 
 def app_headers(headers) -> list[tuple[str, str]]:
@@ -90,6 +98,11 @@ class Gateway:
             }
         )
         return {"AuthorizedUrl": f"{self._public_url}/auth?token={token}"}
+
+    def mint_session(self, domain_id: str, user: str, seconds: int = 7 * 24 * 3600) -> str:
+        """A session token for a user, as a JupyterServer app's GatewayClient presents it."""
+        exp = self._clock.now_ms() + seconds * 1000
+        return self._signer.sign({"kind": "session", "domain": domain_id, "user": user, "exp": exp})
 
     def handlers(self) -> dict[str, Handler]:
         return {"CreatePresignedDomainUrl": self.presigned_url}
@@ -139,7 +152,7 @@ class Gateway:
         if refusal is not None:
             return refusal
         await anyio.to_thread.run_sync(self._active, app)
-        target = f"http://{app.endpoint_host}:{app.endpoint_port}/{request.path_params['path']}"
+        target = f"http://{app.endpoint_host}:{app.endpoint_port}{upstream_path(app, request.url.path, request.path_params['path'])}"
         headers = app_headers(request.headers)
         upstream = self._client.build_request(
             request.method, target, params=request.query_params, headers=headers, content=request.stream()
@@ -167,7 +180,8 @@ class Gateway:
             return
         await anyio.to_thread.run_sync(self._active, app)
         query = f"?{websocket.url.query}" if websocket.url.query else ""
-        target = f"ws://{app.endpoint_host}:{app.endpoint_port}/{websocket.path_params['path']}{query}"
+        path = upstream_path(app, websocket.url.path, websocket.path_params["path"])
+        target = f"ws://{app.endpoint_host}:{app.endpoint_port}{path}{query}"
         protocols = [p.strip() for p in websocket.headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
         try:
             upstream = await ws_connect(target, subprotocols=protocols or None, max_size=None, open_timeout=30)

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -31,7 +33,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from byoi.runtime.backend import BackendError, RuntimeBackend
-from byoi.runtime.contract import AppIdentity, ContractError, HostPaths, container_spec, home_volume_name
+from byoi.runtime.contract import AppIdentity, ContractError, HostPaths, container_spec, home_volume_name, jupyter_server_path
 from byoi.runtime.logs import AppLogs
 from byoi.services.apps import APP_DELETED, APP_DELETING, APP_FAILED, APP_IN_SERVICE, APP_PENDING, app_arn
 from byoi.services.clock import Clock
@@ -44,6 +46,18 @@ POLL_SECONDS = 0.5
 HEALTH_SECONDS = 5.0
 RECONCILE_SECONDS = 30.0
 READINESS_PATHS = {"KernelGateway": "/api/kernelspecs", "JupyterLab": "/jupyterlab/default/api/status", "CodeEditor": "/codeeditor/default/"}
+
+
+def readiness_path(app: AppIdentity) -> str:
+    if app.app_type == "JupyterServer":
+        return jupyter_server_path(app) + "api/status"
+    return READINESS_PATHS[app.app_type]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class AppSettler:
@@ -59,6 +73,8 @@ class AppSettler:
         instance_id: str = "default",
         idle_timeout: float = 0,
         kernel_idle_timeout: int = 0,
+        byoi_url: str = "http://127.0.0.1:8080",
+        mint_session: Callable[[str, str], str] | None = None,
     ):
         self._db = db
         self._clock = clock
@@ -71,6 +87,8 @@ class AppSettler:
         self._instance_id = instance_id
         self._idle_timeout_ms = int(idle_timeout * 1000)
         self._kernel_idle_timeout = kernel_idle_timeout
+        self._byoi_url = byoi_url.rstrip("/")
+        self._mint_session = mint_session
 
     def settle_due(self) -> float | None:
         now = self._clock.now_ms()
@@ -133,7 +151,7 @@ class AppSettler:
             output = self._backend.logs(app.container_name).strip()[-1500:]
             self._fail(app, f"The app's container exited{code} before serving on port 8888. Its last output:\n{output}")
             return None
-        if state.endpoint and self._answers(state.endpoint.url + READINESS_PATHS[app.app_type]):
+        if state.endpoint and self._answers(state.endpoint.url + readiness_path(self._identity(app))):
             now = self._clock.now_ms()
             self._set(app, APP_PENDING, status=APP_IN_SERVICE, last_health_ms=now, last_activity_ms=now, modified_ms=now)
             return HEALTH_SECONDS  # from now on, health (and idle) checks
@@ -147,6 +165,13 @@ class AppSettler:
         metadata_file = self._data_dir / "apps" / str(app.id) / "resource-metadata.json"
         volume = home_volume_name(identity.domain_id, app.owner_name, space=app.owner_kind == "space")
         host = HostPaths(self._bundle(), str(metadata_file), volume, self._instance_id, self._kernel_idle_timeout)
+        if app.app_type == "JupyterServer":  # its kernels: the user's KernelGateway app "default", through byoi
+            host = replace(
+                host,
+                server_port=free_port(),
+                gateway_url=f"{self._byoi_url}/apps/{identity.domain_id}/{app.owner_name}/KernelGateway/default",
+                gateway_token=self._mint_session(identity.domain_id, app.owner_name) if self._mint_session else "",
+            )
         try:
             spec = container_spec(identity, app.container_image, app.app_image_config or {}, host)
             metadata_file.parent.mkdir(parents=True, exist_ok=True)

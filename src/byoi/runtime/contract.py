@@ -89,6 +89,10 @@ class HostPaths:
     home_volume: str  # the name of the persistent home volume
     instance_id: str = "default"  # which byoi (store) owns the container
     kernel_idle_timeout: int = 0  # seconds before the gateway culls an idle kernel; 0 = never
+    # JupyterServer apps only: the host port it serves on, and how it reaches the user's kernels.
+    server_port: int = 0
+    gateway_url: str = ""
+    gateway_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ class ContainerSpec:
     gpus: bool
     metadata: dict
     port: int = APP_PORT
+    host_network: bool = False  # serve on the host's network at ``port`` (JupyterServer apps)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -194,6 +199,8 @@ def file_system(config: dict) -> tuple[str, int, int]:
 
 def container_spec(app: AppIdentity, container_image: str, config: dict, host: HostPaths) -> ContainerSpec:
     """The container for ``app``; ``config`` is the AppImageConfig mode of its app type."""
+    if app.app_type == "JupyterServer":
+        return jupyter_server_spec(app, container_image, host)
     if app.app_type not in CONFIG_MEMBER:
         raise ContractError(f"App type {app.app_type} cannot run a custom image; use KernelGateway, JupyterLab or CodeEditor.")
     mount_path, uid, gid = file_system(config)
@@ -238,15 +245,60 @@ def gateway_options(host: HostPaths) -> list[str]:
 
 
 def platform_environment(app: AppIdentity) -> dict[str, str]:
-    """The variables Studio sets for JupyterLab and Code Editor apps."""
+    """The variables Studio sets for JupyterLab, Code Editor and JupyterServer apps."""
     env = {
         "SAGEMAKER_APP_TYPE": app.app_type,
         "SAGEMAKER_APP_TYPE_LOWERCASE": app.app_type.lower(),
         "SAGEMAKER_DOMAIN_ID": app.domain_id,
-        "SAGEMAKER_BASE_PATH": BASE_PATH[app.app_type],
     }
+    if app.app_type in BASE_PATH:
+        env["SAGEMAKER_BASE_PATH"] = BASE_PATH[app.app_type]
     if app.space_name:
         env["SAGEMAKER_SPACE_NAME"] = app.space_name
     if app.user_profile_name:
         env["SAGEMAKER_USER_PROFILE_NAME"] = app.user_profile_name
     return env
+
+
+def jupyter_server_path(app: AppIdentity) -> str:
+    """Where byoi's gateway serves a JupyterServer app (also the server's base_url)."""
+    return f"/apps/{app.domain_id}/{owner_of(app)}/JupyterServer/{app.app_name}/"
+
+
+def jupyter_server_spec(app: AppIdentity, image: str, host: HostPaths) -> ContainerSpec:
+    """Studio's Jupyter server for a user: JupyterLab whose kernels are the user's KernelGateway
+    app's, reached through byoi's gateway (GatewayClient), with the user's home as its root."""
+    if not app.user_profile_name:
+        raise ContractError("A JupyterServer app belongs to a user profile, not a space.")
+    mount_path, uid, gid = file_system({})
+    home = Mount("volume", host.home_volume, mount_path)
+    command = [
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={host.server_port}",
+        f"--ServerApp.base_url={jupyter_server_path(app)}",
+        f"--ServerApp.root_dir={mount_path}",
+        "--ServerApp.token=",
+        "--ServerApp.password=",
+        "--no-browser",
+        f"--GatewayClient.url={host.gateway_url}",
+        "--GatewayClient.auth_scheme=Bearer",
+        f"--GatewayClient.auth_token={host.gateway_token}",
+        "--GatewayClient.request_timeout=120",
+    ]
+    return ContainerSpec(
+        name=container_name(app),
+        image=image,
+        entrypoint=["jupyter-lab"],
+        command=command,
+        environment=platform_environment(app),
+        uid=uid,
+        gid=gid,
+        home=home,
+        mounts=[home, Mount("bind", host.metadata_file, METADATA_PATH, read_only=True)],
+        labels={**labels_for(app, host.instance_id), "byoi.port": str(host.server_port)},
+        gpus=False,
+        metadata=resource_metadata(app),
+        port=host.server_port,
+        host_network=True,
+    )
+

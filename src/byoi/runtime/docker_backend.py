@@ -70,7 +70,8 @@ class DockerBackend(RuntimeBackend):
                 user=spec.user,
                 labels=spec.labels,
                 mounts=[self._mount(m) for m in spec.mounts],
-                ports={f"{spec.port}/tcp": ("127.0.0.1", None)},
+                ports=None if spec.host_network else {f"{spec.port}/tcp": ("127.0.0.1", None)},
+                network_mode="host" if spec.host_network else None,
                 device_requests=[DeviceRequest(count=-1, capabilities=[["gpu"]])] if spec.gpus else None,
                 detach=True,
             )
@@ -121,6 +122,8 @@ class DockerBackend(RuntimeBackend):
 
     @staticmethod
     def _endpoint(container, port: int) -> Endpoint | None:
+        if container.attrs.get("HostConfig", {}).get("NetworkMode") == "host":
+            return Endpoint("127.0.0.1", int(container.labels.get("byoi.port", port)))
         bindings = (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).get(f"{port}/tcp") or []
         for binding in bindings:
             if binding.get("HostPort"):

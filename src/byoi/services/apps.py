@@ -73,10 +73,11 @@ def settings_chain(domain: Domain, member: DomainMember) -> list[dict]:
 
 
 class AppService:
-    def __init__(self, db: Database, clock: Clock, settling: Settling):
+    def __init__(self, db: Database, clock: Clock, settling: Settling, jupyter_server_image: str | None = None):
         self._db = db
         self._clock = clock
         self._settling = settling
+        self._jupyter_server_image = jupyter_server_image
 
     def create(
         self,
@@ -90,7 +91,12 @@ class AppService:
         tags: list[dict] | None = None,
     ) -> App:
         kind, owner = owner_of(user_profile, space)
-        if app_type not in RUNNABLE_TYPES:
+        if app_type == "JupyterServer":
+            if kind != "user":
+                raise ValidationException("A JupyterServer app belongs to a user profile, not a space")
+            if not self._jupyter_server_image:
+                raise ValidationException("This byoi runs no JupyterServer apps: set BYOI_JUPYTER_SERVER_IMAGE to an image with jupyterlab")
+        elif app_type not in RUNNABLE_TYPES:
             raise ValidationException(f"byoi runs KernelGateway, JupyterLab and CodeEditor apps with custom images, not {app_type}")
         try:
             with self._db.write() as session:
@@ -101,7 +107,11 @@ class AppService:
                 key = live_key(domain, kind, member.name, app_type, name)
                 if session.scalar(select(App.id).where(App.live_key == key)) is not None:
                     raise ResourceInUse(f"App {name} of type {app_type} already exists for {member.name}")
-                spec, version, image, config = self._resolve(session, scope, domain, member, app_type, resource_spec or {})
+                if app_type == "JupyterServer":
+                    spec, container_image, version_arn_, config = {"InstanceType": "system", **(resource_spec or {})}, self._jupyter_server_image, None, {}
+                else:
+                    spec, version, image, config = self._resolve(session, scope, domain, member, app_type, resource_spec or {})
+                    container_image, version_arn_ = version.container_image or version.base_image, version_arn(image, version.version)
                 now = self._clock.now_ms()
                 app = App(
                     domain_pk=domain.id,
@@ -113,8 +123,8 @@ class AppService:
                     live_key=key,
                     status=APP_PENDING,
                     resource_spec=spec,
-                    container_image=version.container_image or version.base_image,
-                    image_version_arn=version_arn(image, version.version),
+                    container_image=container_image,
+                    image_version_arn=version_arn_,
                     app_image_config=config,
                     created_ms=now,
                     modified_ms=now,

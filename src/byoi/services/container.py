@@ -61,6 +61,7 @@ def build_services(
     max_images: int = 0,
     max_versions_per_image: int = 0,
     public_url: str = "http://127.0.0.1:8080",
+    jupyter_server_image: str | None = None,
 ) -> Services:
     settling = Settling(transition_seconds)
     settling.add(ImageSettler(db, clock, resolver, transition_seconds))
@@ -71,6 +72,6 @@ def build_services(
         app_image_configs=AppImageConfigService(db, clock),
         tags=TagService(db, resource_exists),
         domains=DomainService(db, clock, settling, public_url),
-        apps=AppService(db, clock, settling),
+        apps=AppService(db, clock, settling, jupyter_server_image),
         settling=settling,
     )
