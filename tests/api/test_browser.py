@@ -45,9 +45,8 @@ def browser(tmp_path):
 
 
 def test_a_browser_runs_a_cell_in_jupyterlab_on_a_custom_image_kernel(fresh_server, test_images, studio_domains, browser, tmp_path):
-    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 
     srv, sm, domain_id, _ = make_studio(fresh_server, test_images, studio_domains, BYOI_JUPYTER_SERVER_IMAGE=test_images["jupyterlab"])
@@ -65,11 +64,12 @@ def test_a_browser_runs_a_cell_in_jupyterlab_on_a_custom_image_kernel(fresh_serv
     url = sm.create_presigned_domain_url(DomainId=domain_id, UserProfileName="alice", ExpiresInSeconds=300, LandingUri=landing)["AuthorizedUrl"]
     browser.get(url)
     wait = WebDriverWait(browser, 120, poll_frequency=0.5)
-    editor = wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell .cm-content") or False)[0]
+    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell") or False)
     wait.until(lambda b: "Idle" in (b.find_elements(By.CSS_SELECTOR, ".jp-Notebook-ExecutionIndicator") or [None])[0].get_attribute("data-status").capitalize()
                if b.find_elements(By.CSS_SELECTOR, ".jp-Notebook-ExecutionIndicator") else False)
-    editor.click()
-    ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform()
+    # The first cell is active when a notebook opens: run it with the toolbar's Run button.
+    run = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, '[data-command="notebook:run-cell-and-select-next"]')))
+    run.click()
     output = wait.until(lambda b: next((e.text for e in b.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output") if e.text.strip()), False))
     browser.save_screenshot(str(tmp_path / "jupyterlab.png"))
     assert output.strip() == "42 1000 KernelGateway", output  # ran in the KernelGateway app's custom image

@@ -62,10 +62,10 @@ class Settling:
         if self._loop is not None and self._wake is not None and (self._background or self.transition_seconds):
             self._loop.call_soon_threadsafe(self._wake.set)
 
-    def settle_due(self, background: bool = False) -> float | None:
-        """One pass over the settlers (and the background ones when ``background``);
-        seconds until the next row falls due, or None."""
-        settlers = self._settlers + (self._background if background else [])
+    def settle_due(self, background: bool = False, foreground: bool = True) -> float | None:
+        """One pass over the (``foreground``) settlers and, with ``background``, the
+        background ones; seconds until the next row falls due, or None."""
+        settlers = (self._settlers if foreground else []) + (self._background if background else [])
         waits = [settler.settle_due() for settler in settlers]
         pending = [w for w in waits if w is not None]
         return min(pending) if pending else None
@@ -74,10 +74,16 @@ class Settling:
         """Settle rows as they fall due, until cancelled. Also settles what a restart left."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        first = True
         while True:
             self._wake.clear()
+            # With no transition delay, API calls settle the fast settlers themselves; running
+            # them here too would race those calls (a caller could see IN_PROGRESS). So here
+            # they run only on the first pass, to finish what a restart interrupted.
+            foreground = first or self.transition_seconds > 0
+            first = False
             try:
-                wait = await anyio.to_thread.run_sync(self.settle_due, True)
+                wait = await anyio.to_thread.run_sync(self.settle_due, True, foreground)
             except Exception:  # noqa: BLE001 - keep settling; the next pass retries
                 log.exception("settling pass failed; retrying shortly")
                 wait = 1.0

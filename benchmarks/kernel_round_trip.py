@@ -1,0 +1,131 @@
+"""Kernel round trip through byoi's gateway, against direct access to the app.
+
+Reproduce (root, Docker engine running, after `bash scripts/test.sh` once or
+`pip install -e '.[test]'`):
+
+    .venv/bin/python benchmarks/kernel_round_trip.py --executions 300
+
+It starts `byoi serve` on loopback, builds the spec's sample image offline
+(tests/images), runs it as a KernelGateway app, starts one kernel, and then,
+alternating, sends `1+1` execute requests over one websocket opened directly on
+the app's published port and over one opened through
+/apps/<domain>/<user>/KernelGateway/default (authenticated with a presigned-URL
+session). Each round trip is timed from sending execute_request to receiving
+both execute_reply and the idle status. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import docker
+import httpx
+from websockets.sync.client import connect
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import ByoiServer  # noqa: E402
+from tests.images.build import build_test_images  # noqa: E402
+
+from byoi.runtime.kernel_client import KernelClient  # noqa: E402
+
+
+def execute_request(code: str) -> tuple[str, str]:
+    msg_id = uuid.uuid4().hex
+    message = {
+        "header": {"msg_id": msg_id, "username": "bench", "session": "bench", "msg_type": "execute_request", "version": "5.3", "date": ""},
+        "parent_header": {},
+        "metadata": {},
+        "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {}, "allow_stdin": False},
+        "channel": "shell",
+        "buffers": [],
+    }
+    return msg_id, json.dumps(message)
+
+
+def round_trip(ws, code: str = "1+1") -> float:
+    msg_id, payload = execute_request(code)
+    start = time.perf_counter()
+    ws.send(payload)
+    replied = idle = False
+    while not (replied and idle):
+        message = json.loads(ws.recv(timeout=30))
+        if message.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        replied |= message["msg_type"] == "execute_reply"
+        idle |= message["msg_type"] == "status" and message["content"]["execution_state"] == "idle"
+    return time.perf_counter() - start
+
+
+def summary(samples: list[float]) -> dict:
+    ordered = sorted(samples)
+    return {
+        "p50": statistics.median(ordered) * 1000,
+        "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+        "mean": statistics.fmean(ordered) * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--executions", type=int, default=300)
+    args = parser.parse_args()
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    with tempfile.TemporaryDirectory(prefix="byoi-bench-") as tmp:
+        image = build_test_images(Path(tmp) / "cache", ["sample"])["sample"]
+        server = ByoiServer(Path(tmp) / "data", BYOI_DOCKER="on").start()
+        try:
+            sm = server.client()
+            sm.create_image(ImageName="sample", RoleArn="arn:aws:iam::123456789012:role/bench")
+            sm.create_image_version(ImageName="sample", BaseImage=image)
+            sm.create_app_image_config(AppImageConfigName="kg", KernelGatewayImageConfig={"KernelSpecs": [{"Name": "python3"}]})
+            customs = [{"ImageName": "sample", "AppImageConfigName": "kg"}]
+            domain = sm.create_domain(DomainName="bench", AuthMode="IAM", DefaultUserSettings={"KernelGatewayAppSettings": {"CustomImages": customs}}, SubnetIds=["s"], VpcId="v")["DomainId"]
+            sm.create_user_profile(DomainId=domain, UserProfileName="alice")
+            key = {"DomainId": domain, "UserProfileName": "alice", "AppType": "KernelGateway", "AppName": "default"}
+            arn = sm.create_app(**key, ResourceSpec={"SageMakerImageArn": "arn:aws:sagemaker:us-east-1:123456789012:image/sample", "InstanceType": "ml.t3.medium"})["AppArn"]
+            while sm.describe_app(**key)["Status"] == "Pending":
+                time.sleep(0.5)
+            (container,) = docker.from_env().containers.list(filters={"label": f"byoi.app-arn={arn}"})
+            direct = f"127.0.0.1:{container.attrs['NetworkSettings']['Ports']['8888/tcp'][0]['HostPort']}"
+            url = sm.create_presigned_domain_url(DomainId=domain, UserProfileName="alice")["AuthorizedUrl"]
+            session = httpx.get(url, follow_redirects=False).cookies["byoi_session"]
+            proxied = f"127.0.0.1:{server.port}/apps/{domain}/alice/KernelGateway/default"
+            kernel = KernelClient(f"http://{direct}").start_kernel("python3")
+            auth = {"Authorization": f"Bearer {session}"}
+            samples: dict[str, list[float]] = {"direct": [], "through byoi": []}
+            with connect(f"ws://{direct}/api/kernels/{kernel}/channels") as d, connect(
+                f"ws://{proxied}/api/kernels/{kernel}/channels", additional_headers=auth
+            ) as p:
+                for _ in range(20):  # warm up both paths
+                    round_trip(d), round_trip(p)
+                for _ in range(args.executions):
+                    samples["direct"].append(round_trip(d))
+                    samples["through byoi"].append(round_trip(p))
+            stats = {name: summary(values) for name, values in samples.items()}
+            sm.delete_app(**key)
+            while sm.describe_app(**key)["Status"] != "Deleted":
+                time.sleep(0.5)
+        finally:
+            server.stop()
+    print(f"Kernel round trip (`1+1`, one websocket each, {args.executions} executions, alternating):\n")
+    print("| path | p50 ms | p99 ms | mean ms |")
+    print("|---|---|---|---|")
+    for name, s in stats.items():
+        print(f"| {name} | {s['p50']:.2f} | {s['p99']:.2f} | {s['mean']:.2f} |")
+    ratio = stats["through byoi"]["p50"] / stats["direct"]["p50"]
+    print(f"\nthrough byoi / direct, p50: {ratio:.2f}x (mean: {stats['through byoi']['mean'] / stats['direct']['mean']:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
