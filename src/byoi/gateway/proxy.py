@@ -138,11 +138,13 @@ class Gateway:
             return None, JSONResponse({"message": "This app belongs to another user."}, 403)
         return app, None
 
-    def _active(self, app) -> None:
+    async def _active(self, app) -> None:
+        """Record user activity, at most every ACTIVITY_EVERY_MS per app. The check runs on
+        the event loop; only a due database write goes to a worker thread."""
         now = self._clock.now_ms()
         if now - self._last_activity.get(app.id, 0) >= ACTIVITY_EVERY_MS:
             self._last_activity[app.id] = now
-            self._apps.record_activity(app.id, now)
+            await anyio.to_thread.run_sync(self._apps.record_activity, app.id, now)
 
     # --- proxying -------------------------------------------------------------
 
@@ -151,7 +153,7 @@ class Gateway:
         app, refusal = await anyio.to_thread.run_sync(self._authorize, session, request.path_params)
         if refusal is not None:
             return refusal
-        await anyio.to_thread.run_sync(self._active, app)
+        await self._active(app)
         target = f"http://{app.endpoint_host}:{app.endpoint_port}{upstream_path(app, request.url.path, request.path_params['path'])}"
         headers = app_headers(request.headers)
         upstream = self._client.build_request(
@@ -178,14 +180,14 @@ class Gateway:
         if refusal is not None:
             await websocket.close(code=4401 if refusal.status_code == 401 else 4403)
             return
-        await anyio.to_thread.run_sync(self._active, app)
+        await self._active(app)
         query = f"?{websocket.url.query}" if websocket.url.query else ""
         path = upstream_path(app, websocket.url.path, websocket.path_params["path"])
         target = f"ws://{app.endpoint_host}:{app.endpoint_port}{path}{query}"
         protocols = [p.strip() for p in websocket.headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
         try:
             upstream = await ws_connect(target, subprotocols=protocols or None, max_size=None, open_timeout=30)
-        except (OSError, ConnectionClosed, Exception) as exc:  # noqa: BLE001 - refuse the client cleanly
+        except Exception as exc:  # noqa: BLE001 - any failure to reach the app: refuse the client cleanly
             log.info("websocket to %s failed: %s", target, exc)
             await websocket.close(code=1011)
             return
@@ -201,7 +203,7 @@ class Gateway:
                         await upstream.send(message["text"])
                     elif message.get("bytes") is not None:
                         await upstream.send(message["bytes"])
-                    await anyio.to_thread.run_sync(self._active, app)
+                    await self._active(app)
             except (WebSocketDisconnect, ConnectionClosed):
                 pass
 
