@@ -82,7 +82,9 @@ class AppIdentity:
 
 @dataclass(frozen=True)
 class HostPaths:
-    """Where the host side of the contract lives (decided by the backend's owner)."""
+    """The host side of the contract, decided by whoever runs the backend: where its files
+    and volumes are, and the platform settings a container needs (instance label, kernel
+    culling, a JupyterServer's port and gateway). Outgrew its name; ``HostSide`` would fit."""
 
     gateway_bundle: str  # a directory built by byoi.runtime.kgw.bundle
     metadata_file: str  # the resource-metadata.json written for this app
