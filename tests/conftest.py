@@ -23,7 +23,8 @@ import httpx
 import pytest
 from botocore.config import Config
 
-# Credentials for the SDKs; byoi does not check them (SigV4 is issue #7).
+# Credentials for the SDKs; test servers listen on loopback, where byoi checks no signatures
+# (tests/api/test_auth.py turns authentication on).
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "AKIDBYOITEST")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "byoi-test-secret")
 os.environ.pop("AWS_PROFILE", None)

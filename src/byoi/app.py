@@ -14,6 +14,7 @@ import functools
 import hashlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
@@ -21,7 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from byoi.aws.protocol import JsonProtocolEndpoint
+from byoi.auth.keys import AccessKeys, CredentialsFileError, KeyStore, read_credentials_file
+from byoi.auth.sigv4 import Caller, SignedRequest, verify
+from byoi.aws.protocol import Authenticator, JsonProtocolEndpoint
 from byoi.cloudcontrol import cloudcontrol_service
 from byoi.gateway.proxy import Gateway
 from byoi.gateway.tokens import TokenSigner, load_secret
@@ -97,6 +100,29 @@ def instance_id(db: Database) -> str:
     return hashlib.sha256(url.encode()).hexdigest()[:12]
 
 
+def authenticator(settings: Settings, db: Database, clock: Clock) -> Authenticator | None:
+    """SigV4 verification against the configured keys, or None when auth is off."""
+    if not settings.auth_enabled():
+        log.warning("authentication is off: anyone who can reach %s:%s may call every API", settings.host, settings.port)
+        return None
+    if settings.credentials_file is not None:
+        try:
+            read_credentials_file(settings.credentials_file)
+        except CredentialsFileError as exc:
+            raise StartupError(f"{exc} (BYOI_CREDENTIALS_FILE)") from None
+    keys = KeyStore(AccessKeys(db, clock), settings.credentials_file)
+    if keys.count() == 0:
+        log.warning(
+            "authentication is on but no access keys are configured: every request will be refused. "
+            "Create one with 'byoi keys create' or set BYOI_CREDENTIALS_FILE"
+        )
+
+    def authenticate(request: SignedRequest) -> Caller:
+        return verify(request, keys.lookup, datetime.fromtimestamp(clock.now_ms() / 1000, UTC))
+
+    return authenticate
+
+
 def create_app(
     settings: Settings, resolver: BaseImageResolver | None = None, clock: Clock | None = None
 ) -> Starlette:
@@ -129,6 +155,7 @@ def create_app(
         [sagemaker, cloudcontrol_service(services, db, clock), logs_service(logs)],
         settings.account_id,
         settings.region,
+        authenticator(settings, db, clock),
     )
 
     @contextlib.asynccontextmanager

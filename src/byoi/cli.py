@@ -32,6 +32,9 @@ def main() -> None:
 @click.option("--data-dir", help="State directory (BYOI_DATA_DIR, default ~/.local/share/byoi).")
 @click.option("--database-url", help="SQLAlchemy URL (BYOI_DATABASE_URL; default SQLite in the data dir).")
 @click.option("--docker", type=click.Choice(["auto", "on", "off"]), help="Docker engine use (BYOI_DOCKER).")
+@click.option("--auth", type=click.Choice(["auto", "on", "off"]),
+              help="SigV4 authentication (BYOI_AUTH): 'auto' is on unless --host is loopback; 'off' for local use.")
+@click.option("--credentials-file", help="AWS shared-credentials file whose keys may sign requests (BYOI_CREDENTIALS_FILE).")
 @click.option("--log-level", help="debug, info, warning or error (BYOI_LOG_LEVEL).")
 def serve(**options) -> None:
     """Serve the SageMaker API on http://HOST:PORT/."""
@@ -47,7 +50,8 @@ def serve(**options) -> None:
         click.echo(f"byoi: cannot start: {exc}", err=True)
         sys.exit(2)
     click.echo(f"byoi: serving SageMaker on http://{settings.host}:{settings.port}/ "
-               f"(store: {app.state.db.url.render_as_string(hide_password=True)})", err=True)
+               f"(store: {app.state.db.url.render_as_string(hide_password=True)}; "
+               f"authentication {'on' if settings.auth_enabled() else 'off'})", err=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False)
 
 
@@ -124,6 +128,54 @@ def fetch_config(name: str, endpoint_url: str, region: str) -> dict:
         raise ValueError(f"could not read AppImageConfig {name}: {exc}") from None
     described.pop("ResponseMetadata", None)
     return described
+
+
+@main.group()
+def keys() -> None:
+    """Manage the access keys that may sign requests (stored in byoi's database)."""
+
+
+def _access_keys():
+    from byoi.auth.keys import AccessKeys
+    from byoi.services.clock import SystemClock
+    from byoi.store.database import Database
+
+    settings = load_settings()
+    db = Database(settings.resolved_database_url())
+    db.migrate()
+    return AccessKeys(db, SystemClock())
+
+
+@keys.command("create")
+@click.option("--description", default="", help="A note to tell keys apart in 'byoi keys list'.")
+@click.option("--profile", help="Print the key as a credentials-file section with this name instead.")
+def keys_create(description: str, profile: str | None) -> None:
+    """Create an access key and print it (the secret is shown only here)."""
+    key = _access_keys().create(description)
+    if profile:
+        click.echo(f"[{profile}]\naws_access_key_id = {key.access_key_id}\naws_secret_access_key = {key.secret_access_key}")
+    else:
+        click.echo(f"AWS_ACCESS_KEY_ID={key.access_key_id}\nAWS_SECRET_ACCESS_KEY={key.secret_access_key}")
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List the access keys in the database (ids only, never secrets)."""
+    from datetime import UTC, datetime
+
+    for row in _access_keys().list():
+        created = datetime.fromtimestamp(row.created_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        click.echo(f"{row.access_key_id}\t{created}\t{row.description}")
+
+
+@keys.command("delete")
+@click.argument("access_key_id")
+def keys_delete(access_key_id: str) -> None:
+    """Delete an access key; requests signed with it are refused within seconds."""
+    if not _access_keys().delete(access_key_id):
+        click.echo(f"byoi keys: no access key {access_key_id}", err=True)
+        sys.exit(1)
+    click.echo(f"deleted {access_key_id}")
 
 
 @main.group()

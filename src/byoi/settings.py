@@ -7,6 +7,7 @@ Invalid values fail at start-up with a message naming the variable.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from enum import Enum
 from pathlib import Path
@@ -27,6 +28,24 @@ class DockerMode(str, Enum):
     auto = "auto"  # use the engine if it answers at start-up, else run without one
     on = "on"  # require an engine; start-up fails without one
     off = "off"  # never use an engine (BaseImage is recorded as given)
+
+
+class AuthMode(str, Enum):
+    """Whether API requests must carry a valid SigV4 signature."""
+
+    auto = "auto"  # on when listening beyond loopback, off on 127.0.0.1/::1/localhost
+    on = "on"
+    off = "off"
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -92,6 +111,16 @@ class Settings(BaseSettings):
     kernel_idle_timeout_seconds: int = Field(
         0, ge=0, description="A KernelGateway app's gateway culls kernels idle this long; 0 = never."
     )
+    auth: AuthMode = Field(
+        AuthMode.auto,
+        description="SigV4 authentication of API requests: 'auto' (on unless HOST is loopback), 'on', or 'off' "
+        "(anyone who can reach the port may call every API).",
+    )
+    credentials_file: Path | None = Field(
+        None,
+        description="An AWS shared-credentials file (e.g. ~/.aws/credentials) whose keys may sign requests, "
+        "besides the keys made with 'byoi keys create'. Re-read when it changes.",
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning or error.")
 
     @field_validator("log_level")
@@ -101,6 +130,12 @@ class Settings(BaseSettings):
         if value not in {"debug", "info", "warning", "error"}:
             raise ValueError("must be one of debug, info, warning, error")
         return value
+
+    def auth_enabled(self) -> bool:
+        """Whether requests must be signed: ``auth``, with 'auto' meaning "unless HOST is loopback"."""
+        if self.auth is AuthMode.auto:
+            return not is_loopback(self.host)
+        return self.auth is AuthMode.on
 
     def resolved_database_url(self) -> str:
         """The database URL to use: ``database_url`` or the SQLite file in ``data_dir``."""

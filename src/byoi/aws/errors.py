@@ -54,6 +54,38 @@ class InternalFailure(AwsError):
     status = 500
 
 
+# --- authentication errors (AWS's front door, before any operation runs) -----
+# JSON-protocol services answer these with HTTP 400 and a ``message`` member.
+
+
+class MissingAuthenticationTokenException(AwsError):
+    """The request carries no SigV4 ``Authorization`` header at all."""
+
+    code = "MissingAuthenticationTokenException"
+    status = 400
+
+
+class IncompleteSignatureException(AwsError):
+    """An ``Authorization`` header (or its date) that is not a well-formed SigV4 signature."""
+
+    code = "IncompleteSignatureException"
+    status = 400
+
+
+class InvalidSignatureException(AwsError):
+    """A well-formed signature that does not verify: wrong secret, expired, wrong scope."""
+
+    code = "InvalidSignatureException"
+    status = 400
+
+
+class UnrecognizedClientException(AwsError):
+    """An access key id (or session token) that byoi does not know."""
+
+    code = "UnrecognizedClientException"
+    status = 400
+
+
 # --- SageMaker's modeled errors ---------------------------------------------
 
 

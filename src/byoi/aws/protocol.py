@@ -2,9 +2,11 @@
 
 A request is ``POST /`` with ``X-Amz-Target: <Prefix>.<Operation>`` and a JSON
 body. ``JsonProtocolEndpoint`` finds the service by target prefix, the
-operation in that service's botocore model, parses and validates the body
-(``byoi.aws.validate``), calls the registered handler off the event loop, and
-serializes its result from the output shape. Every failure leaves as AWS's
+operation in that service's botocore model, authenticates the request (when
+an ``Authenticator`` is given: SigV4, ``byoi.auth.sigv4``), parses and
+validates the body (``byoi.aws.validate``), calls the registered handler and
+serializes its result from the output shape; all of that after reading the
+body runs in one worker thread, off the event loop. Every failure leaves as AWS's
 error form: the right HTTP status, ``{"__type": ..., "message": ...}`` and an
 ``x-amzn-RequestId`` header. Nothing a client sends produces a bare 500 page:
 an unexpected exception is logged and answered as ``InternalFailure``.
@@ -23,6 +25,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
+from byoi.auth.sigv4 import Caller, SignedRequest
 from byoi.aws import errors
 from byoi.aws.model import operation_model, service_model
 from byoi.aws.serialize import serialize_output
@@ -53,6 +56,9 @@ class RequestContext:
 #: output members (or None for an empty output). It runs in a worker thread.
 Handler = Callable[[RequestContext, dict], "dict | None"]
 
+#: Verifies a request's signature and returns its caller, or raises an AwsError.
+Authenticator = Callable[[SignedRequest], Caller]
+
 
 @dataclass
 class JsonService:
@@ -72,28 +78,60 @@ def region_from_authorization(header: str | None) -> str | None:
 
 
 class JsonProtocolEndpoint:
-    """Serves any number of ``JsonService``s; mount ``handle`` as the ``POST /`` route."""
+    """Serves any number of ``JsonService``s; mount ``handle`` as the ``POST /`` route.
 
-    def __init__(self, services: list[JsonService], account_id: str, default_region: str):
+    With an ``authenticator``, every request must be signed for the service its
+    target names, and its region is the signature's. Without one, nothing is
+    checked and the region is read, unverified, from the credential scope.
+    """
+
+    def __init__(
+        self,
+        services: list[JsonService],
+        account_id: str,
+        default_region: str,
+        authenticator: Authenticator | None = None,
+    ):
         self._services = {s.target_prefix: s for s in services}
         self._account_id = account_id
         self._default_region = default_region
+        self._authenticator = authenticator
 
     async def handle(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
+        raw = await request.body()
+        signed = SignedRequest(
+            method=request.method,
+            raw_path=request.scope.get("raw_path", b"/").decode("latin-1"),
+            raw_query=request.scope.get("query_string", b"").decode("latin-1"),
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]],
+            body=raw,
+        )
+        status, body, headers, content_type = await anyio.to_thread.run_sync(self._process, signed, request_id)
+        return Response(body, status, headers=headers, media_type=content_type)
+
+    def _process(self, request: SignedRequest, request_id: str) -> tuple[int, str, dict[str, str], str]:
+        """(status, body, headers, content type) of the answer to one request; never raises."""
         content_type = "application/x-amz-json-1.1"
         try:
-            target = request.headers.get("x-amz-target", "")
+            caller = self._authenticator(request) if self._authenticator else None
+            target = request.header("x-amz-target") or ""
             prefix, _, operation = target.rpartition(".")
             service = self._services.get(prefix)
             if service is None:
                 raise errors.UnknownOperationException(
                     f"Unknown operation: X-Amz-Target {target!r} names no service byoi serves"
                 )
-            content_type = f"application/x-amz-json-{service_model(service.model_name).metadata['jsonVersion']}"
-            result = await self._dispatch(service, operation, request, request_id)
-            body = json.dumps(result, separators=(",", ":"))
-            return Response(body, 200, headers={"x-amzn-RequestId": request_id}, media_type=content_type)
+            model = service_model(service.model_name)
+            content_type = f"application/x-amz-json-{model.metadata['jsonVersion']}"
+            if caller is not None and caller.service != model.signing_name:
+                raise errors.InvalidSignatureException(
+                    f"Credential should be scoped to correct service: '{model.signing_name}'. "
+                )
+            region = caller.region if caller else region_from_authorization(request.header("authorization"))
+            ctx = RequestContext(request_id=request_id, scope=Scope(self._account_id, region or self._default_region))
+            result = self._dispatch(service, operation, request.body, ctx)
+            return 200, json.dumps(result, separators=(",", ":")), {"x-amzn-RequestId": request_id}, content_type
         except errors.AwsError as exc:
             return self._error(exc, request_id, content_type)
         except Exception:  # noqa: BLE001 - the last line of defence: never a bare 500
@@ -101,7 +139,8 @@ class JsonProtocolEndpoint:
             exc = errors.InternalFailure(f"An internal error occurred (request {request_id}); see the server log")
             return self._error(exc, request_id, content_type)
 
-    async def _dispatch(self, service: JsonService, operation: str, request: Request, request_id: str) -> dict:
+    @staticmethod
+    def _dispatch(service: JsonService, operation: str, raw: bytes, ctx: RequestContext) -> dict:
         op_model = operation_model(service.model_name, operation)
         if op_model is None:
             raise errors.UnknownOperationException(f"Unknown operation {operation!r} for service {service.target_prefix}")
@@ -110,19 +149,15 @@ class JsonProtocolEndpoint:
             raise errors.NotImplementedOperation(
                 f"{service.target_prefix}.{operation} is not implemented by byoi yet"
             )
-        raw = await request.body()
         try:
             data = json.loads(raw) if raw.strip() else {}
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise errors.SerializationException(f"Request body is not valid JSON: {exc}") from None
         params = parse_input(op_model.input_shape, data)
-        region = region_from_authorization(request.headers.get("authorization")) or self._default_region
-        ctx = RequestContext(request_id=request_id, scope=Scope(self._account_id, region))
-        result = await anyio.to_thread.run_sync(handler, ctx, params)
-        return serialize_output(op_model.output_shape, result)
+        return serialize_output(op_model.output_shape, handler(ctx, params))
 
     @staticmethod
-    def _error(exc: errors.AwsError, request_id: str, content_type: str) -> Response:
+    def _error(exc: errors.AwsError, request_id: str, content_type: str) -> tuple[int, str, dict[str, str], str]:
         body = json.dumps(exc.body(), separators=(",", ":"))
         headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": exc.code}
-        return Response(body, exc.status, headers=headers, media_type=content_type)
+        return exc.status, body, headers, content_type

@@ -250,3 +250,15 @@ class App(Base):
         Index("ix_apps_domain", "domain_pk", "created_ms"),
         Index("ix_apps_status", "status"),
     )
+
+
+class AccessKey(Base):
+    """An access key that may sign requests (SigV4); see ``byoi.auth.keys``."""
+
+    __tablename__ = "access_keys"
+
+    access_key_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    #: Stored as given: SigV4 verification needs the secret itself (an HMAC key).
+    secret_access_key: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str] = mapped_column(String(256), default="")
+    created_ms: Mapped[int] = mapped_column(BigInteger)

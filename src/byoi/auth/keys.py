@@ -1,0 +1,173 @@
+"""The access keys byoi accepts: from a credentials file and from the database.
+
+* **File** (``BYOI_CREDENTIALS_FILE``): the AWS shared-credentials format, so
+  ``~/.aws/credentials`` itself works. Every section with
+  ``aws_access_key_id`` and ``aws_secret_access_key`` (and optionally
+  ``aws_session_token``) is one key. The file is re-read when it changes.
+* **Database** (``byoi keys create|list|delete``): the ``access_keys`` table,
+  shared by every byoi process on one database.
+
+``KeyStore.lookup`` answers from memory and reloads both sources every
+``refresh_seconds``; a key it does not know is looked for in both at once (a
+stat of the file, one primary-key read), so a new key works immediately and a
+deleted key stops working within ``refresh_seconds``.
+SigV4 needs the secret itself on the server (it is an HMAC key), so secrets are
+stored as given: protect the database and the file like any credential store.
+"""
+
+from __future__ import annotations
+
+import configparser
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from byoi.auth.sigv4 import Credential
+from byoi.services.clock import Clock
+from byoi.store.database import Database
+from byoi.store.models import AccessKey
+
+_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+class CredentialsFileError(ValueError):
+    """The credentials file cannot be read or parsed; the message says which and why."""
+
+
+def read_credentials_file(path: Path) -> dict[str, Credential]:
+    """The keys in an AWS shared-credentials file, by access key id."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except (OSError, UnicodeDecodeError, configparser.Error) as exc:
+        raise CredentialsFileError(f"cannot read credentials file {path}: {exc}") from None
+    keys: dict[str, Credential] = {}
+    for section in parser.sections():
+        key_id = parser.get(section, "aws_access_key_id", fallback="").strip()
+        secret = parser.get(section, "aws_secret_access_key", fallback="").strip()
+        if key_id and secret:
+            token = parser.get(section, "aws_session_token", fallback="").strip() or None
+            keys[key_id] = Credential(key_id, secret, token)
+    return keys
+
+
+@dataclass(frozen=True)
+class NewKey:
+    access_key_id: str
+    secret_access_key: str
+
+
+def generate_key() -> NewKey:
+    """A fresh key in AWS's shapes: a 20-character id starting AKIA, a 40-character secret."""
+    key_id = "AKIA" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
+    secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+    return NewKey(key_id, secret)
+
+
+class AccessKeys:
+    """The database's access keys: what ``byoi keys`` manages."""
+
+    def __init__(self, db: Database, clock: Clock):
+        self._db = db
+        self._clock = clock
+
+    def create(self, description: str = "") -> NewKey:
+        key = generate_key()
+        with self._db.write() as session:
+            session.add(AccessKey(
+                access_key_id=key.access_key_id,
+                secret_access_key=key.secret_access_key,
+                description=description,
+                created_ms=self._clock.now_ms(),
+            ))
+        return key
+
+    def list(self) -> list[AccessKey]:
+        with self._db.read() as session:
+            return list(session.scalars(select(AccessKey).order_by(AccessKey.created_ms, AccessKey.access_key_id)))
+
+    def delete(self, access_key_id: str) -> bool:
+        """Remove a key; False if there was none with that id."""
+        with self._db.write() as session:
+            row = session.get(AccessKey, access_key_id)
+            if row is None:
+                return False
+            session.delete(row)
+        return True
+
+    def get(self, access_key_id: str) -> Credential | None:
+        with self._db.read() as session:
+            row = session.get(AccessKey, access_key_id)
+            return Credential(row.access_key_id, row.secret_access_key) if row else None
+
+    def all(self) -> dict[str, Credential]:
+        with self._db.read() as session:
+            rows = session.execute(select(AccessKey.access_key_id, AccessKey.secret_access_key)).all()
+        return {key_id: Credential(key_id, secret) for key_id, secret in rows}
+
+
+class KeyStore:
+    """Looks up access keys for SigV4 verification; thread-safe."""
+
+    def __init__(self, db_keys: AccessKeys | None, file: Path | None, refresh_seconds: float = 5.0):
+        self._db_keys = db_keys
+        self._file = file
+        self._refresh_seconds = refresh_seconds
+        self._lock = threading.Lock()
+        self._keys: dict[str, Credential] = {}
+        self._loaded_at = float("-inf")
+        self._file_stamp: tuple[int, int] | None = None
+        self._file_keys: dict[str, Credential] = {}
+        self.reload()
+
+    def lookup(self, access_key_id: str) -> Credential | None:
+        if time.monotonic() - self._loaded_at > self._refresh_seconds:
+            self.reload()
+        found = self._keys.get(access_key_id)
+        if found is None:
+            found = self._find_new(access_key_id)
+        return found
+
+    def _find_new(self, access_key_id: str) -> Credential | None:
+        with self._lock:
+            found = self._read_file().get(access_key_id) if self._file is not None else None
+            if found is None and self._db_keys is not None:
+                found = self._db_keys.get(access_key_id)
+            if found is not None:
+                self._keys = {**self._keys, access_key_id: found}
+            return found
+
+    def count(self) -> int:
+        return len(self._keys)
+
+    def reload(self) -> None:
+        """Read both sources again. A file that became unreadable keeps its last good keys."""
+        with self._lock:
+            keys: dict[str, Credential] = {}
+            if self._file is not None:
+                keys.update(self._read_file())
+            if self._db_keys is not None:
+                keys.update(self._db_keys.all())
+            self._keys = keys
+            self._loaded_at = time.monotonic()
+
+    def _read_file(self) -> dict[str, Credential]:
+        assert self._file is not None
+        try:
+            stat = self._file.stat()
+        except OSError:
+            return self._file_keys
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if stamp != self._file_stamp:
+            try:
+                self._file_keys = read_credentials_file(self._file)
+                self._file_stamp = stamp
+            except CredentialsFileError:
+                pass
+        return self._file_keys
