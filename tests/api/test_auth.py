@@ -149,8 +149,8 @@ def test_auth_is_on_by_default_beyond_loopback(host, auth, enabled):
 def test_a_created_key_can_be_printed_as_a_credentials_file_section(secured, tmp_path):
     made = byoi_keys(secured, "create", "--profile", "byoi")
     assert made.returncode == 0, made.stderr
-    (tmp_path / "credentials").write_text(made.stdout)
+    (tmp_path / "printed").write_text(made.stdout)
     from byoi.auth.keys import read_credentials_file
 
-    (key,) = read_credentials_file(tmp_path / "credentials").values()
+    (key,) = read_credentials_file(tmp_path / "printed").values()
     assert client(secured, key.access_key_id, key.secret_access_key).list_images()["Images"] == []
