@@ -125,7 +125,7 @@ def authenticator(settings: Settings, db: Database, clock: Clock) -> Authenticat
 
 def create_app(
     settings: Settings, resolver: BaseImageResolver | None = None, clock: Clock | None = None
-) -> Starlette:
+) -> ByoiApp:
     clock = clock or SystemClock()
     client = docker_client(settings.docker) if resolver is None else None
     public_url = settings.public_url or f"http://{settings.host}:{settings.port}"
@@ -156,6 +156,7 @@ def create_app(
         settings.account_id,
         settings.region,
         authenticator(settings, db, clock),
+        inline_reads=db.is_sqlite,
     )
 
     @contextlib.asynccontextmanager
@@ -181,7 +182,6 @@ def create_app(
 
     routes = [
         Route("/_byoi/health", health, methods=["GET"]),
-        Route("/", endpoint.handle, methods=["POST"]),
         *gateway.routes(),
         Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
     ]
@@ -191,6 +191,21 @@ def create_app(
         return JSONResponse({"__type": "InternalFailure", "message": "An internal error occurred; see the server log"}, 500)
 
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={Exception: internal_error})
-    app.state.services = services
-    app.state.db = db
-    return app
+    return ByoiApp(app, endpoint, services, db)
+
+
+class ByoiApp:
+    """The ASGI application: ``POST /`` (every AWS API call) goes straight to the
+    protocol endpoint; everything else (gateway, health, lifespan) to Starlette."""
+
+    def __init__(self, app: Starlette, endpoint: JsonProtocolEndpoint, services, db: Database):
+        self.starlette = app
+        self.endpoint = endpoint
+        self.services = services
+        self.db = db
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/":
+            await self.endpoint.asgi(scope, receive, send)
+        else:
+            await self.starlette(scope, receive, send)

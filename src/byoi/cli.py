@@ -50,7 +50,7 @@ def serve(**options) -> None:
         click.echo(f"byoi: cannot start: {exc}", err=True)
         sys.exit(2)
     click.echo(f"byoi: serving SageMaker on http://{settings.host}:{settings.port}/ "
-               f"(store: {app.state.db.url.render_as_string(hide_password=True)}; "
+               f"(store: {app.db.url.render_as_string(hide_password=True)}; "
                f"authentication {'on' if settings.auth_enabled() else 'off'})", err=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False)
 

@@ -10,8 +10,6 @@ from datetime import datetime, timezone
 import pytest
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
-from starlette.applications import Starlette
-from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from byoi.aws import errors
@@ -72,7 +70,7 @@ RESPONSES = {
 
 def endpoint_with(handlers) -> TestClient:
     endpoint = JsonProtocolEndpoint([JsonService("SageMaker", "sagemaker", handlers)], "123456789012", "us-east-1")
-    return TestClient(Starlette(routes=[Route("/", endpoint.handle, methods=["POST"])]))
+    return TestClient(endpoint.asgi)
 
 
 def send(client: TestClient, op: str, params: dict):

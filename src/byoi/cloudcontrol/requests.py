@@ -213,7 +213,7 @@ class CloudControlService:
                     event_ms=now,
                 )
             )
-        self._settling.changed()
+        self._settling.changed("resource-requests")
         return self.status(scope, token)
 
     # --- reads ----------------------------------------------------------------
@@ -293,7 +293,7 @@ class CloudControlService:
             row.status = CANCEL_IN_PROGRESS
             row.event_ms = self._clock.now_ms()
             event = progress_event(row)
-        self._settling.changed()
+        self._settling.changed("resource-requests")
         return event
 
     def purge_expired(self) -> None:

@@ -77,6 +77,8 @@ def handler_error_code(exc: AwsError, operation: str) -> str:
 
 
 class RequestSettler:
+    kind = "resource-requests"
+
     def __init__(self, db: Database, clock: Clock, requests: CloudControlService, transition_seconds: float):
         self._db = db
         self._clock = clock

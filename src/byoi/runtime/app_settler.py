@@ -61,6 +61,8 @@ def free_port() -> int:
 
 
 class AppSettler:
+    kind = "apps"
+
     def __init__(
         self,
         db: Database,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,14 +48,17 @@ def config_arn(config: AppImageConfig) -> str:
     return sagemaker_arn(Scope(config.account_id, config.region), APP_IMAGE_CONFIG, config.name)
 
 
+#: Built once: constructing a SQLAlchemy expression costs more than running it.
+_CONFIG_BY_NAME = select(AppImageConfig).where(
+    AppImageConfig.account_id == bindparam("account_id"),
+    AppImageConfig.region == bindparam("region"),
+    AppImageConfig.name_key == bindparam("name_key"),
+)
+
+
 def find_config(session: Session, scope: Scope, name: str) -> AppImageConfig | None:
-    return session.scalar(
-        select(AppImageConfig).where(
-            AppImageConfig.account_id == scope.account_id,
-            AppImageConfig.region == scope.region,
-            AppImageConfig.name_key == name.lower(),
-        )
-    )
+    params = {"account_id": scope.account_id, "region": scope.region, "name_key": name.lower()}
+    return session.scalar(_CONFIG_BY_NAME, params)
 
 
 def get_config(session: Session, scope: Scope, name: str) -> AppImageConfig:

@@ -135,7 +135,7 @@ class AppService:
                 insert_tags(session, app_arn(app), tags or [])
         except IntegrityError:
             raise ResourceInUse(f"App {name} of type {app_type} already exists for {owner}") from None
-        self._settling.changed()
+        self._settling.changed("apps")
         return app
 
     def _resolve(self, session: Session, scope: Scope, domain: Domain, member: DomainMember, app_type: str, requested: dict):
@@ -247,7 +247,7 @@ class AppService:
                 return
             app.status = APP_DELETING
             app.modified_ms = self._clock.now_ms()
-        self._settling.changed()
+        self._settling.changed("apps")
 
     def serving(self, domain_id: str, owner: str, app_type: str, name: str) -> App | None:
         """The InService app at a gateway path (owner: a user profile or space name), if any."""

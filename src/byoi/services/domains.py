@@ -18,7 +18,7 @@ from __future__ import annotations
 import secrets
 import string
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
@@ -49,21 +49,29 @@ def member_arn(member: DomainMember) -> str:
     return sagemaker_arn(Scope(d.account_id, d.region), MEMBER_KINDS[member.kind][1], d.domain_id, member.name)
 
 
+#: Built once: constructing a SQLAlchemy expression costs more than running it.
+_DOMAIN_BY_ID = select(Domain).where(
+    Domain.domain_id == bindparam("domain_id"), Domain.account_id == bindparam("account_id"), Domain.region == bindparam("region")
+)
+_MEMBER_BY_NAME = select(DomainMember).where(
+    DomainMember.domain_pk == bindparam("domain_pk"), DomainMember.kind == bindparam("kind"),
+    DomainMember.name_key == bindparam("name_key"),
+)
+
+
+def find_domain(session: Session, scope: Scope, domain_id: str) -> Domain | None:
+    return session.scalar(_DOMAIN_BY_ID, {"domain_id": domain_id, "account_id": scope.account_id, "region": scope.region})
+
+
 def get_domain(session: Session, scope: Scope, domain_id: str) -> Domain:
-    domain = session.scalar(
-        select(Domain).where(Domain.domain_id == domain_id, Domain.account_id == scope.account_id, Domain.region == scope.region)
-    )
+    domain = find_domain(session, scope, domain_id)
     if domain is None:
         raise ResourceNotFound(f"Domain with ARN {sagemaker_arn(scope, DOMAIN, domain_id)} does not exist")
     return domain
 
 
 def find_member(session: Session, domain: Domain, kind: str, name: str) -> DomainMember | None:
-    return session.scalar(
-        select(DomainMember).where(
-            DomainMember.domain_pk == domain.id, DomainMember.kind == kind, DomainMember.name_key == name.lower()
-        )
-    )
+    return session.scalar(_MEMBER_BY_NAME, {"domain_pk": domain.id, "kind": kind, "name_key": name.lower()})
 
 
 def get_member(session: Session, domain: Domain, kind: str, name: str) -> DomainMember:
@@ -118,7 +126,8 @@ class DomainService:
                 account_id=scope.account_id,
                 region=scope.region,
                 name=name,
-                status=PENDING,
+                # With no transition delay there is nothing to wait for: settled at once.
+                status=PENDING if self._settling.transition_seconds else IN_SERVICE,
                 settings=settings,
                 next_home_uid=200001,
                 created_ms=now,
@@ -127,7 +136,8 @@ class DomainService:
             session.add(domain)
             session.flush()
             insert_tags(session, domain_arn(domain), tags or [])
-        self._settling.changed()
+        if domain.status == PENDING:
+            self._settling.changed("domains")
         return domain
 
     def describe(self, scope: Scope, domain_id: str) -> Domain:
@@ -166,10 +176,13 @@ class DomainService:
                 raise ResourceInUse(
                     f"Domain {domain_id} still has {members} user profiles or spaces and {apps} apps; delete them first"
                 )
+            if not self._settling.transition_seconds:
+                remove_domain(session, domain)
+                return
             session.execute(
                 update(Domain).where(Domain.id == domain.id).values(status=DELETING, modified_ms=self._clock.now_ms())
             )
-        self._settling.changed()
+        self._settling.changed("domains")
 
     def list(self, scope: Scope, query: ListQuery) -> Page[Domain]:
         stmt = select(Domain).where(Domain.account_id == scope.account_id, Domain.region == scope.region)
@@ -258,8 +271,16 @@ class DomainService:
             return page(session, stmt.options(contains_eager(DomainMember.domain)), query, column, DomainMember.id, f"members:{kind}")
 
 
+def remove_domain(session: Session, domain: Domain) -> None:
+    """The end of DELETING: the domain goes, with its tags (members and apps cascade)."""
+    delete_tags_of(session, [domain_arn(domain)])
+    session.delete(domain)
+
+
 class DomainSettler:
     """Domains go Pending -> InService, and Deleting -> removed with their tags."""
+
+    kind = "domains"
 
     def __init__(self, db: Database, clock: Clock, transition_seconds: float):
         self._db = db
@@ -277,8 +298,7 @@ class DomainSettler:
             for domain in session.scalars(
                 select(Domain).where(Domain.status == DELETING, Domain.modified_ms <= now - self._delay_ms)
             ):
-                delete_tags_of(session, [domain_arn(domain)])
-                session.delete(domain)
+                remove_domain(session, domain)
             oldest = session.scalar(select(func.min(Domain.modified_ms)).where(Domain.status.in_((PENDING, DELETING))))
         return None if oldest is None else max(0.0, (oldest + self._delay_ms - now) / 1000)
 
@@ -287,11 +307,7 @@ def studio_resource_exists(session: Session, parsed) -> bool:
     """Whether a parsed ARN names an existing domain, user profile, space or live app."""
     from byoi.aws.arns import APP
 
-    domain = session.scalar(
-        select(Domain).where(
-            Domain.domain_id == parsed.path[0], Domain.account_id == parsed.scope.account_id, Domain.region == parsed.scope.region
-        )
-    )
+    domain = find_domain(session, parsed.scope, parsed.path[0])
     if domain is None:
         return False
     if parsed.resource_type == DOMAIN:

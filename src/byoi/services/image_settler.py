@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 
 class ImageSettler:
+    kind = "images"
+
     def __init__(self, db: Database, clock: Clock, resolver: BaseImageResolver, transition_seconds: float):
         self._db = db
         self._clock = clock

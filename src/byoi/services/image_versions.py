@@ -94,7 +94,7 @@ class ImageVersionService:
             except IntegrityError:
                 if attempt == 4:
                     raise ResourceInUse(f"Image {image_name} is being changed concurrently; retry") from None
-        self._settling.changed()
+        self._settling.changed("images")
         return arn
 
     def _create_once(
@@ -261,7 +261,7 @@ class ImageVersionService:
                 .where(ImageVersion.id == row.id)
                 .values(status=status.DELETING, modified_ms=self._clock.now_ms())
             )
-        self._settling.changed()
+        self._settling.changed("images")
 
     # --- helpers --------------------------------------------------------------
 

@@ -8,7 +8,7 @@ disappears with all its versions (never the container images themselves).
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,12 +30,14 @@ def image_arn(image: Image) -> str:
     return sagemaker_arn(Scope(image.account_id, image.region), IMAGE, image.name)
 
 
+#: Built once: constructing a SQLAlchemy expression costs more than running it.
+_IMAGE_BY_NAME = select(Image).where(
+    Image.account_id == bindparam("account_id"), Image.region == bindparam("region"), Image.name_key == bindparam("name_key")
+)
+
+
 def find_image(session: Session, scope: Scope, name: str) -> Image | None:
-    return session.scalar(
-        select(Image).where(
-            Image.account_id == scope.account_id, Image.region == scope.region, Image.name_key == name.lower()
-        )
-    )
+    return session.scalar(_IMAGE_BY_NAME, {"account_id": scope.account_id, "region": scope.region, "name_key": name.lower()})
 
 
 def get_image(session: Session, scope: Scope, name: str) -> Image:
@@ -88,7 +90,7 @@ class ImageService:
                 insert_tags(session, arn, tags or [])
         except IntegrityError:
             raise in_use from None
-        self._settling.changed()
+        self._settling.changed("images")
         return arn
 
     def describe(self, scope: Scope, name: str) -> Image:
@@ -125,7 +127,7 @@ class ImageService:
                 values["display_name" if prop == "DisplayName" else "description"] = None
             session.execute(update(Image).where(Image.id == image.id).values(**values))
             arn = image_arn(image)
-        self._settling.changed()
+        self._settling.changed("images")
         return arn
 
     def delete(self, scope: Scope, name: str) -> None:
@@ -141,7 +143,7 @@ class ImageService:
                 update(ImageVersion).where(ImageVersion.image_id == image.id).values(status=status.DELETING, modified_ms=now)
             )
             session.execute(update(Image).where(Image.id == image.id).values(status=status.DELETING, modified_ms=now))
-        self._settling.changed()
+        self._settling.changed("images")
 
     def list(self, scope: Scope, query: ListQuery) -> Page[Image]:
         stmt = select(Image).where(Image.account_id == scope.account_id, Image.region == scope.region)

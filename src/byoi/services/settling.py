@@ -1,15 +1,18 @@
 """Runs the settlers that move resources out of their transitional states.
 
 API calls only record intent (an Image CREATING, a Cloud Control request
-PENDING, ...) and call ``changed()``. Each *settler* knows one kind of row and
-finishes the ones that are due; ``Settling`` runs them all, in order, so a
-later settler sees what an earlier one finished in the same pass.
+PENDING, ...) and call ``changed(kind)``. Each *settler* knows one ``kind`` of
+row ("images", "domains", ...) and finishes the ones that are due; a pass runs
+settlers in registration order, so a later settler sees what an earlier one
+finished in the same pass.
 
-With ``transition_seconds == 0`` (the default) ``changed()`` settles before the
-API call returns, so a Describe right after a Create sees the final state. A
-settler whose work itself records intent (Cloud Control creating an Image)
-triggers ``changed()`` again; that asks for one more pass instead of
-re-entering. Otherwise the ``run()`` task settles rows as they fall due. All
+With ``transition_seconds == 0`` (the default) ``changed(kind)`` settles that
+kind before the API call returns, so a Describe right after a Create sees the
+final state; other kinds are not touched, which keeps a write to one
+resource from paying for every settler's queries. A settler whose work itself
+records intent (Cloud Control creating an Image) triggers ``changed()``
+again; that asks for one more pass, over the new kind and the kinds that
+caused it, instead of re-entering. Otherwise the ``run()`` task settles rows as they fall due. All
 work is level-triggered and compare-and-set, so it is safe from several
 threads and resumes after a restart whatever was interrupted.
 """
@@ -27,6 +30,9 @@ log = logging.getLogger(__name__)
 
 
 class Settler(Protocol):
+    #: The rows it settles, as named in ``Settling.changed(kind)``.
+    kind: str
+
     def settle_due(self) -> float | None:
         """Finish every due row; return seconds until the next one is due, or None."""
 
@@ -45,28 +51,33 @@ class Settling:
         containers) never run inside an API call, only in the ``run()`` task."""
         (self._background if background_only else self._settlers).append(settler)
 
-    def changed(self) -> None:
-        """Something entered a transitional state. Call after its transaction commits."""
+    def changed(self, kind: str) -> None:
+        """Rows of ``kind`` entered a transitional state. Call after their transaction commits."""
+        local = self._local
         if self.transition_seconds == 0:
-            if getattr(self._local, "active", False):
-                self._local.again = True  # we are inside a pass: do one more after it
+            if getattr(local, "active", False):
+                local.pending.add(kind)  # we are inside a pass: do one more after it
                 return
-            self._local.active = True
+            local.active = True
+            local.pending = {kind}
             try:
-                self._local.again = True
-                while self._local.again:
-                    self._local.again = False
-                    self.settle_due()
+                kinds: set[str] = set()
+                while local.pending:
+                    kinds = kinds | local.pending if kinds else set(local.pending)
+                    local.pending = set()
+                    self.settle_due(kinds=kinds)
             finally:
-                self._local.active = False
-        if self._loop is not None and self._wake is not None and (self._background or self.transition_seconds):
+                local.active = False
+        if self._loop is not None and self._wake is not None and (
+            self.transition_seconds or any(s.kind == kind for s in self._background)
+        ):
             self._loop.call_soon_threadsafe(self._wake.set)
 
-    def settle_due(self, background: bool = False, foreground: bool = True) -> float | None:
+    def settle_due(self, background: bool = False, foreground: bool = True, kinds: set[str] | None = None) -> float | None:
         """One pass over the (``foreground``) settlers and, with ``background``, the
-        background ones; seconds until the next row falls due, or None."""
+        background ones, of ``kinds`` (None: all); seconds until the next row falls due, or None."""
         settlers = (self._settlers if foreground else []) + (self._background if background else [])
-        waits = [settler.settle_due() for settler in settlers]
+        waits = [settler.settle_due() for settler in settlers if kinds is None or settler.kind in kinds]
         pending = [w for w in waits if w is not None]
         return min(pending) if pending else None
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,6 +52,11 @@ def check_tag_keys(tags: list[dict]) -> None:
         )
 
 
+#: Built once: constructing a SQLAlchemy expression costs more than running it.
+_TAGS_OF = select(Tag).where(Tag.resource_arn == bindparam("arn"))
+_TAGS_PAGE = _TAGS_OF.where(Tag.id > bindparam("after_id")).order_by(Tag.id).limit(bindparam("limit"))
+
+
 class TagService:
     def __init__(self, db: Database, exists: ResourceExists):
         self._db = db
@@ -65,7 +70,7 @@ class TagService:
             try:
                 with self._db.write() as session:
                     self._require(session, arn)
-                    existing = {t.key: t for t in session.scalars(select(Tag).where(Tag.resource_arn == arn))}
+                    existing = {t.key: t for t in session.scalars(_TAGS_OF, {"arn": arn})}
                     new_keys = [k for k in merged if k not in existing]
                     if len(existing) + len(new_keys) > MAX_TAGS_PER_RESOURCE:
                         raise ValidationException(
@@ -88,11 +93,8 @@ class TagService:
         limit = max_results or MAX_TAGS_PER_RESOURCE
         with self._db.read() as session:
             self._require(session, arn)
-            stmt = select(Tag).where(Tag.resource_arn == arn).order_by(Tag.id).limit(limit + 1)
-            if next_token:
-                (after_id,) = decode_token(next_token, "tags", 1)
-                stmt = stmt.where(Tag.id > after_id)
-            rows = list(session.scalars(stmt))
+            after_id = decode_token(next_token, "tags", 1)[0] if next_token else 0
+            rows = list(session.scalars(_TAGS_PAGE, {"arn": arn, "after_id": after_id, "limit": limit + 1}))
         if len(rows) <= limit:
             return Page(rows, None)
         return Page(rows[:limit], encode_token("tags", [rows[limit - 1].id]))
