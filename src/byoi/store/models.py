@@ -50,6 +50,7 @@ class Image(Base):
         UniqueConstraint("account_id", "region", "name_key", name="uq_images_name"),
         Index("ix_images_created", "account_id", "region", "created_ms"),
         Index("ix_images_modified", "account_id", "region", "modified_ms"),
+        Index("ix_images_name", "account_id", "region", "name"),
         Index("ix_images_status", "status"),
     )
 
@@ -119,6 +120,7 @@ class AppImageConfig(Base):
         UniqueConstraint("account_id", "region", "name_key", name="uq_app_image_configs_name"),
         Index("ix_app_image_configs_created", "account_id", "region", "created_ms"),
         Index("ix_app_image_configs_modified", "account_id", "region", "modified_ms"),
+        Index("ix_app_image_configs_name", "account_id", "region", "name"),
     )
 
 
