@@ -42,7 +42,9 @@ from byoi.store.models import App
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 0.5
+#: How often a starting app is asked whether it serves yet (a docker inspect and one
+#: HTTP request); it bounds how late InService can be (benchmarks/app_start.py).
+POLL_SECONDS = 0.1
 HEALTH_SECONDS = 5.0
 RECONCILE_SECONDS = 30.0
 READINESS_PATHS = {"KernelGateway": "/api/kernelspecs", "JupyterLab": "/jupyterlab/default/api/status", "CodeEditor": "/codeeditor/default/"}
