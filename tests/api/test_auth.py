@@ -154,3 +154,37 @@ def test_a_created_key_can_be_printed_as_a_credentials_file_section(secured, tmp
 
     (key,) = read_credentials_file(tmp_path / "printed").values()
     assert client(secured, key.access_key_id, key.secret_access_key).list_images()["Images"] == []
+
+
+def test_generated_authorization_headers_get_aws_errors_never_a_500(secured):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    header_text = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=200)
+    scopes = st.builds(
+        lambda key, date, region, service, end: f"{key}/{date}/{region}/{service}/{end}",
+        st.sampled_from([FILE_KEY[0], "AKIAOTHER"]) | header_text, st.from_regex(r"[0-9]{8}", fullmatch=True) | header_text,
+        st.sampled_from(["us-east-1", ""]) | header_text, st.sampled_from(["sagemaker", "s3"]), st.sampled_from(["aws4_request", "x"]),
+    )
+    authorizations = header_text | st.builds(
+        lambda scope, signed, signature: f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders={signed}, Signature={signature}",
+        scopes, st.sampled_from(["host", "host;x-amz-date", "content-type;host;x-amz-date;x-amz-target", ""]) | header_text,
+        st.from_regex(r"[0-9a-f]{64}", fullmatch=True) | header_text,
+    )
+    dates = st.none() | st.from_regex(r"[0-9]{8}T[0-9]{6}Z", fullmatch=True) | header_text
+    codes = {"MissingAuthenticationTokenException", "IncompleteSignatureException", "InvalidSignatureException", "UnrecognizedClientException"}
+
+    with httpx.Client(base_url=secured.url, timeout=30) as http:
+
+        @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @given(authorization=authorizations, date=dates)
+        def check(authorization, date):
+            # (HTTP clients refuse header values with surrounding spaces.)
+            headers = {"X-Amz-Target": "SageMaker.ListImages", "Content-Type": "application/x-amz-json-1.1", "Authorization": authorization.strip()}
+            if date is not None:
+                headers["X-Amz-Date"] = date.strip()
+            response = http.post("/", content=b"{}", headers=headers)
+            assert response.status_code == 400, response.text
+            assert response.json()["__type"] in codes
+
+        check()
