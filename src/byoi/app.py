@@ -156,7 +156,7 @@ def create_app(
         settings.account_id,
         settings.region,
         authenticator(settings, db, clock),
-        inline_reads=db.is_sqlite,
+        inline=db.is_sqlite,
     )
 
     @contextlib.asynccontextmanager

@@ -1,5 +1,6 @@
 """SigV4 verification, checked against signatures made by botocore itself."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 from urllib.parse import urlsplit
@@ -46,7 +47,7 @@ def signed(
 
 
 def replace(request: SignedRequest, **changes) -> SignedRequest:
-    return SignedRequest(**{**request.__dict__, **changes})
+    return dataclasses.replace(request, **changes)
 
 
 def with_header(request: SignedRequest, name: str, value: str | None) -> SignedRequest:

@@ -6,10 +6,13 @@ operation in that service's botocore model, authenticates the request (when
 an ``Authenticator`` is given: SigV4, ``byoi.auth.sigv4``), parses and
 validates the body (``byoi.aws.validate``), calls the registered handler and
 serializes its result from the output shape; all of that after reading the
-body runs in one worker thread, off the event loop, except reads on a store
-that never blocks them (``inline_reads``, SQLite in WAL mode): those run on
-the event loop itself, because a hop to a thread and back costs more CPU
-(about 0.3 ms, measured in benchmarks/api_throughput.py) than the read. Every failure leaves as AWS's
+body runs in one worker thread, off the event loop, except when the store
+answers in microseconds (``inline``: SQLite on a local file) and the operation
+touches nothing else (a read, or one of the service's ``store_only`` writes):
+those run on the event loop itself, because a hop to a thread and back costs
+more CPU (about 0.3 ms, measured with benchmarks/api_throughput.py) than the
+work. SQLite readers never wait; writers wait only for another writer's short
+transaction. Every failure leaves as AWS's
 error form: the right HTTP status, ``{"__type": ..., "message": ...}`` and an
 ``x-amzn-RequestId`` header. Nothing a client sends produces a bare 500 page:
 an unexpected exception is logged and answered as ``InternalFailure``.
@@ -68,6 +71,9 @@ class JsonService:
     target_prefix: str  # e.g. "SageMaker"
     model_name: str  # botocore service name, e.g. "sagemaker"
     handlers: Mapping[str, Handler] = field(default_factory=dict)
+    #: Write operations whose handlers touch only the store (no Docker, network
+    #: or image resolution, directly or through settling); reads are assumed so.
+    store_only: frozenset[str] = frozenset()
 
 
 #: Operations that only read, by AWS's naming convention (every service byoi serves follows it).
@@ -101,13 +107,13 @@ class JsonProtocolEndpoint:
         account_id: str,
         default_region: str,
         authenticator: Authenticator | None = None,
-        inline_reads: bool = False,
+        inline: bool = False,
     ):
         self._services = {s.target_prefix: s for s in services}
         self._account_id = account_id
         self._default_region = default_region
         self._authenticator = authenticator
-        self._inline_reads = inline_reads
+        self._inline = inline
 
     async def asgi(self, scope: dict, receive: Callable, send: Callable) -> None:
         """The endpoint as a bare ASGI app for ``POST /``: the hot path, without routing or middleware."""
@@ -134,9 +140,14 @@ class JsonProtocolEndpoint:
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
             body=raw,
         )
-        if self._inline_reads and is_read(signed.header("x-amz-target") or ""):
+        if self._inline and self._store_only(signed.header("x-amz-target") or ""):
             return self._process(signed, str(uuid.uuid4()))
         return await anyio.to_thread.run_sync(self._process, signed, str(uuid.uuid4()))
+
+    def _store_only(self, target: str) -> bool:
+        prefix, _, operation = target.rpartition(".")
+        service = self._services.get(prefix)
+        return service is not None and (is_read(target) or operation in service.store_only)
 
     def _process(self, request: SignedRequest, request_id: str) -> tuple[int, str, dict[str, str], str]:
         """(status, body, headers, content type) of the answer to one request; never raises."""

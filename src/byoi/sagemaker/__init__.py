@@ -1,7 +1,9 @@
 """SageMaker operation handlers: translate validated API parameters to service calls and back.
 
-Each module offers ``handlers(services)``, a table of operation name -> handler;
-``sagemaker_service`` joins them into the ``JsonService`` the protocol serves.
+Each module offers ``handlers(services)``, a table of operation name -> handler,
+and ``STORE_ONLY``, its write operations that touch nothing but the store (see
+``JsonService.store_only``); ``sagemaker_service`` joins them into the
+``JsonService`` the protocol serves.
 Any SageMaker operation missing from the tables answers ``NotImplemented`` (501).
 """
 
@@ -14,6 +16,8 @@ from byoi.services.container import Services
 
 def sagemaker_service(services: Services) -> JsonService:
     table = {}
+    store_only: set[str] = set()
     for module in (images, app_image_configs, tags, studio, apps):
         table.update(module.handlers(services))
-    return JsonService(target_prefix="SageMaker", model_name="sagemaker", handlers=table)
+        store_only |= module.STORE_ONLY
+    return JsonService(target_prefix="SageMaker", model_name="sagemaker", handlers=table, store_only=frozenset(store_only))

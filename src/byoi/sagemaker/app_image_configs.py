@@ -20,6 +20,10 @@ def config_details(config: AppImageConfig) -> dict:
     }
 
 
+#: Writes that touch only the store (``JsonService.store_only``).
+STORE_ONLY = frozenset({"CreateAppImageConfig", "UpdateAppImageConfig", "DeleteAppImageConfig"})
+
+
 def handlers(services: Services) -> dict[str, Handler]:
     configs = services.app_image_configs
 

@@ -22,6 +22,11 @@ def app_details(app: App) -> dict:
     }
 
 
+#: Writes that touch only the store (``JsonService.store_only``): containers are
+#: started and removed by the background settler, never inside the call.
+STORE_ONLY = frozenset({"CreateApp", "DeleteApp"})
+
+
 def handlers(services: Services) -> dict[str, Handler]:
     apps = services.apps
 

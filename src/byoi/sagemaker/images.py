@@ -41,6 +41,10 @@ def version_metadata(params: dict) -> dict:
     return {member: params.get(member) for member in METADATA_FIELDS}
 
 
+#: None: image writes settle image versions, whose BaseImage is resolved in Docker.
+STORE_ONLY: frozenset[str] = frozenset()
+
+
 def handlers(services: Services) -> dict[str, Handler]:
     images, versions = services.images, services.image_versions
 

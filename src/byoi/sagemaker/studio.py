@@ -22,6 +22,13 @@ def pick(p: dict, names) -> dict:
     return {n: p[n] for n in names if n in p}
 
 
+#: Writes that touch only the store (``JsonService.store_only``): domains, profiles
+#: and spaces settle in the store; their home volumes are the apps' business.
+STORE_ONLY = frozenset({
+    f"{verb}{noun}" for verb in ("Create", "Update", "Delete") for noun in ("Domain", "UserProfile", "Space")
+})
+
+
 def handlers(services: Services) -> dict[str, Handler]:
     domains = services.domains
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from byoi.aws.protocol import Handler, RequestContext
 from byoi.services.container import Services
 
+#: Writes that touch only the store (``JsonService.store_only``).
+STORE_ONLY = frozenset({"AddTags", "DeleteTags"})
+
 
 def handlers(services: Services) -> dict[str, Handler]:
     tags = services.tags
