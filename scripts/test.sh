@@ -49,11 +49,14 @@ log "installing byoi with its test dependencies into .venv"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
 log "lint (ruff)"
-.venv/bin/ruff check src tests
+.venv/bin/ruff check src tests benchmarks
 
 export BYOI_TEST_DOCKER=1
 log "all tests (SQLite store, real Docker engine)"
 .venv/bin/python -m pytest "$@"
+
+log "benchmarks, quick smoke run (they must run; figures are not asserted)"
+.venv/bin/python benchmarks/run_all.py --quick
 
 log "API and store tests again on PostgreSQL"
 BYOI_TEST_POSTGRES_URL="postgresql+psycopg://postgres:${PG_PASSWORD}@127.0.0.1:5432/postgres" \

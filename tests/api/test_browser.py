@@ -45,6 +45,7 @@ def browser(tmp_path):
 
 
 def test_a_browser_runs_a_cell_in_jupyterlab_on_a_custom_image_kernel(fresh_server, test_images, studio_domains, browser, tmp_path):
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
@@ -67,10 +68,21 @@ def test_a_browser_runs_a_cell_in_jupyterlab_on_a_custom_image_kernel(fresh_serv
     wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell") or False)
     wait.until(lambda b: "Idle" in (b.find_elements(By.CSS_SELECTOR, ".jp-Notebook-ExecutionIndicator") or [None])[0].get_attribute("data-status").capitalize()
                if b.find_elements(By.CSS_SELECTOR, ".jp-Notebook-ExecutionIndicator") else False)
-    # The first cell is active when a notebook opens: run it with the toolbar's Run button.
-    run = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, '[data-command="notebook:run-cell-and-select-next"]')))
-    run.click()
-    output = wait.until(lambda b: next((e.text for e in b.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output") if e.text.strip()), False))
+    # Select the first cell and run it with the toolbar's Run button. A click that lands
+    # while JupyterLab is still wiring the kernel up can be lost, so try a few times.
+    def output_text(b):
+        return next((e.text for e in b.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output") if e.text.strip()), False)
+
+    output = False
+    for _ in range(4):
+        browser.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")[0].click()
+        wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, '[data-command="notebook:run-cell-and-select-next"]'))).click()
+        try:
+            output = WebDriverWait(browser, 30, poll_frequency=0.5).until(output_text)
+            break
+        except TimeoutException:
+            browser.save_screenshot(str(tmp_path / "no-output.png"))
+    assert output, f"no output after 4 runs; page text: {browser.find_element(By.TAG_NAME, 'body').text[:2000]}"
     browser.save_screenshot(str(tmp_path / "jupyterlab.png"))
     assert output.strip() == "42 1000 KernelGateway", output  # ran in the KernelGateway app's custom image
     time.sleep(0.1)
