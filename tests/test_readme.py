@@ -26,7 +26,7 @@ def test_the_boto3_example_runs(fresh_server):
 
 def test_the_aws_cli_example_runs(fresh_server, tmp_path):
     srv = fresh_server()
-    cli_block = blocks("bash")[2]
+    (cli_block,) = [block for block in blocks("bash") if "aws sagemaker" in block]
     script = cli_block.replace("http://127.0.0.1:8080", srv.url)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "AWS_CONFIG_FILE": str(tmp_path / "c"), "AWS_PAGER": ""}
     result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, env=env, timeout=120)
