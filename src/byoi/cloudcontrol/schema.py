@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from jsonschema import Draft7Validator, ValidationError, validators
-
 from byoi.aws.validate import compiled_pattern
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
@@ -27,13 +25,17 @@ SCHEMA_FILES = {
 }
 
 
-def _pattern(validator, pattern, instance, schema):  # noqa: ANN001 - jsonschema's keyword signature
-    if validator.is_type(instance, "string") and not compiled_pattern(pattern).search(instance):
-        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+@cache
+def registry_validator():
+    r"""Draft 7 with ``\p{L}``-style Java patterns understood. Imported on first use:
+    importing jsonschema costs about a second (its format checkers build grammars)."""
+    from jsonschema import Draft7Validator, ValidationError, validators
 
+    def pattern(validator, pattern, instance, schema):  # noqa: ANN001 - jsonschema's keyword signature
+        if validator.is_type(instance, "string") and not compiled_pattern(pattern).search(instance):
+            yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
-#: Draft 7 with ``\p{L}``-style Java patterns understood.
-RegistryValidator = validators.extend(Draft7Validator, {"pattern": _pattern})
+    return validators.extend(Draft7Validator, {"pattern": pattern})
 
 
 def _names(pointers: list[str] | None) -> frozenset[str]:
@@ -70,7 +72,7 @@ class ResourceSchema:
 
     def errors(self, model: dict) -> list[str]:
         """Schema violations of ``model`` as ``#/Path: reason`` lines (empty when valid)."""
-        validator = RegistryValidator(self.document)
+        validator = registry_validator()(self.document)
         found = sorted(validator.iter_errors(model), key=lambda e: list(e.absolute_path))
         return [f"#/{'/'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in found]
 
