@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -64,10 +64,12 @@ def find_config(session: Session, scope: Scope, name: str) -> AppImageConfig | N
 def get_config(session: Session, scope: Scope, name: str) -> AppImageConfig:
     config = find_config(session, scope, name)
     if config is None:
-        raise ResourceNotFound(
-            f"AppImageConfig with ARN {sagemaker_arn(scope, APP_IMAGE_CONFIG, name)} does not exist"
-        )
+        raise config_not_found(scope, name)
     return config
+
+
+def config_not_found(scope: Scope, name: str) -> ResourceNotFound:
+    return ResourceNotFound(f"AppImageConfig with ARN {sagemaker_arn(scope, APP_IMAGE_CONFIG, name)} does not exist")
 
 
 def with_defaults(mode_config: dict) -> dict:
@@ -116,9 +118,13 @@ class AppImageConfigService:
             raise in_use from None
         return arn
 
-    def describe(self, scope: Scope, name: str) -> AppImageConfig:
-        with self._db.read() as session:
-            return get_config(session, scope, name)
+    def describe(self, scope: Scope, name: str) -> Row:
+        """The config as a row (its columns as attributes)."""
+        with self._db.rows() as connection:
+            row = connection.execute(_CONFIG_BY_NAME, {"account_id": scope.account_id, "region": scope.region, "name_key": name.lower()}).first()
+        if row is None:
+            raise config_not_found(scope, name)
+        return row
 
     def update(self, scope: Scope, name: str, modes: dict[str, dict]) -> str:
         if len(modes) > 1:
@@ -156,5 +162,5 @@ class AppImageConfigService:
             AppImageConfig.account_id == scope.account_id, AppImageConfig.region == scope.region
         )
         stmt = filtered(stmt, query, AppImageConfig.created_ms, AppImageConfig.modified_ms, AppImageConfig.name)
-        with self._db.read() as session:
-            return page(session, stmt, query, CONFIG_SORTS[query.sort_by], AppImageConfig.id, "configs")
+        with self._db.rows() as connection:
+            return page(connection, stmt, query, CONFIG_SORTS[query.sort_by], AppImageConfig.id, "configs")

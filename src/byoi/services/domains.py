@@ -18,7 +18,7 @@ from __future__ import annotations
 import secrets
 import string
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
@@ -66,8 +66,12 @@ def find_domain(session: Session, scope: Scope, domain_id: str) -> Domain | None
 def get_domain(session: Session, scope: Scope, domain_id: str) -> Domain:
     domain = find_domain(session, scope, domain_id)
     if domain is None:
-        raise ResourceNotFound(f"Domain with ARN {sagemaker_arn(scope, DOMAIN, domain_id)} does not exist")
+        raise domain_not_found(scope, domain_id)
     return domain
+
+
+def domain_not_found(scope: Scope, domain_id: str) -> ResourceNotFound:
+    return ResourceNotFound(f"Domain with ARN {sagemaker_arn(scope, DOMAIN, domain_id)} does not exist")
 
 
 def find_member(session: Session, domain: Domain, kind: str, name: str) -> DomainMember | None:
@@ -140,9 +144,13 @@ class DomainService:
             self._settling.changed("domains")
         return domain
 
-    def describe(self, scope: Scope, domain_id: str) -> Domain:
-        with self._db.read() as session:
-            return get_domain(session, scope, domain_id)
+    def describe(self, scope: Scope, domain_id: str) -> Row:
+        """The domain as a row (its columns as attributes)."""
+        with self._db.rows() as connection:
+            row = connection.execute(_DOMAIN_BY_ID, {"domain_id": domain_id, "account_id": scope.account_id, "region": scope.region}).first()
+        if row is None:
+            raise domain_not_found(scope, domain_id)
+        return row
 
     def update(self, scope: Scope, domain_id: str, changes: dict) -> Domain:
         with self._db.write() as session:
@@ -186,8 +194,8 @@ class DomainService:
 
     def list(self, scope: Scope, query: ListQuery) -> Page[Domain]:
         stmt = select(Domain).where(Domain.account_id == scope.account_id, Domain.region == scope.region)
-        with self._db.read() as session:
-            return page(session, stmt, query, Domain.created_ms, Domain.id, "domains")
+        with self._db.rows() as connection:
+            return page(connection, stmt, query, Domain.created_ms, Domain.id, "domains")
 
     # --- user profiles and spaces ---------------------------------------------
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Connection, Select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from byoi.aws.pagination import decode_token, encode_token
@@ -76,7 +76,7 @@ def name_contains(stmt: Select, column: InstrumentedAttribute, fragment: str | N
 
 
 def page(
-    session: Session,
+    source: Session | Connection,
     stmt: Select,
     query: ListQuery,
     column: InstrumentedAttribute,
@@ -86,7 +86,8 @@ def page(
     """One page of ``stmt`` sorted by ``column`` then ``tiebreak``; see the module docstring.
 
     ``kind`` names the listing in its NextToken, so a token is only honoured by
-    the same listing under the same sort.
+    the same listing under the same sort. From a ``Session`` the items are ORM
+    objects; from a ``Connection`` (``Database.rows()``) they are rows.
     """
     sort_name = f"{kind}:{query.sort_by}:{'asc' if query.ascending else 'desc'}"
     keys = tuple_(column, tiebreak)
@@ -97,7 +98,8 @@ def page(
         stmt = stmt.order_by(column.asc(), tiebreak.asc())
     else:
         stmt = stmt.order_by(column.desc(), tiebreak.desc())
-    rows = list(session.scalars(stmt.limit(query.max_results + 1)))
+    stmt = stmt.limit(query.max_results + 1)
+    rows = list(source.scalars(stmt) if isinstance(source, Session) else source.execute(stmt))
     if len(rows) <= query.max_results:
         return Page(rows, None)
     rows = rows[: query.max_results]
