@@ -25,7 +25,7 @@ from byoi.aws.protocol import Scope
 from byoi.services.clock import Clock
 from byoi.services.listing import ListQuery, Page, filtered, page
 from byoi.services.tags import delete_tags_of, insert_tags
-from byoi.store.database import Database
+from byoi.store.database import Database, lookup
 from byoi.store.models import AppImageConfig
 
 #: API member of each mode -> model column.
@@ -58,7 +58,7 @@ _CONFIG_BY_NAME = select(AppImageConfig).where(
 
 def find_config(session: Session, scope: Scope, name: str) -> AppImageConfig | None:
     params = {"account_id": scope.account_id, "region": scope.region, "name_key": name.lower()}
-    return session.scalar(_CONFIG_BY_NAME, params)
+    return lookup(session, _CONFIG_BY_NAME, params)
 
 
 def get_config(session: Session, scope: Scope, name: str) -> AppImageConfig:

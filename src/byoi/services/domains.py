@@ -31,7 +31,7 @@ from byoi.services.images import find_image
 from byoi.services.listing import ListQuery, Page, filtered, page
 from byoi.services.settling import Settling
 from byoi.services.tags import delete_tags_of, insert_tags
-from byoi.store.database import Database
+from byoi.store.database import Database, lookup
 from byoi.store.models import App, Domain, DomainMember, ImageVersion
 
 PENDING, IN_SERVICE, DELETING = "Pending", "InService", "Deleting"
@@ -60,7 +60,7 @@ _MEMBER_BY_NAME = select(DomainMember).where(
 
 
 def find_domain(session: Session, scope: Scope, domain_id: str) -> Domain | None:
-    return session.scalar(_DOMAIN_BY_ID, {"domain_id": domain_id, "account_id": scope.account_id, "region": scope.region})
+    return lookup(session, _DOMAIN_BY_ID, {"domain_id": domain_id, "account_id": scope.account_id, "region": scope.region})
 
 
 def get_domain(session: Session, scope: Scope, domain_id: str) -> Domain:
@@ -75,7 +75,7 @@ def domain_not_found(scope: Scope, domain_id: str) -> ResourceNotFound:
 
 
 def find_member(session: Session, domain: Domain, kind: str, name: str) -> DomainMember | None:
-    return session.scalar(_MEMBER_BY_NAME, {"domain_pk": domain.id, "kind": kind, "name_key": name.lower()})
+    return lookup(session, _MEMBER_BY_NAME, {"domain_pk": domain.id, "kind": kind, "name_key": name.lower()})
 
 
 def get_member(session: Session, domain: Domain, kind: str, name: str) -> DomainMember:

@@ -20,7 +20,7 @@ from byoi.services.clock import Clock
 from byoi.services.listing import ListQuery, Page, filtered, page
 from byoi.services.settling import Settling
 from byoi.services.tags import insert_tags
-from byoi.store.database import Database
+from byoi.store.database import Database, lookup
 from byoi.store.models import Image, ImageVersion
 
 IMAGE_SORTS = {"CREATION_TIME": Image.created_ms, "LAST_MODIFIED_TIME": Image.modified_ms, "IMAGE_NAME": Image.name}
@@ -37,7 +37,7 @@ _IMAGE_BY_NAME = select(Image).where(
 
 
 def find_image(session: Session, scope: Scope, name: str) -> Image | None:
-    return session.scalar(_IMAGE_BY_NAME, {"account_id": scope.account_id, "region": scope.region, "name_key": name.lower()})
+    return lookup(session, _IMAGE_BY_NAME, {"account_id": scope.account_id, "region": scope.region, "name_key": name.lower()})
 
 
 def get_image(session: Session, scope: Scope, name: str) -> Image:
