@@ -1,6 +1,6 @@
 """Every byoi benchmark in one command; prints their Markdown tables.
 
-    .venv/bin/python benchmarks/run_all.py            # the figures in docs/benchmarks.md (about 15 minutes)
+    .venv/bin/python benchmarks/run_all.py            # the figures in docs/benchmarks.md (about 3 minutes here)
     .venv/bin/python benchmarks/run_all.py --quick    # a smoke run with small counts (CI runs this)
 
 Runs, one after another (never side by side, so they do not share the CPUs):
