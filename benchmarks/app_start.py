@@ -32,19 +32,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import docker
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import ByoiServer  # noqa: E402
+from benchmarks.studio import create_app, gateway_headers, kernel_gateway_studio  # noqa: E402
+from tests.conftest import ByoiServer, remove_studio_resources  # noqa: E402
 from tests.images.build import build_test_images  # noqa: E402
 
 from byoi.runtime.kernel_client import KernelClient  # noqa: E402
 from byoi.runtime.kgw.bundle import ensure_bundle  # noqa: E402
-
-IMAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:image/sample"
 
 
 def execute_one_plus_one(client: KernelClient) -> None:
@@ -56,15 +54,13 @@ def execute_one_plus_one(client: KernelClient) -> None:
 
 def byoi_run(sm, key: dict, server: ByoiServer) -> float:
     start = time.perf_counter()
-    sm.create_app(**key, ResourceSpec={"SageMakerImageArn": IMAGE_ARN, "InstanceType": "ml.t3.medium"})
+    create_app(sm, key)
     while (status := sm.describe_app(**key)["Status"]) == "Pending":
         time.sleep(0.1)
     if status != "InService":
         raise RuntimeError(f"app ended {status}: {sm.describe_app(**key).get('FailureReason')}")
-    url = sm.create_presigned_domain_url(DomainId=key["DomainId"], UserProfileName=key["UserProfileName"])["AuthorizedUrl"]
-    session = httpx.get(url, follow_redirects=False).cookies["byoi_session"]
     prefix = f"{server.url}/apps/{key['DomainId']}/{key['UserProfileName']}/KernelGateway/{key['AppName']}"
-    execute_one_plus_one(KernelClient(prefix, headers={"Authorization": f"Bearer {session}"}))
+    execute_one_plus_one(KernelClient(prefix, headers=gateway_headers(sm, key)))
     elapsed = time.perf_counter() - start
     sm.delete_app(**key)
     while sm.describe_app(**key)["Status"] != "Deleted":
@@ -109,17 +105,10 @@ def main() -> None:
         image = build_test_images(Path(tmp) / "cache", ["sample"])["sample"]
         bundle = str(ensure_bundle(Path(tmp) / "runtime"))
         server = ByoiServer(Path(tmp) / "data", BYOI_DOCKER="on", BYOI_LOG_LEVEL="warning").start()
-        domain = None
+        key = None
         try:
             sm = server.client()
-            sm.create_image(ImageName="sample", RoleArn="arn:aws:iam::123456789012:role/bench")
-            sm.create_image_version(ImageName="sample", BaseImage=image)
-            sm.create_app_image_config(AppImageConfigName="kg", KernelGatewayImageConfig={"KernelSpecs": [{"Name": "python3"}]})
-            customs = [{"ImageName": "sample", "AppImageConfigName": "kg"}]
-            domain = sm.create_domain(DomainName="bench", AuthMode="IAM", SubnetIds=["s"], VpcId="v",
-                                      DefaultUserSettings={"KernelGatewayAppSettings": {"CustomImages": customs}})["DomainId"]
-            sm.create_user_profile(DomainId=domain, UserProfileName="alice")
-            key = {"DomainId": domain, "UserProfileName": "alice", "AppType": "KernelGateway", "AppName": "default"}
+            key = kernel_gateway_studio(sm, image)
             byoi_run(sm, key, server)  # warm-up: creates the home volume, loads the image's layers into the page cache
             raw_run(image, bundle)
             for _ in range(args.runs):
@@ -127,12 +116,8 @@ def main() -> None:
                 times["raw docker"].append(raw_run(image, bundle))
         finally:
             server.stop()
-            if domain:
-                client = docker.from_env()
-                for container in client.containers.list(all=True, filters={"label": f"byoi.domain-id={domain}"}):
-                    container.remove(force=True)
-                for volume in client.volumes.list(filters={"name": f"byoi-home-{domain}-"}):
-                    volume.remove(force=True)
+            if key:
+                remove_studio_resources([key["DomainId"]])
     print(f"CreateApp until a kernel has executed `1+1` ({args.runs} runs each, alternating, after one warm-up each):\n")
     print("| path | p50 s | runs (s) |")
     print("|---|---|---|")

@@ -28,12 +28,12 @@ import uuid
 from pathlib import Path
 
 import docker
-import httpx
 from websockets.sync.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.studio import create_app, gateway_headers, kernel_gateway_studio  # noqa: E402
 from tests.conftest import ByoiServer  # noqa: E402
 from tests.images.build import build_test_images  # noqa: E402
 
@@ -96,23 +96,16 @@ def main() -> None:
         server = ByoiServer(Path(tmp) / "data", BYOI_DOCKER="on").start()
         try:
             sm = server.client()
-            sm.create_image(ImageName="sample", RoleArn="arn:aws:iam::123456789012:role/bench")
-            sm.create_image_version(ImageName="sample", BaseImage=image)
-            sm.create_app_image_config(AppImageConfigName="kg", KernelGatewayImageConfig={"KernelSpecs": [{"Name": "python3"}]})
-            customs = [{"ImageName": "sample", "AppImageConfigName": "kg"}]
-            domain = sm.create_domain(DomainName="bench", AuthMode="IAM", DefaultUserSettings={"KernelGatewayAppSettings": {"CustomImages": customs}}, SubnetIds=["s"], VpcId="v")["DomainId"]
-            sm.create_user_profile(DomainId=domain, UserProfileName="alice")
-            key = {"DomainId": domain, "UserProfileName": "alice", "AppType": "KernelGateway", "AppName": "default"}
-            arn = sm.create_app(**key, ResourceSpec={"SageMakerImageArn": "arn:aws:sagemaker:us-east-1:123456789012:image/sample", "InstanceType": "ml.t3.medium"})["AppArn"]
+            key = kernel_gateway_studio(sm, image)
+            domain = key["DomainId"]
+            arn = create_app(sm, key)
             while sm.describe_app(**key)["Status"] == "Pending":
                 time.sleep(0.5)
             (container,) = docker.from_env().containers.list(filters={"label": f"byoi.app-arn={arn}"})
             direct = f"127.0.0.1:{container.attrs['NetworkSettings']['Ports']['8888/tcp'][0]['HostPort']}"
-            url = sm.create_presigned_domain_url(DomainId=domain, UserProfileName="alice")["AuthorizedUrl"]
-            session = httpx.get(url, follow_redirects=False).cookies["byoi_session"]
             prefix = f"/apps/{domain}/alice/KernelGateway/default"
             kernel = KernelClient(f"http://{direct}").start_kernel("python3")
-            auth = {"Authorization": f"Bearer {session}"}
+            auth = gateway_headers(sm, key)
             samples: dict[str, list[float]] = {"direct": [], "through byoi": []}
             channels = f"/api/kernels/{kernel}/channels"
             # One path at a time: a kernel broadcasts its iopub messages to every open

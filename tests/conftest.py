@@ -215,12 +215,16 @@ def studio_domains():
     (apps outlive byoi by design, so a killed test server leaves them running)."""
     domains: list[str] = []
     yield domains
-    if not domains or not docker_available():
-        return
+    if domains and docker_available():
+        remove_studio_resources(domains)
+
+
+def remove_studio_resources(domain_ids: list[str]) -> None:
+    """Remove the app containers and home volumes of these domains from the Docker engine."""
     import docker
 
     client = docker.from_env()
-    for domain_id in domains:
+    for domain_id in domain_ids:
         for container in client.containers.list(all=True, filters={"label": f"byoi.domain-id={domain_id}"}):
             container.remove(force=True)
         for prefix in ("byoi-home", "byoi-space-home"):

@@ -1,0 +1,31 @@
+"""The Studio the app benchmarks run in: the spec's sample image attached to a
+domain's KernelGateway apps, and a user profile ``alice``."""
+
+from __future__ import annotations
+
+import httpx
+
+IMAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:image/sample"
+
+
+def kernel_gateway_studio(sm, image: str) -> dict:
+    """Create the image (version ``image``), its config, a domain and alice; the key of alice's app ``default``."""
+    sm.create_image(ImageName="sample", RoleArn="arn:aws:iam::123456789012:role/bench")
+    sm.create_image_version(ImageName="sample", BaseImage=image)
+    sm.create_app_image_config(AppImageConfigName="kg", KernelGatewayImageConfig={"KernelSpecs": [{"Name": "python3"}]})
+    customs = [{"ImageName": "sample", "AppImageConfigName": "kg"}]
+    domain = sm.create_domain(DomainName="bench", AuthMode="IAM", SubnetIds=["s"], VpcId="v",
+                              DefaultUserSettings={"KernelGatewayAppSettings": {"CustomImages": customs}})["DomainId"]
+    sm.create_user_profile(DomainId=domain, UserProfileName="alice")
+    return {"DomainId": domain, "UserProfileName": "alice", "AppType": "KernelGateway", "AppName": "default"}
+
+
+def create_app(sm, key: dict) -> str:
+    """CreateApp of the sample image on an ml.t3.medium; its ARN."""
+    return sm.create_app(**key, ResourceSpec={"SageMakerImageArn": IMAGE_ARN, "InstanceType": "ml.t3.medium"})["AppArn"]
+
+
+def gateway_headers(sm, key: dict) -> dict[str, str]:
+    """An Authorization header for byoi's gateway, from a presigned domain URL."""
+    url = sm.create_presigned_domain_url(DomainId=key["DomainId"], UserProfileName=key["UserProfileName"])["AuthorizedUrl"]
+    return {"Authorization": f"Bearer {httpx.get(url, follow_redirects=False).cookies['byoi_session']}"}
