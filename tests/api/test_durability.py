@@ -36,6 +36,23 @@ def snapshot(sm) -> dict:
     }
 
 
+def config_names(sm) -> list[str]:
+    """Every AppImageConfig name, through all pages."""
+    return [c["AppImageConfigName"] for page in sm.get_paginator("list_app_image_configs").paginate() for c in page["AppImageConfigs"]]
+
+
+def kill_midway(srv, writer, requests: int, kill_after: int) -> None:
+    """Run ``writer(i)`` for each request on 8 threads, SIGKILL the server once
+    ``kill_after`` requests were submitted, wait for all, and start it again."""
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(writer, i) for i in range(requests)]
+        for i, f in enumerate(futures):
+            if i == kill_after:
+                srv.kill()
+            f.result()
+    srv.start()
+
+
 @pytest.mark.parametrize("stop", ["stop", "kill"])
 def test_everything_survives_a_restart(fresh_server, stop):
     srv = fresh_server()
@@ -60,14 +77,8 @@ def test_acknowledged_writes_survive_kill_under_load(fresh_server):
         except Exception:  # noqa: BLE001 - requests cut off by the kill are not acknowledged
             pass
 
-    with ThreadPoolExecutor(8) as pool:
-        futures = [pool.submit(writer, i) for i in range(200)]
-        for i, f in enumerate(futures):
-            if i == 60:
-                srv.kill()
-            f.result()
-    srv.start()
-    listed = {c["AppImageConfigName"] for page in srv.client().get_paginator("list_app_image_configs").paginate() for c in page["AppImageConfigs"]}
+    kill_midway(srv, writer, requests=200, kill_after=60)
+    listed = set(config_names(srv.client()))
     assert len(acknowledged) >= 10
     assert set(acknowledged) <= listed
 
@@ -176,7 +187,7 @@ def test_sixteen_clients_racing_to_create_and_delete_the_same_names(fresh_server
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(client_work, range(16)))
     sm = clients[0]
-    listed = [c["AppImageConfigName"] for page in sm.get_paginator("list_app_image_configs").paginate() for c in page["AppImageConfigs"]]
+    listed = config_names(sm)
     assert len(listed) == len(set(listed))
     for name in names:
         present = name in listed
@@ -213,15 +224,9 @@ def test_kill_under_mixed_write_load_keeps_every_acknowledged_write(fresh_server
         except Exception:  # noqa: BLE001 - requests cut off by the kill are not acknowledged
             pass
 
-    with ThreadPoolExecutor(8) as pool:
-        futures = [pool.submit(writer, i) for i in range(240)]
-        for i, f in enumerate(futures):
-            if i == 100:
-                srv.kill()
-            f.result()
-    srv.start()
+    kill_midway(srv, writer, requests=240, kill_after=100)
     sm = srv.client()
-    listed = {c["AppImageConfigName"] for page in sm.get_paginator("list_app_image_configs").paginate() for c in page["AppImageConfigs"]}
+    listed = set(config_names(sm))
     assert len(created) >= 10 and len(deleted) >= 5
     assert created <= listed
     assert not deleted & listed
