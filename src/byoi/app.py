@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from byoi.auth.keys import AccessKeys, CredentialsFileError, KeyStore, read_credentials_file
+from byoi.auth.keys import AccessKeys, CredentialsFileError, KeyStore
 from byoi.auth.sigv4 import Caller, SignedRequest, verify
 from byoi.aws.protocol import Authenticator, JsonProtocolEndpoint
 from byoi.cloudcontrol import cloudcontrol_service
@@ -105,12 +105,10 @@ def authenticator(settings: Settings, db: Database, clock: Clock) -> Authenticat
     if not settings.auth_enabled():
         log.warning("authentication is off: anyone who can reach %s:%s may call every API", settings.host, settings.port)
         return None
-    if settings.credentials_file is not None:
-        try:
-            read_credentials_file(settings.credentials_file)
-        except CredentialsFileError as exc:
-            raise StartupError(f"{exc} (BYOI_CREDENTIALS_FILE)") from None
-    keys = KeyStore(AccessKeys(db, clock), settings.credentials_file)
+    try:
+        keys = KeyStore(AccessKeys(db, clock), settings.credentials_file)
+    except CredentialsFileError as exc:
+        raise StartupError(f"{exc} (BYOI_CREDENTIALS_FILE)") from None
     if keys.count() == 0:
         log.warning(
             "authentication is on but no access keys are configured: every request will be refused. "

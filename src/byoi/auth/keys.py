@@ -113,7 +113,10 @@ class AccessKeys:
 
 
 class KeyStore:
-    """Looks up access keys for SigV4 verification; thread-safe."""
+    """Looks up access keys for SigV4 verification; thread-safe.
+
+    CredentialsFileError when ``file`` cannot be read at construction; later, a
+    file that became unreadable keeps its last good keys."""
 
     def __init__(self, db_keys: AccessKeys | None, file: Path | None, refresh_seconds: float = 5.0):
         self._db_keys = db_keys
@@ -124,6 +127,10 @@ class KeyStore:
         self._loaded_at = float("-inf")
         self._file_stamp: tuple[int, int] | None = None
         self._file_keys: dict[str, Credential] = {}
+        if file is not None:
+            stamp = _stamp(file)
+            self._file_keys = read_credentials_file(file)
+            self._file_stamp = stamp
         self.reload()
 
     def lookup(self, access_key_id: str) -> Credential | None:
@@ -160,10 +167,9 @@ class KeyStore:
     def _read_file(self) -> dict[str, Credential]:
         assert self._file is not None
         try:
-            stat = self._file.stat()
-        except OSError:
+            stamp = _stamp(self._file)
+        except CredentialsFileError:
             return self._file_keys
-        stamp = (stat.st_mtime_ns, stat.st_size)
         if stamp != self._file_stamp:
             try:
                 self._file_keys = read_credentials_file(self._file)
@@ -171,3 +177,12 @@ class KeyStore:
             except CredentialsFileError:
                 pass
         return self._file_keys
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """What tells a changed file: its modification time and size."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise CredentialsFileError(f"cannot read credentials file {path}: {exc}") from None
+    return stat.st_mtime_ns, stat.st_size

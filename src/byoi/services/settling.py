@@ -63,7 +63,7 @@ class Settling:
             try:
                 kinds: set[str] = set()
                 while local.pending:
-                    kinds = kinds | local.pending if kinds else set(local.pending)
+                    kinds |= local.pending
                     local.pending = set()
                     self.settle_due(kinds=kinds)
             finally:
