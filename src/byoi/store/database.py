@@ -16,9 +16,11 @@ through two context managers:
   rows they find (``SELECT ... FOR UPDATE`` on PostgreSQL, where writers run
   concurrently under READ COMMITTED), so of two transactions deleting or
   changing one row the second waits and then sees the first one's outcome.
-* ``rows()``  - a read transaction on a plain connection, for hot read paths
-  (Describe, List): statements return rows whose attributes are the model's
-  columns, read-only, for about two thirds of the cost of ORM objects.
+* ``rows()``  - a read transaction on a plain connection: statements return
+  rows whose attributes are the model's columns, read-only.
+* ``raw_read()`` / ``raw_write()`` - the same two kinds of transaction for the
+  hot paths' ``Prepared`` statements, run straight on the driver
+  (``byoi.store.raw``, which says why and what it costs).
 
 ``migrate()`` brings the schema to the newest alembic revision; ``byoi serve``
 runs it at start-up.
@@ -38,8 +40,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
+from byoi.store.raw import LOCKING, Transaction
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-LOCKING = "byoi.locking"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -111,6 +114,37 @@ class Database:
         """A connection in a read transaction; ``execute(select(Model))`` yields rows, not objects."""
         with self._reader.connect() as connection, connection.begin():
             yield connection
+
+    @contextmanager
+    def raw_read(self) -> Iterator[Transaction]:
+        """A driver connection in a read transaction, rolled back at the end."""
+        pooled = self._reader.raw_connection()
+        try:
+            tx = Transaction(pooled.dbapi_connection, self._reader.dialect, locking=False)
+            if self.is_sqlite:
+                tx.begin("BEGIN")  # PostgreSQL's driver begins on the first statement
+            yield tx
+            tx.rollback()
+        finally:
+            pooled.close()
+
+    @contextmanager
+    def raw_write(self) -> Iterator[Transaction]:
+        """A driver connection whose work commits on normal exit and rolls back on exception."""
+        with self._write_lock:
+            pooled = self._writer.raw_connection()
+            try:
+                tx = Transaction(pooled.dbapi_connection, self._writer.dialect, locking=True)
+                if self.is_sqlite:
+                    tx.begin("BEGIN IMMEDIATE")
+                try:
+                    yield tx
+                except BaseException:
+                    tx.rollback()
+                    raise
+                tx.commit()
+            finally:
+                pooled.close()
 
     @contextmanager
     def write(self) -> Iterator[Session]:
