@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,10 +23,11 @@ from byoi.aws.arns import APP_IMAGE_CONFIG, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
 from byoi.aws.protocol import Scope
 from byoi.services.clock import Clock
-from byoi.services.listing import ListQuery, Page, filtered, page
+from byoi.services.listing import Listing, ListQuery, Page
 from byoi.services.tags import delete_tags_of, insert_tags
 from byoi.store.database import Database, lookup
 from byoi.store.models import AppImageConfig
+from byoi.store.raw import Prepared, Transaction
 
 #: API member of each mode -> model column.
 MODES = {
@@ -59,6 +60,24 @@ _CONFIG_BY_NAME = select(AppImageConfig).where(
 def find_config(session: Session, scope: Scope, name: str) -> AppImageConfig | None:
     params = {"account_id": scope.account_id, "region": scope.region, "name_key": name.lower()}
     return lookup(session, _CONFIG_BY_NAME, params)
+
+
+_FIND_CONFIG = Prepared(_CONFIG_BY_NAME, locks=AppImageConfig)
+_INSERT_CONFIG = Prepared(insert(AppImageConfig).values({
+    c: bindparam(c) for c in ("account_id", "region", "name", "name_key", "created_ms", "modified_ms", *MODES.values())
+}))
+_CONFIGS = Listing(
+    "configs",
+    select(AppImageConfig).where(AppImageConfig.account_id == bindparam("account_id"), AppImageConfig.region == bindparam("region")),
+    CONFIG_SORTS, AppImageConfig.id,
+    created=AppImageConfig.created_ms, modified=AppImageConfig.modified_ms, name=AppImageConfig.name,
+)
+
+
+def config_row(source: Session | Transaction, scope: Scope, name: str):
+    """The config named ``name`` as a row (its columns as attributes), or None."""
+    params = {"account_id": scope.account_id, "region": scope.region, "name_key": name.lower()}
+    return Transaction.of(source).first(_FIND_CONFIG, params)
 
 
 def get_config(session: Session, scope: Scope, name: str) -> AppImageConfig:
@@ -98,30 +117,25 @@ class AppImageConfigService:
         arn = sagemaker_arn(scope, APP_IMAGE_CONFIG, name)
         in_use = ResourceInUse(f"AppImageConfig with ARN {arn} already exists")
         now = self._clock.now_ms()
+        values = {
+            "account_id": scope.account_id, "region": scope.region, "name": name, "name_key": name.lower(),
+            "created_ms": now, "modified_ms": now,
+            **{column: with_defaults(modes[member]) if member in modes else None for member, column in MODES.items()},
+        }
         try:
-            with self._db.write() as session:
-                if find_config(session, scope, name) is not None:
+            with self._db.raw_write() as tx:
+                if config_row(tx, scope, name) is not None:
                     raise in_use
-                config = AppImageConfig(
-                    account_id=scope.account_id,
-                    region=scope.region,
-                    name=name,
-                    name_key=name.lower(),
-                    created_ms=now,
-                    modified_ms=now,
-                )
-                for member, mode in modes.items():
-                    setattr(config, MODES[member], with_defaults(mode))
-                session.add(config)
-                insert_tags(session, arn, tags or [])
+                tx.execute(_INSERT_CONFIG, values)
+                insert_tags(tx, arn, tags or [])
         except IntegrityError:
             raise in_use from None
         return arn
 
-    def describe(self, scope: Scope, name: str) -> Row:
+    def describe(self, scope: Scope, name: str):
         """The config as a row (its columns as attributes)."""
-        with self._db.rows() as connection:
-            row = connection.execute(_CONFIG_BY_NAME, {"account_id": scope.account_id, "region": scope.region, "name_key": name.lower()}).first()
+        with self._db.raw_read() as tx:
+            row = config_row(tx, scope, name)
         if row is None:
             raise config_not_found(scope, name)
         return row
@@ -157,10 +171,7 @@ class AppImageConfigService:
                 )
             )
 
-    def list(self, scope: Scope, query: ListQuery) -> Page[AppImageConfig]:
-        stmt = select(AppImageConfig).where(
-            AppImageConfig.account_id == scope.account_id, AppImageConfig.region == scope.region
-        )
-        stmt = filtered(stmt, query, AppImageConfig.created_ms, AppImageConfig.modified_ms, AppImageConfig.name)
-        with self._db.rows() as connection:
-            return page(connection, stmt, query, CONFIG_SORTS[query.sort_by], AppImageConfig.id, "configs")
+    def list(self, scope: Scope, query: ListQuery) -> Page:
+        """A page of configs, as rows (their columns as attributes)."""
+        with self._db.raw_read() as tx:
+            return _CONFIGS.page(tx, query, account_id=scope.account_id, region=scope.region)

@@ -20,7 +20,7 @@ DeleteApp makes it Deleting, then Deleted; Deleted apps stay listed.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
@@ -34,7 +34,7 @@ from byoi.services.clock import Clock
 from byoi.services.domains import DELETING, get_domain, get_member
 from byoi.services.image_versions import version_arn
 from byoi.services.images import find_image
-from byoi.services.listing import ListQuery, Page, page
+from byoi.services.listing import Listing, ListQuery, Page
 from byoi.services.settling import Settling
 from byoi.services.tags import insert_tags
 from byoi.store.database import Database
@@ -70,6 +70,19 @@ def settings_chain(domain: Domain, member: DomainMember) -> list[dict]:
         domain.settings.get("DefaultSpaceSettings") or {},
         domain.settings.get("DefaultUserSettings") or {},
     ]
+
+
+_APPS = Listing(
+    "apps",
+    select(App).join(App.domain).options(contains_eager(App.domain))
+    .where(Domain.account_id == bindparam("account_id"), Domain.region == bindparam("region")),
+    {"CreationTime": App.created_ms}, App.id,
+    equals={
+        "domain_id": lambda value: Domain.domain_id == value,
+        "user_profile": lambda value: and_(App.owner_kind == "user", App.owner_name == value),
+        "space": lambda value: and_(App.owner_kind == "space", App.owner_name == value),
+    },
+)
 
 
 class AppService:
@@ -272,12 +285,8 @@ class AppService:
             session.execute(update(App).where(App.id == app_id).values(last_activity_ms=now_ms))
 
     def list(self, scope: Scope, query: ListQuery, domain_id: str | None, user_profile: str | None, space: str | None) -> Page[App]:
-        stmt = select(App).join(App.domain).where(Domain.account_id == scope.account_id, Domain.region == scope.region)
-        if domain_id:
-            stmt = stmt.where(Domain.domain_id == domain_id)
-        if user_profile:
-            stmt = stmt.where(App.owner_kind == "user", App.owner_name == user_profile)
-        if space:
-            stmt = stmt.where(App.owner_kind == "space", App.owner_name == space)
         with self._db.read() as session:
-            return page(session, stmt.options(contains_eager(App.domain)), query, App.created_ms, App.id, "apps")
+            return _APPS.orm_page(
+                session, query, account_id=scope.account_id, region=scope.region,
+                domain_id=domain_id, user_profile=user_profile, space=space,
+            )

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from byoi.aws.arns import APP_IMAGE_CONFIG, IMAGE, IMAGE_VERSION, parse_sagemaker_arn
-from byoi.services.app_image_configs import AppImageConfigService, find_config
+from byoi.services.app_image_configs import AppImageConfigService, config_row
 from byoi.services.apps import AppService
 from byoi.services.base_images import BaseImageResolver
 from byoi.services.clock import Clock
 from byoi.services.domains import DomainService, DomainSettler, studio_resource_exists
 from byoi.services.image_settler import ImageSettler
 from byoi.services.image_versions import ImageVersionService
-from byoi.services.images import ImageService, find_image
+from byoi.services.images import ImageService, image_exists
 from byoi.services.settling import Settling
 from byoi.services.tags import TagService
 from byoi.store.database import Database
-from byoi.store.models import ImageVersion
+from byoi.store.raw import Transaction
 
 
 @dataclass
@@ -33,24 +30,18 @@ class Services:
     settling: Settling
 
 
-def resource_exists(session: Session, arn: str) -> bool:
-    """Whether ``arn`` names an Image, ImageVersion or AppImageConfig that exists."""
+def resource_exists(tx: Transaction, arn: str) -> bool:
+    """Whether ``arn`` names an existing resource byoi tags (an image, version, config or Studio resource)."""
     parsed = parse_sagemaker_arn(arn)
     if parsed is None:
         return False
     if parsed.resource_type == IMAGE and len(parsed.path) == 1:
-        return find_image(session, parsed.scope, parsed.path[0]) is not None
+        return image_exists(tx, parsed.scope, parsed.path[0])
     if parsed.resource_type == IMAGE_VERSION and len(parsed.path) == 2 and parsed.path[1].isdigit():
-        image = find_image(session, parsed.scope, parsed.path[0])
-        if image is None:
-            return False
-        number = int(parsed.path[1])
-        return session.scalar(
-            select(ImageVersion.id).where(ImageVersion.image_id == image.id, ImageVersion.version == number)
-        ) is not None
+        return image_exists(tx, parsed.scope, parsed.path[0], int(parsed.path[1]))
     if parsed.resource_type == APP_IMAGE_CONFIG and len(parsed.path) == 1:
-        return find_config(session, parsed.scope, parsed.path[0]) is not None
-    return studio_resource_exists(session, parsed)
+        return config_row(tx, parsed.scope, parsed.path[0]) is not None
+    return studio_resource_exists(tx, parsed)
 
 
 def build_services(

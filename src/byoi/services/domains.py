@@ -18,21 +18,22 @@ from __future__ import annotations
 import secrets
 import string
 
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
 from byoi.aws.arns import DOMAIN, SPACE, USER_PROFILE, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
 from byoi.aws.protocol import Scope
-from byoi.services.app_image_configs import find_config
+from byoi.services.app_image_configs import config_row
 from byoi.services.clock import Clock
-from byoi.services.images import find_image
-from byoi.services.listing import ListQuery, Page, filtered, page
+from byoi.services.images import image_exists
+from byoi.services.listing import Listing, ListQuery, Page
 from byoi.services.settling import Settling
 from byoi.services.tags import delete_tags_of, insert_tags
 from byoi.store.database import Database, lookup
-from byoi.store.models import App, Domain, DomainMember, ImageVersion
+from byoi.store.models import App, Domain, DomainMember
+from byoi.store.raw import Prepared, Transaction
 
 PENDING, IN_SERVICE, DELETING = "Pending", "InService", "Deleting"
 LIVE_APP_STATES = ("Pending", "InService", "Deleting")
@@ -56,6 +57,36 @@ _DOMAIN_BY_ID = select(Domain).where(
 _MEMBER_BY_NAME = select(DomainMember).where(
     DomainMember.domain_pk == bindparam("domain_pk"), DomainMember.kind == bindparam("kind"),
     DomainMember.name_key == bindparam("name_key"),
+)
+_FIND_DOMAIN = Prepared(_DOMAIN_BY_ID, locks=Domain)
+_MEMBER_ID = Prepared(select(DomainMember.id).where(_MEMBER_BY_NAME.whereclause), locks=DomainMember)
+_LIVE_APP_ID = Prepared(
+    select(App.id).where(
+        App.domain_pk == bindparam("domain_pk"),
+        func.lower(App.owner_name) == bindparam("owner"),
+        func.lower(App.app_type) == bindparam("app_type"),
+        func.lower(App.name) == bindparam("name"),
+        App.status != "Deleted",
+    )
+)
+_INSERT_DOMAIN_COLUMNS = (
+    "domain_id", "account_id", "region", "name", "status", "failure_reason", "settings", "next_home_uid", "created_ms", "modified_ms",
+)
+_INSERT_DOMAIN = Prepared(insert(Domain).values({c: bindparam(c) for c in _INSERT_DOMAIN_COLUMNS}).returning(Domain.id))
+_DOMAINS = Listing(
+    "domains",
+    select(Domain).where(Domain.account_id == bindparam("account_id"), Domain.region == bindparam("region")),
+    {"CreationTime": Domain.created_ms}, Domain.id,
+)
+_MEMBERS = Listing(
+    "members",
+    select(DomainMember).join(DomainMember.domain).options(contains_eager(DomainMember.domain)).where(
+        Domain.account_id == bindparam("account_id"), Domain.region == bindparam("region"),
+        DomainMember.kind == bindparam("kind"),
+    ),
+    {"CreationTime": DomainMember.created_ms, "LastModifiedTime": DomainMember.modified_ms}, DomainMember.id,
+    created=DomainMember.created_ms, modified=DomainMember.modified_ms, name=DomainMember.name,
+    equals={"domain_id": lambda value: Domain.domain_id == value},
 )
 
 
@@ -87,20 +118,18 @@ def get_member(session: Session, domain: Domain, kind: str, name: str) -> Domain
     return member
 
 
-def check_custom_images(session: Session, scope: Scope, settings: dict | None, where: str) -> None:
+def check_custom_images(source: Session | Transaction, scope: Scope, settings: dict | None, where: str) -> None:
     """Every CustomImages entry in ``settings`` names an existing image (version) and config."""
     for app_settings in APP_SETTINGS:
         for i, custom in enumerate(((settings or {}).get(app_settings) or {}).get("CustomImages") or [], 1):
             path = f"{where}.{app_settings}.CustomImages.{i}"
-            image = find_image(session, scope, custom["ImageName"])
-            if image is None:
+            tx = Transaction.of(source)
+            if not image_exists(tx, scope, custom["ImageName"]):
                 raise ValidationException(f"{path}: Image {custom['ImageName']} does not exist")
             number = custom.get("ImageVersionNumber")
-            if number is not None and session.scalar(
-                select(ImageVersion.id).where(ImageVersion.image_id == image.id, ImageVersion.version == number)
-            ) is None:
+            if number is not None and not image_exists(tx, scope, custom["ImageName"], number):
                 raise ValidationException(f"{path}: Image {custom['ImageName']} has no version {number}")
-            if find_config(session, scope, custom["AppImageConfigName"]) is None:
+            if config_row(tx, scope, custom["AppImageConfigName"]) is None:
                 raise ValidationException(f"{path}: AppImageConfig {custom['AppImageConfigName']} does not exist")
 
 
@@ -121,33 +150,34 @@ class DomainService:
     # --- domains --------------------------------------------------------------
 
     def create(self, scope: Scope, name: str, settings: dict, tags: list[dict] | None) -> Domain:
+        """The new domain (not attached to a session)."""
         now = self._clock.now_ms()
-        with self._db.write() as session:
-            check_custom_images(session, scope, settings.get("DefaultUserSettings"), "DefaultUserSettings")
-            check_custom_images(session, scope, settings.get("DefaultSpaceSettings"), "DefaultSpaceSettings")
-            domain = Domain(
-                domain_id=new_domain_id(),
-                account_id=scope.account_id,
-                region=scope.region,
-                name=name,
-                # With no transition delay there is nothing to wait for: settled at once.
-                status=PENDING if self._settling.transition_seconds else IN_SERVICE,
-                settings=settings,
-                next_home_uid=200001,
-                created_ms=now,
-                modified_ms=now,
-            )
-            session.add(domain)
-            session.flush()
-            insert_tags(session, domain_arn(domain), tags or [])
+        domain = Domain(
+            domain_id=new_domain_id(),
+            account_id=scope.account_id,
+            region=scope.region,
+            name=name,
+            # With no transition delay there is nothing to wait for: settled at once.
+            status=PENDING if self._settling.transition_seconds else IN_SERVICE,
+            failure_reason=None,
+            settings=settings,
+            next_home_uid=200001,
+            created_ms=now,
+            modified_ms=now,
+        )
+        with self._db.raw_write() as tx:
+            check_custom_images(tx, scope, settings.get("DefaultUserSettings"), "DefaultUserSettings")
+            check_custom_images(tx, scope, settings.get("DefaultSpaceSettings"), "DefaultSpaceSettings")
+            domain.id = tx.scalar(_INSERT_DOMAIN, {c: getattr(domain, c) for c in _INSERT_DOMAIN_COLUMNS})
+            insert_tags(tx, domain_arn(domain), tags or [])
         if domain.status == PENDING:
             self._settling.changed("domains")
         return domain
 
-    def describe(self, scope: Scope, domain_id: str) -> Row:
+    def describe(self, scope: Scope, domain_id: str):
         """The domain as a row (its columns as attributes)."""
-        with self._db.rows() as connection:
-            row = connection.execute(_DOMAIN_BY_ID, {"domain_id": domain_id, "account_id": scope.account_id, "region": scope.region}).first()
+        with self._db.raw_read() as tx:
+            row = tx.first(_FIND_DOMAIN, {"domain_id": domain_id, "account_id": scope.account_id, "region": scope.region})
         if row is None:
             raise domain_not_found(scope, domain_id)
         return row
@@ -192,10 +222,10 @@ class DomainService:
             )
         self._settling.changed("domains")
 
-    def list(self, scope: Scope, query: ListQuery) -> Page[Domain]:
-        stmt = select(Domain).where(Domain.account_id == scope.account_id, Domain.region == scope.region)
-        with self._db.rows() as connection:
-            return page(connection, stmt, query, Domain.created_ms, Domain.id, "domains")
+    def list(self, scope: Scope, query: ListQuery) -> Page:
+        """A page of domains, as rows (their columns as attributes)."""
+        with self._db.raw_read() as tx:
+            return _DOMAINS.page(tx, query, account_id=scope.account_id, region=scope.region)
 
     # --- user profiles and spaces ---------------------------------------------
 
@@ -266,17 +296,11 @@ class DomainService:
             session.delete(member)
 
     def list_members(self, scope: Scope, kind: str, domain_id: str | None, query: ListQuery) -> Page[DomainMember]:
-        stmt = (
-            select(DomainMember)
-            .join(DomainMember.domain)
-            .where(Domain.account_id == scope.account_id, Domain.region == scope.region, DomainMember.kind == kind)
-        )
-        if domain_id:
-            stmt = stmt.where(Domain.domain_id == domain_id)
-        stmt = filtered(stmt, query, DomainMember.created_ms, DomainMember.modified_ms, DomainMember.name)
-        column = DomainMember.modified_ms if query.sort_by == "LastModifiedTime" else DomainMember.created_ms
         with self._db.read() as session:
-            return page(session, stmt.options(contains_eager(DomainMember.domain)), query, column, DomainMember.id, f"members:{kind}")
+            return _MEMBERS.orm_page(
+                session, query, f"members:{kind}",
+                account_id=scope.account_id, region=scope.region, kind=kind, domain_id=domain_id or None,
+            )
 
 
 def remove_domain(session: Session, domain: Domain) -> None:
@@ -311,27 +335,22 @@ class DomainSettler:
         return None if oldest is None else max(0.0, (oldest + self._delay_ms - now) / 1000)
 
 
-def studio_resource_exists(session: Session, parsed) -> bool:
+def studio_resource_exists(tx: Transaction, parsed) -> bool:
     """Whether a parsed ARN names an existing domain, user profile, space or live app."""
     from byoi.aws.arns import APP
 
-    domain = find_domain(session, parsed.scope, parsed.path[0])
+    scope = parsed.scope
+    domain = tx.first(_FIND_DOMAIN, {"domain_id": parsed.path[0], "account_id": scope.account_id, "region": scope.region})
     if domain is None:
         return False
     if parsed.resource_type == DOMAIN:
         return len(parsed.path) == 1
     kinds = {USER_PROFILE: "user", SPACE: "space"}
     if parsed.resource_type in kinds and len(parsed.path) == 2:
-        return find_member(session, domain, kinds[parsed.resource_type], parsed.path[1]) is not None
+        params = {"domain_pk": domain.id, "kind": kinds[parsed.resource_type], "name_key": parsed.path[1].lower()}
+        return tx.scalar(_MEMBER_ID, params) is not None
     if parsed.resource_type == APP and len(parsed.path) == 4:
         owner, app_type, name = parsed.path[1:]
-        return session.scalar(
-            select(App.id).where(
-                App.domain_pk == domain.id,
-                func.lower(App.owner_name) == owner,
-                func.lower(App.app_type) == app_type,
-                func.lower(App.name) == name,
-                App.status != "Deleted",
-            )
-        ) is not None
+        params = {"domain_pk": domain.id, "owner": owner, "app_type": app_type, "name": name}
+        return tx.scalar(_LIVE_APP_ID, params) is not None
     return False

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -26,7 +26,7 @@ from byoi.aws.protocol import Scope
 from byoi.services import status
 from byoi.services.clock import Clock
 from byoi.services.images import get_image, image_arn
-from byoi.services.listing import ListQuery, Page, filtered, page
+from byoi.services.listing import Listing, ListQuery, Page
 from byoi.services.settling import Settling
 from byoi.store.database import Database
 from byoi.store.models import Image, ImageVersion, ImageVersionAlias
@@ -36,6 +36,11 @@ VERSION_SORTS = {
     "LAST_MODIFIED_TIME": ImageVersion.modified_ms,
     "VERSION": ImageVersion.version,
 }
+
+_VERSIONS = Listing(
+    "versions", select(ImageVersion).where(ImageVersion.image_id == bindparam("image_id")), VERSION_SORTS, ImageVersion.id,
+    created=ImageVersion.created_ms, modified=ImageVersion.modified_ms,
+)
 
 #: Version attributes a caller may set, API member -> column.
 METADATA_FIELDS = {
@@ -157,9 +162,7 @@ class ImageVersionService:
     def list(self, scope: Scope, image_name: str, query: ListQuery) -> tuple[Image, Page[ImageVersion]]:
         with self._db.read() as session:
             image = get_image(session, scope, image_name)
-            stmt = select(ImageVersion).where(ImageVersion.image_id == image.id)
-            stmt = filtered(stmt, query, ImageVersion.created_ms, ImageVersion.modified_ms)
-            return image, page(session, stmt, query, VERSION_SORTS[query.sort_by], ImageVersion.id, "versions")
+            return image, _VERSIONS.orm_page(session, query, image_id=image.id)
 
     def all(self, scope: Scope, image_name: str | None = None) -> list[tuple[Image, ImageVersion]]:
         """Every version in ``scope`` (of one image when named) with its image, oldest first."""

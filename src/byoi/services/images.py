@@ -17,11 +17,12 @@ from byoi.aws.errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFou
 from byoi.aws.protocol import Scope
 from byoi.services import status
 from byoi.services.clock import Clock
-from byoi.services.listing import ListQuery, Page, filtered, page
+from byoi.services.listing import Listing, ListQuery, Page
 from byoi.services.settling import Settling
 from byoi.services.tags import insert_tags
 from byoi.store.database import Database, lookup
 from byoi.store.models import Image, ImageVersion
+from byoi.store.raw import Prepared, Transaction
 
 IMAGE_SORTS = {"CREATION_TIME": Image.created_ms, "LAST_MODIFIED_TIME": Image.modified_ms, "IMAGE_NAME": Image.name}
 
@@ -38,6 +39,29 @@ _IMAGE_BY_NAME = select(Image).where(
 
 def find_image(session: Session, scope: Scope, name: str) -> Image | None:
     return lookup(session, _IMAGE_BY_NAME, {"account_id": scope.account_id, "region": scope.region, "name_key": name.lower()})
+
+
+_IMAGE_ID = Prepared(select(Image.id).where(_IMAGE_BY_NAME.whereclause), locks=Image)
+_VERSION_ID = Prepared(
+    select(ImageVersion.id).where(ImageVersion.image_id == bindparam("image_id"), ImageVersion.version == bindparam("version")),
+    locks=ImageVersion,
+)
+
+
+def image_exists(source: Session | Transaction, scope: Scope, name: str, version: int | None = None) -> bool:
+    """Whether image ``name`` exists (and has version number ``version``, when given)."""
+    tx = Transaction.of(source)
+    image_id = tx.scalar(_IMAGE_ID, {"account_id": scope.account_id, "region": scope.region, "name_key": name.lower()})
+    if image_id is None or version is None:
+        return image_id is not None
+    return tx.scalar(_VERSION_ID, {"image_id": image_id, "version": version}) is not None
+
+
+_IMAGES = Listing(
+    "images",
+    select(Image).where(Image.account_id == bindparam("account_id"), Image.region == bindparam("region")),
+    IMAGE_SORTS, Image.id, created=Image.created_ms, modified=Image.modified_ms, name=Image.name,
+)
 
 
 def get_image(session: Session, scope: Scope, name: str) -> Image:
@@ -145,11 +169,10 @@ class ImageService:
             session.execute(update(Image).where(Image.id == image.id).values(status=status.DELETING, modified_ms=now))
         self._settling.changed("images")
 
-    def list(self, scope: Scope, query: ListQuery) -> Page[Image]:
-        stmt = select(Image).where(Image.account_id == scope.account_id, Image.region == scope.region)
-        stmt = filtered(stmt, query, Image.created_ms, Image.modified_ms, Image.name)
-        with self._db.read() as session:
-            return page(session, stmt, query, IMAGE_SORTS[query.sort_by], Image.id, "images")
+    def list(self, scope: Scope, query: ListQuery) -> Page:
+        """A page of images, as rows (their columns as attributes)."""
+        with self._db.raw_read() as tx:
+            return _IMAGES.page(tx, query, account_id=scope.account_id, region=scope.region)
 
     def all(self, scope: Scope) -> list[Image]:
         """Every image in ``scope``, oldest first (for Cloud Control's ListResources)."""

@@ -1,23 +1,33 @@
 """Filtering, sorting and keyset pagination shared by every List operation.
 
-``page(session, stmt, sort, ...)`` runs ``stmt`` ordered by the sort column and
-then by primary key (a total order even when sort values repeat), resuming
-strictly after the NextToken's key. It reads one row more than asked to know
-whether another page exists, so each page costs one indexed range scan
-whatever its depth.
+A ``Listing`` is one List operation's query: a base statement (with
+``bindparam``s for what each call supplies, such as the account and region),
+its sorts, its filters. Each page is ordered by the sort column and then by
+primary key (a total order even when sort values repeat), resumes strictly
+after the NextToken's key, and reads one row more than asked to know whether
+another page exists, so each page costs one indexed range scan whatever its
+depth.
+
+The statement for each *shape* of request (sort, order, which filters are
+given, first page or not) is built once and kept: building a SQLAlchemy
+statement costs more than running it. Every value goes in as a parameter.
+``page()`` runs it on the driver (``byoi.store.raw``) and yields rows;
+``orm_page()`` runs it in a Session and yields ORM objects.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Select, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from byoi.aws.pagination import decode_token, encode_token
 from byoi.services.clock import to_ms
+from byoi.store.raw import Prepared, Transaction
 
 T = TypeVar("T")
 
@@ -43,65 +53,114 @@ class ListQuery:
     modified_before: datetime | None = None
 
 
-def filtered(
-    stmt: Select,
-    query: ListQuery,
-    created: InstrumentedAttribute,
-    modified: InstrumentedAttribute,
-    name: InstrumentedAttribute | None = None,
-) -> Select:
-    """Apply the query's name and time filters to ``stmt``."""
-    if name is not None:
-        stmt = name_contains(stmt, name, query.name_contains)
-    stmt = time_window(stmt, created, query.created_after, query.created_before)
-    return time_window(stmt, modified, query.modified_after, query.modified_before)
+#: Escape character for LIKE patterns: a name's own % and _ match literally.
+_ESCAPE = "/"
 
 
-def time_window(
-    stmt: Select, column: InstrumentedAttribute, after: datetime | None, before: datetime | None
-) -> Select:
-    """Keep rows whose ``column`` lies in [after, before]; AWS's bounds are inclusive."""
-    if after is not None:
-        stmt = stmt.where(column >= to_ms(after))
-    if before is not None:
-        stmt = stmt.where(column <= to_ms(before))
-    return stmt
+def like_fragment(fragment: str) -> str:
+    """The LIKE pattern matching names that contain ``fragment`` (case-sensitive, wildcards literal)."""
+    for special in (_ESCAPE, "%", "_"):
+        fragment = fragment.replace(special, _ESCAPE + special)
+    return f"%{fragment}%"
 
 
-def name_contains(stmt: Select, column: InstrumentedAttribute, fragment: str | None) -> Select:
-    """Keep rows whose name contains ``fragment`` (case-sensitive, wildcards literal)."""
-    if fragment:
-        stmt = stmt.where(column.contains(fragment, autoescape=True))
-    return stmt
+class Listing:
+    """One List operation's statements; see the module docstring.
 
-
-def page(
-    source: Session | Connection,
-    stmt: Select,
-    query: ListQuery,
-    column: InstrumentedAttribute,
-    tiebreak: InstrumentedAttribute,
-    kind: str,
-) -> Page[Any]:
-    """One page of ``stmt`` sorted by ``column`` then ``tiebreak``; see the module docstring.
-
-    ``kind`` names the listing in its NextToken, so a token is only honoured by
-    the same listing under the same sort. From a ``Session`` the items are ORM
-    objects; from a ``Connection`` (``Database.rows()``) they are rows.
+    ``sorts`` maps each SortBy value to its column; ``created``/``modified``
+    take the CreationTime and LastModifiedTime windows (bounds inclusive, as
+    AWS's are); ``name`` takes NameContains; ``equals`` maps an optional call
+    parameter to the condition it adds when given (e.g. DomainIdEquals).
+    ``kind`` names the listing in its NextTokens, so a token is only honoured
+    by the same listing under the same sort.
     """
-    sort_name = f"{kind}:{query.sort_by}:{'asc' if query.ascending else 'desc'}"
-    keys = tuple_(column, tiebreak)
-    if query.next_token:
-        last = decode_token(query.next_token, sort_name, 2)
-        stmt = stmt.where(keys > tuple_(*last) if query.ascending else keys < tuple_(*last))
-    if query.ascending:
-        stmt = stmt.order_by(column.asc(), tiebreak.asc())
-    else:
-        stmt = stmt.order_by(column.desc(), tiebreak.desc())
-    stmt = stmt.limit(query.max_results + 1)
-    rows = list(source.scalars(stmt) if isinstance(source, Session) else source.execute(stmt))
-    if len(rows) <= query.max_results:
-        return Page(rows, None)
-    rows = rows[: query.max_results]
-    token = encode_token(sort_name, [getattr(rows[-1], column.key), getattr(rows[-1], tiebreak.key)])
-    return Page(rows, token)
+
+    def __init__(
+        self,
+        kind: str,
+        base: Select,
+        sorts: Mapping[str, InstrumentedAttribute],
+        tiebreak: InstrumentedAttribute,
+        created: InstrumentedAttribute | None = None,
+        modified: InstrumentedAttribute | None = None,
+        name: InstrumentedAttribute | None = None,
+        equals: Mapping[str, Callable[[Any], ColumnElement[bool]]] | None = None,
+    ):
+        self.kind = kind
+        self._base = base
+        self._sorts = sorts
+        self._tiebreak = tiebreak
+        self._filters: dict[str, Callable[[Any], ColumnElement[bool]]] = {}
+        if name is not None:
+            self._filters["name_contains"] = lambda p: name.like(p, escape=_ESCAPE)
+        if created is not None:
+            self._filters["created_after"] = lambda p: created >= p
+            self._filters["created_before"] = lambda p: created <= p
+        if modified is not None:
+            self._filters["modified_after"] = lambda p: modified >= p
+            self._filters["modified_before"] = lambda p: modified <= p
+        self._filters.update(equals or {})
+        self._shapes: dict[tuple, tuple[Select, Prepared]] = {}
+
+    def page(self, tx: Transaction, query: ListQuery, token_kind: str | None = None, **params: Any) -> Page[Any]:
+        """One page of rows (named tuples of the base statement's columns)."""
+        stmt, values, sort_name = self._prepare(query, token_kind, params)
+        return self._cut(tx.all(stmt[1], values), query, sort_name)
+
+    def orm_page(self, session: Session, query: ListQuery, token_kind: str | None = None, **params: Any) -> Page[Any]:
+        """One page of ORM objects (for listings whose callers navigate relationships)."""
+        stmt, values, sort_name = self._prepare(query, token_kind, params)
+        return self._cut(list(session.scalars(stmt[0], values)), query, sort_name)
+
+    def _prepare(self, query: ListQuery, token_kind: str | None, params: dict[str, Any]):
+        """(statements, parameter values, token sort name) for one call.
+
+        ``params`` are the base statement's parameters and, under their
+        ``equals`` names, the optional conditions (None: not given).
+        """
+        sort_name = f"{token_kind or self.kind}:{query.sort_by}:{'asc' if query.ascending else 'desc'}"
+        values: dict[str, Any] = {"limit": query.max_results + 1}
+        given = []
+        for filter_name, value in [*params.items(), *self._query_filters(query)]:
+            if filter_name not in self._filters:
+                values[filter_name] = value  # a parameter of the base statement
+            elif value is not None:
+                values[filter_name] = value
+                given.append(filter_name)
+        if query.next_token:
+            values["after_sort"], values["after_id"] = decode_token(query.next_token, sort_name, 2)
+        shape = (query.sort_by, query.ascending, bool(query.next_token), tuple(given))
+        statements = self._shapes.get(shape)
+        if statements is None:
+            statements = self._shapes[shape] = self._build(*shape)
+        return statements, values, sort_name
+
+    def _query_filters(self, query: ListQuery) -> list[tuple[str, Any]]:
+        """The query's filters this listing has, with their values (None: not given)."""
+        return [(name, value) for name, value in (
+            ("name_contains", like_fragment(query.name_contains) if query.name_contains else None),
+            ("created_after", to_ms(query.created_after) if query.created_after else None),
+            ("created_before", to_ms(query.created_before) if query.created_before else None),
+            ("modified_after", to_ms(query.modified_after) if query.modified_after else None),
+            ("modified_before", to_ms(query.modified_before) if query.modified_before else None),
+        ) if name in self._filters]
+
+    def _build(self, sort_by: str, ascending: bool, resumed: bool, filters: tuple[str, ...]) -> tuple[Select, Prepared]:
+        column, tiebreak = self._sorts[sort_by], self._tiebreak
+        stmt = self._base
+        for filter_name in filters:
+            stmt = stmt.where(self._filters[filter_name](bindparam(filter_name)))
+        if resumed:
+            keys, last = tuple_(column, tiebreak), tuple_(bindparam("after_sort"), bindparam("after_id"))
+            stmt = stmt.where(keys > last if ascending else keys < last)
+        order = (column.asc(), tiebreak.asc()) if ascending else (column.desc(), tiebreak.desc())
+        stmt = stmt.order_by(*order).limit(bindparam("limit"))
+        return stmt, Prepared(stmt)
+
+    def _cut(self, rows: list, query: ListQuery, sort_name: str) -> Page[Any]:
+        if len(rows) <= query.max_results:
+            return Page(rows, None)
+        rows = rows[: query.max_results]
+        column = self._sorts[query.sort_by]
+        last = rows[-1]
+        return Page(rows, encode_token(sort_name, [getattr(last, column.key), getattr(last, self._tiebreak.key)]))

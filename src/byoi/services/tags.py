@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,26 +22,42 @@ from byoi.aws.pagination import decode_token, encode_token
 from byoi.services.listing import Page
 from byoi.store.database import Database
 from byoi.store.models import Tag
+from byoi.store.raw import Prepared, Transaction
 
 MAX_TAGS_PER_RESOURCE = 50
 RESERVED_PREFIX = "aws:"
 
-#: Decides whether an ARN names an existing resource, inside a session.
-ResourceExists = Callable[[Session, str], bool]
+#: Decides whether an ARN names an existing resource, inside a transaction.
+ResourceExists = Callable[[Transaction, str], bool]
+
+_TAGS_OF = Prepared(select(Tag.key, Tag.value).where(Tag.resource_arn == bindparam("arn")).order_by(Tag.id))
+_TAGS_PAGE = Prepared(
+    select(Tag.id, Tag.key, Tag.value)
+    .where(Tag.resource_arn == bindparam("arn"), Tag.id > bindparam("after_id"))
+    .order_by(Tag.id)
+    .limit(bindparam("limit"))
+)
+_INSERT = Prepared(insert(Tag).values(resource_arn=bindparam("arn"), key=bindparam("key"), value=bindparam("value")))
+_UPDATE = Prepared(
+    update(Tag).where(Tag.resource_arn == bindparam("arn"), Tag.key == bindparam("key")).values(value=bindparam("value"))
+)
+_DELETE_KEY = Prepared(delete(Tag).where(Tag.resource_arn == bindparam("arn"), Tag.key == bindparam("key")))
+_DELETE_ALL = Prepared(delete(Tag).where(Tag.resource_arn == bindparam("arn")))
 
 
-def delete_tags_of(session: Session, arns: Iterable[str]) -> None:
+def delete_tags_of(source: Session | Transaction, arns: Iterable[str]) -> None:
     """Remove every tag of the resources ``arns`` (used when they are deleted)."""
-    arns = list(arns)
-    if arns:
-        session.execute(delete(Tag).where(Tag.resource_arn.in_(arns)))
+    tx = Transaction.of(source)
+    for arn in arns:
+        tx.execute(_DELETE_ALL, {"arn": arn})
 
 
-def insert_tags(session: Session, arn: str, tags: list[dict]) -> None:
+def insert_tags(source: Session | Transaction, arn: str, tags: list[dict]) -> None:
     """Tag a resource being created (it has no tags yet)."""
     check_tag_keys(tags)
-    merged = {t["Key"]: t["Value"] for t in tags}
-    session.add_all(Tag(resource_arn=arn, key=k, value=v) for k, v in merged.items())
+    tx = Transaction.of(source)
+    for key, value in {t["Key"]: t["Value"] for t in tags}.items():
+        tx.execute(_INSERT, {"arn": arn, "key": key, "value": value})
 
 
 def check_tag_keys(tags: list[dict]) -> None:
@@ -50,11 +66,6 @@ def check_tag_keys(tags: list[dict]) -> None:
         raise ValidationException(
             f"Tag keys starting with '{RESERVED_PREFIX}' are reserved for AWS use: {', '.join(reserved)}"
         )
-
-
-#: Built once: constructing a SQLAlchemy expression costs more than running it.
-_TAGS_OF = select(Tag).where(Tag.resource_arn == bindparam("arn"))
-_TAGS_PAGE = _TAGS_OF.where(Tag.id > bindparam("after_id")).order_by(Tag.id).limit(bindparam("limit"))
 
 
 class TagService:
@@ -68,9 +79,9 @@ class TagService:
         merged = {t["Key"]: t["Value"] for t in tags}
         for attempt in range(3):
             try:
-                with self._db.write() as session:
-                    self._require(session, arn)
-                    existing = {t.key: t for t in session.scalars(_TAGS_OF, {"arn": arn})}
+                with self._db.raw_write() as tx:
+                    self._require(tx, arn)
+                    existing = {t.key for t in tx.all(_TAGS_OF, {"arn": arn})}
                     new_keys = [k for k in merged if k not in existing]
                     if len(existing) + len(new_keys) > MAX_TAGS_PER_RESOURCE:
                         raise ValidationException(
@@ -78,10 +89,7 @@ class TagService:
                             f"the limit is {MAX_TAGS_PER_RESOURCE} tags per resource"
                         )
                     for key, value in merged.items():
-                        if key in existing:
-                            existing[key].value = value
-                        else:
-                            session.add(Tag(resource_arn=arn, key=key, value=value))
+                        tx.execute(_UPDATE if key in existing else _INSERT, {"arn": arn, "key": key, "value": value})
                 return tags
             except IntegrityError:
                 # A concurrent AddTags inserted one of our keys first; redo as an update.
@@ -89,21 +97,23 @@ class TagService:
                     raise
         return tags
 
-    def list(self, arn: str, max_results: int | None, next_token: str | None) -> Page[Tag]:
+    def list(self, arn: str, max_results: int | None, next_token: str | None) -> Page:
+        """A page of the resource's tags (rows with ``key`` and ``value``), oldest first."""
         limit = max_results or MAX_TAGS_PER_RESOURCE
-        with self._db.read() as session:
-            self._require(session, arn)
-            after_id = decode_token(next_token, "tags", 1)[0] if next_token else 0
-            rows = list(session.scalars(_TAGS_PAGE, {"arn": arn, "after_id": after_id, "limit": limit + 1}))
+        after_id = decode_token(next_token, "tags", 1)[0] if next_token else 0
+        with self._db.raw_read() as tx:
+            self._require(tx, arn)
+            rows = tx.all(_TAGS_PAGE, {"arn": arn, "after_id": after_id, "limit": limit + 1})
         if len(rows) <= limit:
             return Page(rows, None)
         return Page(rows[:limit], encode_token("tags", [rows[limit - 1].id]))
 
     def delete(self, arn: str, keys: list[str]) -> None:
-        with self._db.write() as session:
-            self._require(session, arn)
-            session.execute(delete(Tag).where(Tag.resource_arn == arn, Tag.key.in_(keys)))
+        with self._db.raw_write() as tx:
+            self._require(tx, arn)
+            for key in keys:
+                tx.execute(_DELETE_KEY, {"arn": arn, "key": key})
 
-    def _require(self, session: Session, arn: str) -> None:
-        if not self._exists(session, arn):
+    def _require(self, tx: Transaction, arn: str) -> None:
+        if not self._exists(tx, arn):
             raise ValidationException(f"Resource {arn} does not exist")

@@ -123,8 +123,11 @@ class Transaction:
         self.locking = locking
 
     @classmethod
-    def of(cls, session: Session) -> Transaction:
-        """The transaction ``session`` is in (begun now if it has none yet)."""
+    def of(cls, source: Session | Transaction) -> Transaction:
+        """``source`` itself, or the transaction the session ``source`` is in (begun now if none)."""
+        if isinstance(source, Transaction):
+            return source
+        session = source
         connection = session.connection()
         return cls(connection.connection.dbapi_connection, connection.dialect, bool(session.info.get(LOCKING)))
 
