@@ -108,7 +108,8 @@ def verify(request: SignedRequest, lookup: Callable[[str], Credential | None], n
         raise errors.MissingAuthenticationTokenException("Missing Authentication Token")
     auth = _parse_authorization(header)
     timestamp = _request_time(request, header)
-    amz_date = timestamp.strftime(_AMZ_DATE_FORMAT)
+    t = timestamp  # (formatted by hand: strftime costs a tenth of the whole check)
+    amz_date = f"{t.year:04d}{t.month:02d}{t.day:02d}T{t.hour:02d}{t.minute:02d}{t.second:02d}Z"
     if auth.date != amz_date[:8]:
         raise errors.InvalidSignatureException(
             f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
@@ -138,7 +139,7 @@ def canonical_request(request: SignedRequest, signed_headers: list[str]) -> str:
     """SigV4's canonical request, built as botocore builds it for non-S3 services."""
     lines = [
         request.method.upper(),
-        quote(_remove_dot_segments(request.raw_path or "/"), safe="/~"),
+        "/" if request.raw_path == "/" else quote(_remove_dot_segments(request.raw_path or "/"), safe="/~"),
         _canonical_query(request.raw_query),
     ]
     for name in signed_headers:

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import random
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -85,6 +86,15 @@ def is_read(target: str) -> bool:
     return target.rpartition(".")[2].startswith(READ_PREFIXES)
 
 
+_request_ids = random.Random(os.urandom(32))
+
+
+def new_request_id() -> str:
+    """A random (version 4) UUID for ``x-amzn-RequestId``; unique, not secret, so no system call per request."""
+    h = f"{_request_ids.getrandbits(128) & ~(0xF << 76) & ~(0x3 << 62) | (0x4 << 76) | (0x2 << 62):032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def region_from_authorization(header: str | None) -> str | None:
     """The region in a SigV4 ``Authorization`` header's credential scope, if any."""
     if not header:
@@ -141,8 +151,8 @@ class JsonProtocolEndpoint:
             body=raw,
         )
         if self._inline and self._store_only(signed.header("x-amz-target") or ""):
-            return self._process(signed, str(uuid.uuid4()))
-        return await anyio.to_thread.run_sync(self._process, signed, str(uuid.uuid4()))
+            return self._process(signed, new_request_id())
+        return await anyio.to_thread.run_sync(self._process, signed, new_request_id())
 
     def _store_only(self, target: str) -> bool:
         prefix, _, operation = target.rpartition(".")

@@ -30,14 +30,19 @@ def serialize_output(shape: Shape | None, data: dict | None) -> dict:
     return _serialize(shape, data)
 
 
+#: Shapes whose JSON is the value itself.
+_AS_IS = frozenset({"string", "integer", "long", "boolean", "float", "double"})
+
+
 def _serialize(shape: Shape, value: Any) -> Any:
     kind = shape.type_name
     if kind == "structure":
+        members = shape.members
         out = {}
-        for name, member in shape.members.items():
-            item = value.get(name)
-            if item is not None:
-                out[name] = _serialize(member, item)
+        for name, item in value.items():  # (JSON objects are unordered: the handler's order will do)
+            member = members.get(name)
+            if member is not None and item is not None:
+                out[name] = item if member.type_name in _AS_IS else _serialize(member, item)
         return out
     if kind == "list":
         return [_serialize(shape.member, item) for item in value]

@@ -170,13 +170,12 @@ def _parse(shape: Shape, value: Any, path: str, v: _Violations) -> Any:
 def _parse_structure(shape: Shape, data: dict, path: str, v: _Violations) -> dict:
     result: dict[str, Any] = {}
     for name, member in shape.members.items():
-        sub_path = member_path(path, name)
         value = data.get(name)
         if value is None:
             if name in shape.required_members:
-                v.add(None, sub_path, "Member must not be null")
+                v.add(None, member_path(path, name), "Member must not be null")
             continue
-        result[name] = _parse(member, value, sub_path, v)
+        result[name] = _parse(member, value, member_path(path, name), v)
     return result
 
 

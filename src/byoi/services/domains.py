@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import secrets
 import string
+from types import SimpleNamespace
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -133,8 +134,17 @@ def check_custom_images(source: Session | Transaction, scope: Scope, settings: d
                 raise ValidationException(f"{path}: AppImageConfig {custom['AppImageConfigName']} does not exist")
 
 
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
 def new_domain_id() -> str:
-    return "d-" + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(12))
+    """``d-`` and 12 random lower-case letters or digits (from one call to the OS's random source)."""
+    number = secrets.randbits(72)  # 36**12 < 2**62: the extra bits keep every digit uniform
+    chars = []
+    for _ in range(12):
+        number, digit = divmod(number, 36)
+        chars.append(_ID_ALPHABET[digit])
+    return "d-" + "".join(chars)
 
 
 class DomainService:
@@ -149,10 +159,10 @@ class DomainService:
 
     # --- domains --------------------------------------------------------------
 
-    def create(self, scope: Scope, name: str, settings: dict, tags: list[dict] | None) -> Domain:
-        """The new domain (not attached to a session)."""
+    def create(self, scope: Scope, name: str, settings: dict, tags: list[dict] | None) -> SimpleNamespace:
+        """The new domain, as a record with the columns of a ``Domain`` as attributes."""
         now = self._clock.now_ms()
-        domain = Domain(
+        domain = SimpleNamespace(
             domain_id=new_domain_id(),
             account_id=scope.account_id,
             region=scope.region,
