@@ -1,7 +1,7 @@
 """Engines, transactions and migrations for the store.
 
 ``Database(url)`` opens SQLite (a file; the default) or PostgreSQL. Work goes
-through two context managers:
+through these context managers:
 
 * ``read()``  - a session for queries only; never blocks writers on SQLite (WAL).
 * ``write()`` - a session whose transaction commits on normal exit and rolls back
@@ -16,11 +16,10 @@ through two context managers:
   rows they find (``SELECT ... FOR UPDATE`` on PostgreSQL, where writers run
   concurrently under READ COMMITTED), so of two transactions deleting or
   changing one row the second waits and then sees the first one's outcome.
-* ``rows()``  - a read transaction on a plain connection: statements return
-  rows whose attributes are the model's columns, read-only.
 * ``raw_read()`` / ``raw_write()`` - the same two kinds of transaction for the
   hot paths' ``Prepared`` statements, run straight on the driver
-  (``byoi.store.raw``, which says why and what it costs).
+  (``byoi.store.raw``, which says why and what it costs); rows come back as
+  named tuples of the columns.
 
 ``migrate()`` brings the schema to the newest alembic revision; ``byoi serve``
 runs it at start-up.
@@ -35,7 +34,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Select, create_engine, event
+from sqlalchemy import Engine, Select, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
@@ -108,12 +107,6 @@ class Database:
         """A session for reads; its transaction is rolled back at the end."""
         with self._read_sessions() as session:
             yield session
-
-    @contextmanager
-    def rows(self) -> Iterator[Connection]:
-        """A connection in a read transaction; ``execute(select(Model))`` yields rows, not objects."""
-        with self._reader.connect() as connection, connection.begin():
-            yield connection
 
     @contextmanager
     def raw_read(self) -> Iterator[Transaction]:
