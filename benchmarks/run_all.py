@@ -1,10 +1,11 @@
 """Every byoi benchmark in one command; prints their Markdown tables.
 
-    .venv/bin/python benchmarks/run_all.py            # the figures in docs/benchmarks.md (about 3 minutes here)
+    .venv/bin/python benchmarks/run_all.py            # the figures in docs/benchmarks.md (about 4 minutes here)
     .venv/bin/python benchmarks/run_all.py --quick    # a smoke run with small counts (CI runs this)
 
 Runs, one after another (never side by side, so they do not share the CPUs):
-api_throughput.py (byoi vs moto vs a Starlette ceiling), list_latency.py
+api_throughput.py (byoi vs moto vs a Starlette ceiling), server_cpu.py (the
+servers' CPU per request), list_latency.py
 (100 / 10,000 / 100,000 AppImageConfigs), app_start.py (CreateApp to `1+1`
 vs raw docker run) and kernel_round_trip.py (through byoi's gateway vs
 direct). The last two need a Docker engine and root (for the offline image
@@ -25,12 +26,14 @@ HERE = Path(__file__).resolve().parent
 
 FULL = {
     "api_throughput.py": ["--calls", "300", "--clients", "4"],
+    "server_cpu.py": ["--calls", "600", "--clients", "4", "--moto"],
     "list_latency.py": ["--sizes", "100", "10000", "100000", "--calls", "200"],
     "app_start.py": ["--runs", "5"],
     "kernel_round_trip.py": ["--executions", "300"],
 }
 QUICK = {
     "api_throughput.py": ["--calls", "20", "--clients", "2"],
+    "server_cpu.py": ["--calls", "20", "--clients", "2"],
     "list_latency.py": ["--sizes", "100", "1000", "--calls", "10"],
     "app_start.py": ["--runs", "1"],
     "kernel_round_trip.py": ["--executions", "20"],
