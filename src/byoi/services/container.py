@@ -12,7 +12,7 @@ from byoi.services.clock import Clock
 from byoi.services.domains import DomainService, DomainSettler, studio_resource_exists
 from byoi.services.image_settler import ImageSettler
 from byoi.services.image_versions import ImageVersionService
-from byoi.services.images import ImageService, image_exists
+from byoi.services.images import ImageService, has_version, image_id
 from byoi.services.settling import Settling
 from byoi.services.tags import TagService
 from byoi.store.database import Database
@@ -36,9 +36,10 @@ def resource_exists(tx: Transaction, arn: str) -> bool:
     if parsed is None:
         return False
     if parsed.resource_type == IMAGE and len(parsed.path) == 1:
-        return image_exists(tx, parsed.scope, parsed.path[0])
+        return image_id(tx, parsed.scope, parsed.path[0]) is not None
     if parsed.resource_type == IMAGE_VERSION and len(parsed.path) == 2 and parsed.path[1].isdigit():
-        return image_exists(tx, parsed.scope, parsed.path[0], int(parsed.path[1]))
+        key = image_id(tx, parsed.scope, parsed.path[0])
+        return key is not None and has_version(tx, key, int(parsed.path[1]))
     if parsed.resource_type == APP_IMAGE_CONFIG and len(parsed.path) == 1:
         return config_row(tx, parsed.scope, parsed.path[0]) is not None
     return studio_resource_exists(tx, parsed)

@@ -28,7 +28,7 @@ from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
 from byoi.aws.protocol import Scope
 from byoi.services.app_image_configs import config_row
 from byoi.services.clock import Clock
-from byoi.services.images import image_exists
+from byoi.services.images import has_version, image_id
 from byoi.services.listing import Listing, ListQuery, Page
 from byoi.services.settling import Settling
 from byoi.services.tags import delete_tags_of, insert_tags
@@ -121,14 +121,15 @@ def get_member(session: Session, domain: Domain, kind: str, name: str) -> Domain
 
 def check_custom_images(source: Session | Transaction, scope: Scope, settings: dict | None, where: str) -> None:
     """Every CustomImages entry in ``settings`` names an existing image (version) and config."""
+    tx = Transaction.of(source)
     for app_settings in APP_SETTINGS:
         for i, custom in enumerate(((settings or {}).get(app_settings) or {}).get("CustomImages") or [], 1):
             path = f"{where}.{app_settings}.CustomImages.{i}"
-            tx = Transaction.of(source)
-            if not image_exists(tx, scope, custom["ImageName"]):
+            key = image_id(tx, scope, custom["ImageName"])
+            if key is None:
                 raise ValidationException(f"{path}: Image {custom['ImageName']} does not exist")
             number = custom.get("ImageVersionNumber")
-            if number is not None and not image_exists(tx, scope, custom["ImageName"], number):
+            if number is not None and not has_version(tx, key, number):
                 raise ValidationException(f"{path}: Image {custom['ImageName']} has no version {number}")
             if config_row(tx, scope, custom["AppImageConfigName"]) is None:
                 raise ValidationException(f"{path}: AppImageConfig {custom['AppImageConfigName']} does not exist")

@@ -48,13 +48,14 @@ _VERSION_ID = Prepared(
 )
 
 
-def image_exists(source: Session | Transaction, scope: Scope, name: str, version: int | None = None) -> bool:
-    """Whether image ``name`` exists (and has version number ``version``, when given)."""
-    tx = Transaction.of(source)
-    image_id = tx.scalar(_IMAGE_ID, {"account_id": scope.account_id, "region": scope.region, "name_key": name.lower()})
-    if image_id is None or version is None:
-        return image_id is not None
-    return tx.scalar(_VERSION_ID, {"image_id": image_id, "version": version}) is not None
+def image_id(tx: Transaction, scope: Scope, name: str) -> int | None:
+    """The key of image ``name``, or None when there is none."""
+    return tx.scalar(_IMAGE_ID, {"account_id": scope.account_id, "region": scope.region, "name_key": name.lower()})
+
+
+def has_version(tx: Transaction, image_key: int, version: int) -> bool:
+    """Whether the image whose key is ``image_key`` has version number ``version``."""
+    return tx.scalar(_VERSION_ID, {"image_id": image_key, "version": version}) is not None
 
 
 _IMAGES = Listing(
