@@ -70,10 +70,12 @@ _LIVE_APP_ID = Prepared(
         App.status != "Deleted",
     )
 )
-_INSERT_DOMAIN_COLUMNS = (
-    "domain_id", "account_id", "region", "name", "status", "failure_reason", "settings", "next_home_uid", "created_ms", "modified_ms",
-)
-_INSERT_DOMAIN = Prepared(insert(Domain).values({c: bindparam(c) for c in _INSERT_DOMAIN_COLUMNS}).returning(Domain.id))
+_INSERT_DOMAIN = Prepared(insert(Domain).values({
+    c: bindparam(c) for c in (
+        "domain_id", "account_id", "region", "name", "status", "failure_reason", "settings", "next_home_uid",
+        "created_ms", "modified_ms",
+    )
+}).returning(Domain.id))
 _DOMAINS = Listing(
     "domains",
     select(Domain).where(Domain.account_id == bindparam("account_id"), Domain.region == bindparam("region")),
@@ -163,7 +165,7 @@ class DomainService:
     def create(self, scope: Scope, name: str, settings: dict, tags: list[dict] | None) -> SimpleNamespace:
         """The new domain, as a record with the columns of a ``Domain`` as attributes."""
         now = self._clock.now_ms()
-        domain = SimpleNamespace(
+        values = dict(
             domain_id=new_domain_id(),
             account_id=scope.account_id,
             region=scope.region,
@@ -179,7 +181,7 @@ class DomainService:
         with self._db.raw_write() as tx:
             check_custom_images(tx, scope, settings.get("DefaultUserSettings"), "DefaultUserSettings")
             check_custom_images(tx, scope, settings.get("DefaultSpaceSettings"), "DefaultSpaceSettings")
-            domain.id = tx.scalar(_INSERT_DOMAIN, {c: getattr(domain, c) for c in _INSERT_DOMAIN_COLUMNS})
+            domain = SimpleNamespace(id=tx.scalar(_INSERT_DOMAIN, values), **values)
             insert_tags(tx, domain_arn(domain), tags or [])
         if domain.status == PENDING:
             self._settling.changed("domains")

@@ -100,20 +100,20 @@ class Listing:
             self._filters["modified_after"] = lambda p: modified >= p
             self._filters["modified_before"] = lambda p: modified <= p
         self._filters.update(equals or {})
-        self._shapes: dict[tuple, tuple[Select, Prepared]] = {}
+        self._shapes: dict[tuple, Prepared] = {}
 
     def page(self, tx: Transaction, query: ListQuery, token_kind: str | None = None, **params: Any) -> Page[Any]:
         """One page of rows (named tuples of the base statement's columns)."""
         stmt, values, sort_name = self._prepare(query, token_kind, params)
-        return self._cut(tx.all(stmt[1], values), query, sort_name)
+        return self._cut(tx.all(stmt, values), query, sort_name)
 
     def orm_page(self, session: Session, query: ListQuery, token_kind: str | None = None, **params: Any) -> Page[Any]:
         """One page of ORM objects (for listings whose callers navigate relationships)."""
         stmt, values, sort_name = self._prepare(query, token_kind, params)
-        return self._cut(list(session.scalars(stmt[0], values)), query, sort_name)
+        return self._cut(list(session.scalars(stmt.statement, values)), query, sort_name)
 
     def _prepare(self, query: ListQuery, token_kind: str | None, params: dict[str, Any]):
-        """(statements, parameter values, token sort name) for one call.
+        """(statement, parameter values, token sort name) for one call.
 
         ``params`` are the base statement's parameters and, under their
         ``equals`` names, the optional conditions (None: not given).
@@ -130,22 +130,23 @@ class Listing:
         if query.next_token:
             values["after_sort"], values["after_id"] = decode_token(query.next_token, sort_name, 2)
         shape = (query.sort_by, query.ascending, bool(query.next_token), tuple(given))
-        statements = self._shapes.get(shape)
-        if statements is None:
-            statements = self._shapes[shape] = self._build(*shape)
-        return statements, values, sort_name
+        stmt = self._shapes.get(shape)
+        if stmt is None:
+            stmt = self._shapes[shape] = self._build(*shape)
+        return stmt, values, sort_name
 
     def _query_filters(self, query: ListQuery) -> list[tuple[str, Any]]:
-        """The query's filters this listing has, with their values (None: not given)."""
-        return [(name, value) for name, value in (
-            ("name_contains", like_fragment(query.name_contains) if query.name_contains else None),
-            ("created_after", to_ms(query.created_after) if query.created_after else None),
-            ("created_before", to_ms(query.created_before) if query.created_before else None),
-            ("modified_after", to_ms(query.modified_after) if query.modified_after else None),
-            ("modified_before", to_ms(query.modified_before) if query.modified_before else None),
-        ) if name in self._filters]
+        """The query's filters that this listing has and that are given, with their parameter values."""
+        given = []
+        if query.name_contains and "name_contains" in self._filters:
+            given.append(("name_contains", like_fragment(query.name_contains)))
+        for name in ("created_after", "created_before", "modified_after", "modified_before"):
+            moment = getattr(query, name)
+            if moment is not None and name in self._filters:
+                given.append((name, to_ms(moment)))
+        return given
 
-    def _build(self, sort_by: str, ascending: bool, resumed: bool, filters: tuple[str, ...]) -> tuple[Select, Prepared]:
+    def _build(self, sort_by: str, ascending: bool, resumed: bool, filters: tuple[str, ...]) -> Prepared:
         column, tiebreak = self._sorts[sort_by], self._tiebreak
         stmt = self._base
         for filter_name in filters:
@@ -154,8 +155,7 @@ class Listing:
             keys, last = tuple_(column, tiebreak), tuple_(bindparam("after_sort"), bindparam("after_id"))
             stmt = stmt.where(keys > last if ascending else keys < last)
         order = (column.asc(), tiebreak.asc()) if ascending else (column.desc(), tiebreak.desc())
-        stmt = stmt.order_by(*order).limit(bindparam("limit"))
-        return stmt, Prepared(stmt)
+        return Prepared(stmt.order_by(*order).limit(bindparam("limit")))
 
     def _cut(self, rows: list, query: ListQuery, sort_name: str) -> Page[Any]:
         if len(rows) <= query.max_results:

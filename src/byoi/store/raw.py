@@ -62,7 +62,8 @@ class _Plan:
     bind_processors: tuple[tuple[str, Callable[[Any], Any]], ...]
     #: The row type, or None for a statement that returns no rows.
     row: type | None
-    result_processors: tuple[Callable[[Any], Any] | None, ...]
+    #: One per column (None: the value as the driver gives it); None when no column has one.
+    result_processors: tuple[Callable[[Any], Any] | None, ...] | None
 
 
 class Prepared:
@@ -74,6 +75,8 @@ class Prepared:
     """
 
     def __init__(self, stmt: Executable, locks: type | Table | None = None):
+        #: The statement as written (without the lock), e.g. to run it in a Session instead.
+        self.statement = stmt
         self._statements = {False: stmt, True: stmt.with_for_update(of=locks) if locks is not None else stmt}
         self._plans: dict[tuple[Dialect, bool], _Plan] = {}
 
@@ -98,6 +101,7 @@ def _compile(stmt: Executable, dialect: Dialect) -> _Plan:
             bind_processors.append((name, processor))
     columns = list(getattr(stmt, "exported_columns", ()))
     row = namedtuple("Row", [c.key for c in columns], rename=True) if columns else None
+    result_processors = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
     return _Plan(
         sql=compiled.string,
         names=tuple(compiled.positiontup if compiled.positiontup is not None else compiled.binds),
@@ -105,7 +109,7 @@ def _compile(stmt: Executable, dialect: Dialect) -> _Plan:
         constants=constants,
         bind_processors=tuple(bind_processors),
         row=row,
-        result_processors=tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns),
+        result_processors=result_processors if any(result_processors) else None,
     )
 
 
@@ -136,7 +140,7 @@ class Transaction:
         plan = stmt.plan(self._dialect, self.locking)
         raw = self._run(plan, params or {}, fetch=True)
         processors = plan.result_processors
-        if not any(processors):
+        if processors is None:
             return [plan.row._make(r) for r in raw]
         return [
             plan.row._make([p(v) if p else v for p, v in zip(processors, r, strict=True)]) for r in raw
