@@ -25,6 +25,7 @@ import logging
 import os
 import random
 import re
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -91,8 +92,7 @@ _request_ids = random.Random(os.urandom(32))
 
 def new_request_id() -> str:
     """A random (version 4) UUID for ``x-amzn-RequestId``; unique, not secret, so no system call per request."""
-    h = f"{_request_ids.getrandbits(128) & ~(0xF << 76) & ~(0x3 << 62) | (0x4 << 76) | (0x2 << 62):032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return str(uuid.UUID(int=_request_ids.getrandbits(128), version=4))
 
 
 def region_from_authorization(header: str | None) -> str | None:
