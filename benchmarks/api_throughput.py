@@ -76,8 +76,8 @@ def client(url: str):
                         aws_access_key_id=KEY[0], aws_secret_access_key=KEY[1], config=cfg)
 
 
-def worker(args) -> tuple[float, float, list[float]]:
-    """One client process: (start, end, latencies in seconds) of its timed calls."""
+def worker(args) -> tuple[float, float, list[float], float]:
+    """One client process: (start, end, latencies in seconds, CPU seconds) of its timed calls."""
     url, op, domain_id, domain_arn, worker_index, calls = args
     sm = client(url)
     call = call_for(op, domain_id, domain_arn)
@@ -85,12 +85,12 @@ def worker(args) -> tuple[float, float, list[float]]:
     for i in range(WARM_UP):
         call(sm, base + 500_000 + i)
     latencies = []
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for i in range(calls):
         t0 = time.perf_counter()
         call(sm, base + i)
         latencies.append(time.perf_counter() - t0)
-    return start, time.perf_counter(), latencies
+    return start, time.perf_counter(), latencies, time.process_time() - cpu
 
 
 @dataclass

@@ -18,7 +18,6 @@ import multiprocessing
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -31,20 +30,6 @@ OPS = ["DescribeDomain", "ListDomains", "ListTags", "CreateDomain"]
 def process_cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def client_round(args) -> float:
-    """One client's CPU seconds over its timed calls."""
-    url, op, domain_id, domain_arn, index, calls = args
-    sm = bench.client(url)
-    call = bench.call_for(op, domain_id, domain_arn)
-    base = (index + 1) * 1_000_000
-    for i in range(bench.WARM_UP):
-        call(sm, base + 500_000 + i)
-    start = time.process_time()
-    for i in range(calls):
-        call(sm, base + i)
-    return time.process_time() - start
 
 
 def main() -> None:
@@ -80,7 +65,8 @@ def main() -> None:
             for op in OPS:
                 for name, (url, pid) in targets.items():
                     before = process_cpu_seconds(pid)
-                    spent = pool.map(client_round, [(url, op, *domains[name], i, args.calls) for i in range(args.clients)])
+                    rounds = pool.map(bench.worker, [(url, op, *domains[name], i, args.calls) for i in range(args.clients)])
+                    spent = [r[3] for r in rounds]
                     server = (process_cpu_seconds(pid) - before) / (args.clients * (args.calls + bench.WARM_UP))
                     lines.append(f"| {op} | {name} | {server * 1000:.3f} | {sum(spent) / (args.clients * args.calls) * 1000:.3f} |")
                     print(lines[-1], file=sys.stderr)
