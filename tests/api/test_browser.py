@@ -7,7 +7,6 @@ Chromium (Debian's) is driven with Selenium.
 
 import json
 import shutil
-import time
 
 import docker
 import pytest
@@ -45,9 +44,9 @@ def browser(tmp_path):
 
 
 def test_a_browser_runs_a_cell_in_jupyterlab_on_a_custom_image_kernel(fresh_server, test_images, studio_domains, browser, tmp_path):
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import (ElementClickInterceptedException, ElementNotInteractableException,
+                                            StaleElementReferenceException, TimeoutException)
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 
     srv, sm, domain_id, _ = make_studio(fresh_server, test_images, studio_domains, BYOI_JUPYTER_SERVER_IMAGE=test_images["jupyterlab"])
@@ -68,15 +67,28 @@ def test_a_browser_runs_a_cell_in_jupyterlab_on_a_custom_image_kernel(fresh_serv
     wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell") or False)
     wait.until(lambda b: "Idle" in (b.find_elements(By.CSS_SELECTOR, ".jp-Notebook-ExecutionIndicator") or [None])[0].get_attribute("data-status").capitalize()
                if b.find_elements(By.CSS_SELECTOR, ".jp-Notebook-ExecutionIndicator") else False)
-    # Select the first cell and run it with the toolbar's Run button. A click that lands
-    # while JupyterLab is still wiring the kernel up can be lost, so try a few times.
+    # Select the first cell and run it with the toolbar's Run button. JupyterLab covers the
+    # notebook with a spinner while it wires the kernel up, and a click that lands then is
+    # intercepted or lost: click only once no spinner shows, and run again if no output came.
     def output_text(b):
         return next((e.text for e in b.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output") if e.text.strip()), False)
 
+    def click_when_uncovered(css):
+        def attempt(b):
+            if any(spinner.is_displayed() for spinner in b.find_elements(By.CSS_SELECTOR, ".jp-Spinner")):
+                return False
+            targets = b.find_elements(By.CSS_SELECTOR, css)
+            try:
+                targets[0].click()
+            except (IndexError, ElementClickInterceptedException, ElementNotInteractableException, StaleElementReferenceException):
+                return False
+            return True
+        wait.until(attempt)
+
     output = False
     for _ in range(4):
-        browser.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")[0].click()
-        wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, '[data-command="notebook:run-cell-and-select-next"]'))).click()
+        click_when_uncovered(".jp-Notebook .jp-Cell")
+        click_when_uncovered('[data-command="notebook:run-cell-and-select-next"]')
         try:
             output = WebDriverWait(browser, 30, poll_frequency=0.5).until(output_text)
             break
@@ -85,4 +97,3 @@ def test_a_browser_runs_a_cell_in_jupyterlab_on_a_custom_image_kernel(fresh_serv
     assert output, f"no output after 4 runs; page text: {browser.find_element(By.TAG_NAME, 'body').text[:2000]}"
     browser.save_screenshot(str(tmp_path / "jupyterlab.png"))
     assert output.strip() == "42 1000 KernelGateway", output  # ran in the KernelGateway app's custom image
-    time.sleep(0.1)

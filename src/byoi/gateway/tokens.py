@@ -46,3 +46,29 @@ class TokenSigner:
         if not isinstance(payload, dict) or payload.get("kind") != kind or payload.get("exp", 0) < now_ms:
             return None
         return payload
+
+
+# --- secrets that let byoi (and nobody else) into an app ----------------------------------
+# byoi's injected kernel gateway refuses every request without ``Authorization: token <t>``
+# for a token whose SHA-256 digest is in the app's /opt/ml/metadata/gateway-tokens. Tokens are
+# derived from byoi's secret, so they survive a restart without being stored anywhere.
+
+
+def derive(secret: bytes, purpose: str) -> str:
+    """A token for ``purpose``, derived from byoi's secret (HMAC-SHA256, hex)."""
+    return hmac.new(secret, f"byoi:{purpose}".encode(), hashlib.sha256).hexdigest()
+
+
+def app_token(secret: bytes, app_id: int) -> str:
+    """What byoi's gateway and readiness checks present to one app (by its store id)."""
+    return derive(secret, f"app:{app_id}")
+
+
+def owner_token(secret: bytes, domain_id: str, home_uid: int) -> str:
+    """What a user's JupyterServer app presents to that user's KernelGateway apps."""
+    return derive(secret, f"owner:{domain_id}:{home_uid}")
+
+
+def token_digest(token: str) -> str:
+    """The form an app keeps a token in (it never holds the token itself)."""
+    return hashlib.sha256(token.encode()).hexdigest()
