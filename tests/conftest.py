@@ -227,6 +227,7 @@ def remove_studio_resources(domain_ids: list[str]) -> None:
     for domain_id in domain_ids:
         for container in client.containers.list(all=True, filters={"label": f"byoi.domain-id={domain_id}"}):
             container.remove(force=True)
-        for prefix in ("byoi-home", "byoi-space-home"):
-            for volume in client.volumes.list(filters={"name": f"{prefix}-{domain_id}-"}):
-                volume.remove(force=True)
+        for volume in client.volumes.list(filters={"name": f"byoi-home-{domain_id}-"}):
+            volume.remove(force=True)
+        for network in client.networks.list(filters={"label": f"byoi.domain-id={domain_id}"}):
+            network.remove()

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
+from byoi.gateway.tokens import app_token
 from byoi.runtime.kernel_client import KernelClient
 from tests.conftest import ROLE_ARN, error_of
 
@@ -29,11 +30,25 @@ def wait_for_app(sm, timeout=120, **key) -> dict:
     raise AssertionError(f"app still {app['Status']} after {timeout}s")
 
 
-def app_url(app_arn: str) -> str:
-    """Where the app's port 8888 is published (until the byoi gateway of issue #4 proxies it)."""
+#: The session secret of make_studio's servers, so tests can present an app's own token.
+TEST_SECRET = "byoi-test-secret"
+
+
+def app_container(app_arn: str):
     (container,) = docker.from_env().containers.list(filters={"label": f"byoi.app-arn={app_arn}"})
-    port = container.attrs["NetworkSettings"]["Ports"]["8888/tcp"][0]["HostPort"]
-    return f"http://127.0.0.1:{port}"
+    return container
+
+
+def app_url(app_arn: str) -> str:
+    """Where byoi reaches the app: its address on its owner's network, port 8888."""
+    container = app_container(app_arn)
+    return f"http://{container.attrs['NetworkSettings']['Networks'][container.labels['byoi.network']]['IPAddress']}:8888"
+
+
+def app_client(app_arn: str) -> KernelClient:
+    """A client of a KernelGateway app, presenting the app's token as byoi's gateway does."""
+    token = app_token(TEST_SECRET.encode(), int(app_container(app_arn).labels["byoi.app-id"]))
+    return KernelClient(app_url(app_arn), headers={"Authorization": f"token {token}"})
 
 
 @pytest.fixture
@@ -43,7 +58,7 @@ def studio(fresh_server, test_images, studio_domains):
 
 
 def make_studio(fresh_server, test_images, studio_domains, **env):
-    srv = fresh_server(BYOI_DOCKER="on", **env)
+    srv = fresh_server(BYOI_DOCKER="on", BYOI_SESSION_SECRET=TEST_SECRET, **env)
     sm = srv.client()
     for name, tag in test_images.items():
         sm.create_image(ImageName=name, RoleArn=ROLE_ARN)
@@ -84,7 +99,7 @@ def test_done_scenario_kernel_runs_as_configured_and_home_persists(studio):
     assert app["ResourceSpec"]["SageMakerImageVersionArn"].endswith("image-version/sample/1")
     assert app["LastUserActivityTimestamp"] and app["LastHealthCheckTimestamp"]
 
-    client = KernelClient(app_url(arn))
+    client = app_client(arn)
     kernel = client.start_kernel("python3")  # the kernel the AppImageConfig names
     first = client.execute(kernel, PROBE + "; note.write_text('written by the first app')")
     assert first.stdout == "1000 100 /home/sagemaker-user none\n"
@@ -97,7 +112,7 @@ def test_done_scenario_kernel_runs_as_configured_and_home_persists(studio):
 
     sm.create_app(**key, ResourceSpec=spec)
     assert wait_for_app(sm, **key)["Status"] == "InService"
-    client = KernelClient(app_url(arn))
+    client = app_client(arn)
     second = client.execute(client.start_kernel("python3"), PROBE)
     assert second.stdout == "1000 100 /home/sagemaker-user written by the first app\n"
     listed = sm.list_apps(DomainIdEquals=domain_id)["Apps"]
@@ -122,7 +137,7 @@ def test_root_image_and_conda_kernel(studio):
         arn = sm.create_app(**key, ResourceSpec={"SageMakerImageArn": image_arn(image), "InstanceType": "ml.t3.medium"})["AppArn"]
         app = wait_for_app(sm, **key)
         assert app["Status"] == "InService", app.get("FailureReason")
-        client = KernelClient(app_url(arn))
+        client = app_client(arn)
         kernel_name = "conda-env-r-py" if image == "conda" else "python3"
         assert client.execute(client.start_kernel(kernel_name), code).stdout == expected
         sm.delete_app(**key)
@@ -207,7 +222,7 @@ def test_restart_finds_running_apps_and_dead_containers_fail(studio):
     assert sm.describe_app(**keys[1])["Status"] == "Failed"
     assert "stopped" in sm.describe_app(**keys[1])["FailureReason"]
     assert sm.describe_app(**keys[0])["Status"] == "InService"
-    client_k = KernelClient(app_url(arns[0]))
+    client_k = app_client(arns[0])
     assert client_k.execute(client_k.start_kernel("python3"), "print(1+1)").stdout == "2\n"
     with pytest.raises(docker.errors.NotFound):
         client.containers.get(orphan.id)
@@ -225,7 +240,7 @@ def test_metadata_file_describes_the_app(studio):
     key = {"DomainId": domain_id, "UserProfileName": "alice", "AppType": "KernelGateway", "AppName": "meta"}
     arn = sm.create_app(**key, ResourceSpec={"SageMakerImageArn": image_arn("sample"), "InstanceType": "ml.t3.medium"})["AppArn"]
     assert wait_for_app(sm, **key)["Status"] == "InService"
-    client = KernelClient(app_url(arn))
+    client = app_client(arn)
     out = client.execute(client.start_kernel("python3"), "print(open('/opt/ml/metadata/resource-metadata.json').read())").stdout
     meta = json.loads(out)
     assert meta["AppType"] == "KernelGateway" and meta["DomainId"] == domain_id
@@ -240,7 +255,7 @@ def test_the_gateway_runs_kernels_on_a_python_other_than_byois(studio):
     arn = sm.create_app(**key, ResourceSpec={"SageMakerImageArn": image_arn("python313"), "InstanceType": "ml.t3.medium"})["AppArn"]
     app = wait_for_app(sm, **key)
     assert app["Status"] == "InService", app.get("FailureReason")
-    client = KernelClient(app_url(arn))
+    client = app_client(arn)
     out = client.execute(client.start_kernel("python3"), "import sys; print(sys.version_info[:2])").stdout
     assert out == "(3, 13)\n"
     sm.delete_app(**key)

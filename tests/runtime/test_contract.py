@@ -2,18 +2,29 @@
 
 import pytest
 
+import json
+from dataclasses import replace
+
 from byoi.runtime.contract import (
     GATEWAY_MOUNT,
-    METADATA_PATH,
+    GATEWAY_TOKENS_FILE,
+    ROOT_CAPABILITIES,
+    SERVER_CONFIG_FILE,
     AppIdentity,
     ContractError,
-    HostPaths,
+    HostSide,
+    container_name,
     container_spec,
     home_volume_name,
+    network_name,
 )
+from byoi.runtime.instance_types import InstanceTypes
 
-HOST = HostPaths(gateway_bundle="/var/lib/byoi/kgw", metadata_file="/var/lib/byoi/apps/a/meta.json", home_volume="byoi-home-d-1-alice")
-KG = AppIdentity("KernelGateway", "default", "arn:aws:sagemaker:us-east-1:123456789012:app/d-1/alice/kernelgateway/default", "d-1", user_profile_name="alice")
+DIGEST = "a" * 64
+HOST = HostSide(gateway_bundle="/var/lib/byoi/kgw", home_volume="byoi-home-d-1-200001", network="byoi-i1-net-d-1-200001",
+                instance_id="i1", gateway_tokens=(DIGEST,))
+KG = AppIdentity("KernelGateway", "default", "arn:aws:sagemaker:us-east-1:123456789012:app/d-1/alice/kernelgateway/default", "d-1",
+                 user_profile_name="alice", app_id=7)
 
 
 def spec(app=KG, config=None, image="sha256:abc"):
@@ -54,8 +65,6 @@ def test_reserved_mount_paths_are_refused(path):
 
 def test_metadata_file():
     s = spec()
-    meta = [m for m in s.mounts if m.target == METADATA_PATH][0]
-    assert meta.read_only and meta.source == HOST.metadata_file
     assert s.metadata == {
         "AppType": "KernelGateway",
         "DomainId": "d-1",
@@ -66,10 +75,33 @@ def test_metadata_file():
     }
 
 
-@pytest.mark.parametrize("instance, gpus", [("ml.g4dn.xlarge", True), ("ml.p3.2xlarge", True), ("ml.t3.medium", False), ("system", False), ("ml.geospatial.interactive", False)])
-def test_gpu_instance_types_get_gpus(instance, gpus):
-    app = AppIdentity("KernelGateway", "k", "arn:x", "d-1", user_profile_name="alice", instance_type=instance)
-    assert spec(app).gpus is gpus
+def test_limits_are_the_instance_types():
+    types = InstanceTypes.load(None)
+    small = spec(replace(KG, instance_type="ml.t3.medium"), image="i")
+    assert (small.cpus, small.memory_bytes, small.gpus) == (None, None, 0)  # HostSide without limits: none
+    s = container_spec(KG, "i", {}, replace(HOST, limits=types.get("ml.g5.xlarge")))
+    assert (s.cpus, s.memory_bytes, s.gpus) == (4, 16 * 2**30, 1)  # one GPU requested, never "all"
+    s = container_spec(KG, "i", {}, replace(HOST, limits=types.get("ml.m5.large")))
+    assert (s.cpus, s.memory_bytes, s.gpus, s.pids_limit) == (2, 8 * 2**30, 0, 4096)
+
+
+def test_apps_drop_every_capability_and_root_apps_keep_a_root_set_without_raw_sockets():
+    assert spec().cap_add == ()
+    root = spec(config={"FileSystemConfig": {"DefaultUid": 0, "DefaultGid": 0}})
+    assert root.cap_add == ROOT_CAPABILITIES
+    assert not {"NET_RAW", "MKNOD", "SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE"} & set(root.cap_add)
+
+
+def test_each_app_joins_only_its_owners_network_under_an_alias():
+    s = spec()
+    assert s.network == HOST.network and s.aliases == ("kernelgateway-default",)
+    assert network_name("i1", "d-ABC", 200001) == "byoi-i1-net-d-abc-200001"
+
+
+def test_the_kernel_gateway_accepts_only_the_hosts_token_digests():
+    assert spec().files[GATEWAY_TOKENS_FILE] == DIGEST + "\n"
+    with pytest.raises(ContractError, match="token"):
+        container_spec(KG, "i", {}, replace(HOST, gateway_tokens=()))
 
 
 def test_jupyterlab_applies_container_config_and_platform_variables():
@@ -93,36 +125,42 @@ def test_default_servers_listen_on_8888_under_their_base_path(app_type, base):
 def test_labels_let_the_reconciler_find_the_app_again():
     assert spec().labels == {
         "byoi.managed": "true",
-        "byoi.instance": "default",
+        "byoi.instance": "i1",
         "byoi.app-arn": KG.app_arn,
         "byoi.domain-id": "d-1",
         "byoi.app-type": "KernelGateway",
         "byoi.app-name": "default",
+        "byoi.app-id": "7",
         "byoi.user-profile": "alice",
+        "byoi.network": HOST.network,
+        "byoi.home-volume": HOST.home_volume,
+        "byoi.user": "1000:100",
     }
 
 
-def test_names_are_docker_safe():
-    assert home_volume_name("d-ABC", "Alice Smith") == "byoi-home-d-abc-alice-smith"
-    assert home_volume_name("d-ABC", "Alice Smith", space=True) == "byoi-space-home-d-abc-alice-smith"
-    assert spec(AppIdentity("KernelGateway", "My App", "arn", "d-1", user_profile_name="Bob")).name == "byoi-d-1-bob-kernelgateway-my-app"
+def test_names_come_from_ids_never_from_names_users_chose():
+    # space "carol" and user "carol", or "erin" + "kernelgateway-x" and "erin-kernelgateway" + "x",
+    # cannot collide: containers are named by the app's id, homes and networks by the owner's uid.
+    assert container_name("i1", 42) == "byoi-i1-app-42" == spec(replace(KG, app_id=42)).name
+    assert home_volume_name("d-ABC", 200001) == "byoi-home-d-abc-200001"
+    assert home_volume_name("d-ABC", 200001) != home_volume_name("d-ABC", 200002)
 
 
 def test_kernel_culling_is_passed_to_the_gateway():
-    host = HostPaths("/b", "/m.json", "vol", kernel_idle_timeout=600)
-    s = container_spec(KG, "sha256:abc", {}, host)
+    s = container_spec(KG, "sha256:abc", {}, replace(HOST, kernel_idle_timeout=600))
     assert s.command == ["--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_interval=300"]
     assert spec().command == []
 
 
-def test_jupyter_server_runs_jupyterlab_on_the_users_kernel_gateway():
-    app = AppIdentity("JupyterServer", "default", "arn:js", "d-1", user_profile_name="alice")
-    host = HostPaths("/b", "/m.json", "vol", server_port=41000, gateway_url="http://127.0.0.1:8080/apps/d-1/alice/KernelGateway/default", gateway_token="t0k")
-    s = container_spec(app, "jupyterlab:1", {}, host)
-    assert s.entrypoint == ["jupyter-lab"] and s.host_network and s.port == 41000
+def test_jupyter_server_reaches_the_users_kernel_gateway_on_their_network_with_a_token_kept_in_a_file():
+    app = AppIdentity("JupyterServer", "default", "arn:js", "d-1", user_profile_name="alice", app_id=8)
+    s = container_spec(app, "jupyterlab:1", {}, replace(HOST, owner_token="t0k"))
+    assert s.entrypoint == ["jupyter-lab"] and s.port == 8888 and s.network == HOST.network
     assert "--ServerApp.base_url=/apps/d-1/alice/JupyterServer/default/" in s.command
-    assert "--GatewayClient.url=http://127.0.0.1:8080/apps/d-1/alice/KernelGateway/default" in s.command
-    assert "--GatewayClient.auth_token=t0k" in s.command and "--ServerApp.ip=127.0.0.1" in s.command
-    assert s.labels["byoi.port"] == "41000" and s.user == "1000:100"
+    assert "--ServerApp.ip=0.0.0.0" in s.command and f"--config=/opt/ml/metadata/{SERVER_CONFIG_FILE}" in s.command
+    gateway = json.loads(s.files[SERVER_CONFIG_FILE])["GatewayClient"]
+    assert gateway == {"url": "http://kernelgateway-default:8888", "auth_scheme": "token", "auth_token": "t0k", "request_timeout": 120.0}
+    assert "t0k" not in " ".join(s.command) and "t0k" not in json.dumps(s.environment)
+    assert s.user == "1000:100"
     with pytest.raises(ContractError, match="user profile"):
-        container_spec(AppIdentity("JupyterServer", "default", "arn", "d-1", space_name="sp"), "img", {}, host)
+        container_spec(AppIdentity("JupyterServer", "default", "arn", "d-1", space_name="sp"), "img", {}, HOST)

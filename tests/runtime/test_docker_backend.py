@@ -5,11 +5,17 @@ import uuid
 
 import pytest
 
+from byoi.gateway.tokens import token_digest
 from byoi.runtime.backend import BackendError
-from byoi.runtime.contract import AppIdentity, HostPaths, container_spec, home_volume_name
+from byoi.runtime.contract import AppIdentity, HostSide, container_spec
+from byoi.runtime.instance_types import InstanceTypes
 from byoi.runtime.kernel_client import KernelClient
 
 pytestmark = pytest.mark.docker
+
+TOKEN = uuid.uuid4().hex
+AUTH = {"Authorization": f"token {TOKEN}"}
+INSTANCE = f"t{uuid.uuid4().hex[:8]}"
 
 PROBE = (
     "import os, json; "
@@ -26,7 +32,7 @@ def backend(gateway_bundle):
 
     client = docker.from_env()
     made = []
-    b = DockerBackend(client, gateway_bundle)
+    b = DockerBackend(client, gateway_bundle, tmp_path_factory_dir())
     yield b, made
     for name, volume in made:
         b.remove(name)
@@ -34,22 +40,33 @@ def backend(gateway_bundle):
             client.volumes.get(volume).remove(force=True)
         except docker.errors.NotFound:
             pass
+    b.prune(INSTANCE)
 
 
-def launch(backend, gateway_bundle, tmp_path, image, config, user="alice"):
+def tmp_path_factory_dir():
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="byoi-files-")
+
+
+def host_for(gateway_bundle, owner: str, **changes) -> HostSide:
+    return HostSide(gateway_bundle, f"byoi-test-home-{owner}", f"byoi-{INSTANCE}-net-d-t-{owner}", instance_id=INSTANCE,
+                    gateway_tokens=(token_digest(TOKEN),), **changes)
+
+
+def launch(backend, gateway_bundle, tmp_path, image, config, user="alice", **changes):
     b, made = backend
-    app = AppIdentity("KernelGateway", f"k-{uuid.uuid4().hex[:6]}", "arn:aws:sagemaker:us-east-1:123456789012:app/d-t/alice/kernelgateway/k", "d-t", user_profile_name=user)
-    volume = home_volume_name("d-t", f"{user}-{uuid.uuid4().hex[:6]}")
-    host = HostPaths(gateway_bundle, str(tmp_path / "meta.json"), volume)
+    app = AppIdentity("KernelGateway", f"k-{uuid.uuid4().hex[:6]}", "arn:aws:sagemaker:us-east-1:123456789012:app/d-t/alice/kernelgateway/k",
+                      "d-t", user_profile_name=user, app_id=int(uuid.uuid4().int % 10**9))
+    host = host_for(gateway_bundle, f"{user}-{uuid.uuid4().hex[:6]}", **changes)
     spec = container_spec(app, image, config, host)
-    (tmp_path / "meta.json").write_text(json.dumps(spec.metadata))
-    made.append((spec.name, volume))
+    made.append((spec.name, host.home_volume))
     return spec, b.start(spec)
 
 
 def test_sample_image_runs_its_kernel_as_the_configured_user(backend, gateway_bundle, test_images, tmp_path):
     spec, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["sample"], {"KernelSpecs": [{"Name": "python3"}]})
-    client = KernelClient(endpoint.url)
+    client = KernelClient(endpoint.url, headers=AUTH)
     client.wait_ready(60)
     kernel = client.start_kernel("python3")
     out = json.loads(client.execute(kernel, PROBE).stdout)
@@ -61,7 +78,7 @@ def test_sample_image_runs_its_kernel_as_the_configured_user(backend, gateway_bu
 def test_home_volume_persists_across_containers(backend, gateway_bundle, test_images, tmp_path):
     b, made = backend
     spec, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["sample"], {})
-    client = KernelClient(endpoint.url)
+    client = KernelClient(endpoint.url, headers=AUTH)
     client.wait_ready(60)
     k = client.start_kernel("python3")
     assert client.execute(k, "open('/home/sagemaker-user/note.txt','w').write('kept')").status == "ok"
@@ -70,7 +87,7 @@ def test_home_volume_persists_across_containers(backend, gateway_bundle, test_im
     b.remove(spec.name)
     assert b.state(spec.name) is None
     endpoint = b.start(spec)
-    client = KernelClient(endpoint.url)
+    client = KernelClient(endpoint.url, headers=AUTH)
     client.wait_ready(60)
     k = client.start_kernel("python3")
     assert client.execute(k, "print(open('/home/sagemaker-user/note.txt').read())").stdout == "kept\n"
@@ -78,7 +95,7 @@ def test_home_volume_persists_across_containers(backend, gateway_bundle, test_im
 
 def test_conda_environments_are_kernels(backend, gateway_bundle, test_images, tmp_path):
     _, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["conda"], {})
-    client = KernelClient(endpoint.url)
+    client = KernelClient(endpoint.url, headers=AUTH)
     client.wait_ready(60)
     specs = client.kernelspecs()["kernelspecs"]
     assert {"python3", "conda-env-r-py"} <= set(specs)
@@ -89,7 +106,7 @@ def test_conda_environments_are_kernels(backend, gateway_bundle, test_images, tm
 def test_root_image_runs_as_root(backend, gateway_bundle, test_images, tmp_path):
     config = {"FileSystemConfig": {"MountPath": "/root/home", "DefaultUid": 0, "DefaultGid": 0}}
     _, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["root"], config)
-    client = KernelClient(endpoint.url)
+    client = KernelClient(endpoint.url, headers=AUTH)
     client.wait_ready(60)
     out = client.execute(client.start_kernel("python3"), "import os; print(os.getuid(), os.getgid())").stdout
     assert out == "0 0\n"
@@ -103,7 +120,7 @@ def test_missing_image_is_a_clear_error(backend, gateway_bundle, tmp_path):
 def test_managed_containers_are_found_by_label(backend, gateway_bundle, test_images, tmp_path):
     b, _ = backend
     spec, _ = launch(backend, gateway_bundle, tmp_path, test_images["sample"], {})
-    found = b.managed("default")
+    found = b.managed(INSTANCE)
     assert spec.name in found and found[spec.name].labels["byoi.app-name"] == spec.labels["byoi.app-name"]
 
 
@@ -115,17 +132,73 @@ def test_images_over_25_gb_are_refused(tmp_path):
     huge = SimpleNamespace(attrs={"Size": 26 * 10**9})
     client = SimpleNamespace(images=SimpleNamespace(get=lambda ref: huge))
     app = AppIdentity("KernelGateway", "k", "arn", "d-t", user_profile_name="alice")
-    spec = container_spec(app, "big:1", {}, HostPaths("/bundle", str(tmp_path / "m.json"), "vol"))
+    spec = container_spec(app, "big:1", {}, host_for("/bundle", "x"))
     with pytest.raises(BackendError, match="26.0 GB; Studio runs images up to 25 GB"):
-        DockerBackend(client, "/bundle").start(spec)
+        DockerBackend(client, "/bundle", tmp_path).start(spec)
 
 
 def test_an_image_without_kernels_serves_but_cannot_start_one(backend, gateway_bundle, test_images, tmp_path):
     from byoi.runtime.kernel_client import KernelError
 
     _, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["broken"], {})
-    client = KernelClient(endpoint.url)
+    client = KernelClient(endpoint.url, headers=AUTH)
     client.wait_ready(60)
     assert client.kernelspecs()["kernelspecs"] == {}
     with pytest.raises(KernelError, match="starting kernel 'python3' failed"):
         client.start_kernel("python3")
+
+
+def test_the_kernel_gateway_refuses_requests_without_the_apps_token(backend, gateway_bundle, test_images, tmp_path):
+    import httpx
+
+    _, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["sample"], {})
+    KernelClient(endpoint.url, headers=AUTH).wait_ready(60)
+    for headers in ({}, {"Authorization": "token wrong"}, {"Authorization": f"Bearer {TOKEN}"}):
+        assert httpx.get(f"{endpoint.url}/api/kernelspecs", headers=headers).status_code == 401
+        assert httpx.post(f"{endpoint.url}/api/kernels", json={"name": "python3"}, headers=headers).status_code == 401
+    assert httpx.get(f"{endpoint.url}/api/kernelspecs", params={"token": TOKEN}).status_code == 401  # header only
+    assert httpx.get(f"{endpoint.url}/api/kernels", headers=AUTH).json() == []
+
+
+def test_containers_show_their_instance_types_limits_and_no_privileges(backend, gateway_bundle, test_images, tmp_path):
+    import docker
+
+    limits = InstanceTypes.load(None).get("ml.t3.medium")
+    spec, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["sample"], {}, limits=limits)
+    attrs = docker.from_env().containers.get(spec.name).attrs
+    host = attrs["HostConfig"]
+    assert host["Memory"] == 4 * 2**30 and host["NanoCpus"] == 2 * 10**9 and host["PidsLimit"] == 4096
+    assert host["CapDrop"] == ["ALL"] and not host["CapAdd"]
+    assert "no-new-privileges" in host["SecurityOpt"]
+    assert host["NetworkMode"] == spec.network and not host["PortBindings"] and not attrs["NetworkSettings"]["Ports"]
+    assert endpoint.port == 8888 and endpoint.host == attrs["NetworkSettings"]["Networks"][spec.network]["IPAddress"]
+
+
+def test_a_root_app_hands_the_home_back_to_1000_when_it_is_removed(backend, gateway_bundle, test_images, tmp_path):
+    import docker
+
+    b, made = backend
+    config = {"FileSystemConfig": {"MountPath": "/home/sagemaker-user", "DefaultUid": 0, "DefaultGid": 0}}
+    spec, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["root"], config)
+    client = KernelClient(endpoint.url, headers=AUTH)
+    client.wait_ready(60)
+    made_by_root = "import os; os.makedirs('/home/sagemaker-user/d', exist_ok=True); open('/home/sagemaker-user/d/f','w').write('x'); print(os.stat('/home/sagemaker-user/d/f').st_uid)"
+    assert client.execute(client.start_kernel("python3"), made_by_root).stdout == "0\n"
+    b.remove(spec.name)
+    owners = docker.from_env().containers.run(
+        test_images["root"], ["python3", "-c", "import os; print(*[os.stat(p).st_uid for p in ('/h', '/h/d', '/h/d/f')])"],
+        mounts=[docker.types.Mount("/h", spec.home.source, type="volume")], remove=True, network_mode="none")
+    assert owners.decode().split() == ["1000", "1000", "1000"]
+
+
+def test_networks_no_container_uses_are_pruned(backend, gateway_bundle, test_images, tmp_path):
+    import docker
+
+    b, _ = backend
+    spec, _ = launch(backend, gateway_bundle, tmp_path, test_images["sample"], {})
+    b.prune(INSTANCE)
+    assert docker.from_env().networks.get(spec.network)  # still used
+    b.remove(spec.name)
+    b.prune(INSTANCE)
+    with pytest.raises(docker.errors.NotFound):
+        docker.from_env().networks.get(spec.network)

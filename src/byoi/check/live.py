@@ -9,7 +9,7 @@ JupyterLab: /jupyterlab/default/api/status answers; Code Editor:
 
 from __future__ import annotations
 
-import json
+import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -19,8 +19,9 @@ from pathlib import Path
 import httpx
 
 from byoi.check.findings import ERROR, Finding
+from byoi.gateway.tokens import token_digest
 from byoi.runtime.backend import BackendError
-from byoi.runtime.contract import AppIdentity, ContractError, HostPaths, container_spec
+from byoi.runtime.contract import AppIdentity, ContractError, HostSide, container_spec
 from byoi.runtime.docker_backend import DockerBackend
 from byoi.runtime.kernel_client import KernelClient, KernelError
 
@@ -41,16 +42,17 @@ def run_live(
 ) -> LiveResult:
     result = LiveResult()
     tag = uuid.uuid4().hex[:8]
-    app = AppIdentity(app_type, f"check-{tag}", f"arn:aws:sagemaker:us-east-1:123456789012:app/d-byoicheck/check/{app_type.lower()}/check-{tag}", "d-byoicheck", user_profile_name="check")
-    metadata = workdir / f"metadata-{tag}.json"
+    app = AppIdentity(app_type, f"check-{tag}", f"arn:aws:sagemaker:us-east-1:123456789012:app/d-byoicheck/check/{app_type.lower()}/check-{tag}",
+                      "d-byoicheck", user_profile_name="check", app_id=int(tag, 16))
+    token = secrets.token_hex(32)  # opens this throwaway app's kernel gateway, and nothing else
+    host = HostSide(bundle, f"byoi-check-home-{tag}", f"byoi-check-net-{tag}", instance_id="byoi-check", gateway_tokens=(token_digest(token),))
     try:
-        spec = container_spec(app, image, mode, HostPaths(bundle, str(metadata), f"byoi-check-home-{tag}", instance_id="byoi-check"))
+        spec = container_spec(app, image, mode, host)
     except ContractError as exc:
         if "cannot run: Studio supports only" not in str(exc):  # already reported by the static checks
             result.findings.append(Finding("app-cannot-start", ERROR, str(exc), fix="Change FileSystemConfig.MountPath."))
         return result
-    metadata.write_text(json.dumps(spec.metadata))
-    backend = DockerBackend(client, bundle)
+    backend = DockerBackend(client, bundle, workdir / "files")
     result.ran = True
     try:
         progress(f"starting the image as a {app_type} app")
@@ -60,20 +62,21 @@ def run_live(
             result.findings.append(Finding("app-not-serving", ERROR, "The app's container did not start.", str(exc)[-1500:], "Run the image locally with its AppImageConfig's entrypoint to see why."))
             return result
         if app_type == "KernelGateway":
-            probe_kernels(backend, spec.name, endpoint.url, mode, timeout, progress, result)
+            probe_kernels(backend, spec.name, endpoint.url, {"Authorization": f"token {token}"}, mode, timeout, progress, result)
         else:
             probe_server(backend, spec.name, endpoint.url + SERVER_PATHS[app_type], app_type, timeout, progress, result)
     finally:
         backend.remove(spec.name)
         try:
             client.volumes.get(spec.home.source).remove(force=True)
-        except Exception:  # noqa: BLE001 - best effort cleanup of a throwaway volume
+            client.networks.get(spec.network).remove()
+        except Exception:  # noqa: BLE001 - best effort cleanup of a throwaway volume and network
             pass
     return result
 
 
-def probe_kernels(backend, name: str, url: str, mode: dict, timeout: float, progress, result: LiveResult) -> None:
-    kernels = KernelClient(url, timeout=timeout)
+def probe_kernels(backend, name: str, url: str, headers: dict[str, str], mode: dict, timeout: float, progress, result: LiveResult) -> None:
+    kernels = KernelClient(url, headers=headers, timeout=timeout)
     try:
         kernels.wait_ready(timeout)
     except KernelError as exc:

@@ -21,24 +21,30 @@ State changes are compare-and-set on the app's status.
 
 from __future__ import annotations
 
-import json
 import logging
-import socket
 from collections.abc import Callable
-from dataclasses import replace
-from pathlib import Path
 
 import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
+from byoi.gateway.tokens import app_token, owner_token, token_digest
 from byoi.runtime.backend import BackendError, RuntimeBackend
-from byoi.runtime.contract import AppIdentity, ContractError, HostPaths, container_spec, home_volume_name, jupyter_server_path
+from byoi.runtime.contract import (
+    AppIdentity,
+    ContractError,
+    HostSide,
+    container_spec,
+    home_volume_name,
+    jupyter_server_path,
+    network_name,
+)
+from byoi.runtime.instance_types import InstanceTypes
 from byoi.runtime.logs import AppLogs
 from byoi.services.apps import APP_DELETED, APP_DELETING, APP_FAILED, APP_IN_SERVICE, APP_PENDING, app_arn
 from byoi.services.clock import Clock
 from byoi.store.database import Database
-from byoi.store.models import App
+from byoi.store.models import App, DomainMember
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +62,9 @@ def readiness_path(app: AppIdentity) -> str:
     return READINESS_PATHS[app.app_type]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+#: The instance type of an app created without one (AWS: the domain's default, else these).
+DEFAULT_INSTANCE_TYPE = {"JupyterServer": "system"}
+FALLBACK_INSTANCE_TYPE = "ml.t3.medium"
 
 
 class AppSettler:
@@ -71,28 +76,26 @@ class AppSettler:
         clock: Clock,
         backend: RuntimeBackend | None,
         gateway_bundle: Callable[[], str],
-        data_dir: Path,
+        secret: bytes,
         logs: AppLogs,
         start_timeout: float = 120.0,
         instance_id: str = "default",
         idle_timeout: float = 0,
         kernel_idle_timeout: int = 0,
-        byoi_url: str = "http://127.0.0.1:8080",
-        mint_session: Callable[[str, str], str] | None = None,
+        instance_types: InstanceTypes | None = None,
     ):
         self._db = db
         self._clock = clock
         self._backend = backend
         self._bundle = gateway_bundle
-        self._data_dir = data_dir
+        self._secret = secret
         self._logs = logs
         self._start_timeout_ms = int(start_timeout * 1000)
         self._last_reconcile: int | None = None
         self._instance_id = instance_id
         self._idle_timeout_ms = int(idle_timeout * 1000)
         self._kernel_idle_timeout = kernel_idle_timeout
-        self._byoi_url = byoi_url.rstrip("/")
-        self._mint_session = mint_session
+        self._instance_types = instance_types or InstanceTypes.load(None)
 
     def settle_due(self) -> float | None:
         now = self._clock.now_ms()
@@ -134,10 +137,22 @@ class AppSettler:
             domain_id=app.domain.domain_id,
             user_profile_name=user,
             space_name=space,
-            instance_type=app.resource_spec.get("InstanceType") or "system",
+            instance_type=app.resource_spec.get("InstanceType") or DEFAULT_INSTANCE_TYPE.get(app.app_type, FALLBACK_INSTANCE_TYPE),
             execution_role_arn=(app.domain.settings.get("DefaultUserSettings") or {}).get("ExecutionRole"),
             image_version_arn=app.image_version_arn,
+            app_id=app.id,
         )
+
+    def _owner_uid(self, app: App) -> int | None:
+        """The HomeEfsFileSystemUid of the app's user profile or space (None once it is deleted)."""
+        if app.member_pk is None:
+            return None
+        with self._db.read() as session:
+            return session.scalar(select(DomainMember.home_uid).where(DomainMember.id == app.member_pk))
+
+    def _request_headers(self, app: App) -> dict[str, str]:
+        """What byoi presents to the app: its token, for byoi's kernel gateway."""
+        return {"Authorization": f"token {app_token(self._secret, app.id)}"} if app.app_type == "KernelGateway" else {}
 
     def _advance(self, app_id: int) -> float | None:
         """Move a Pending app along; seconds until it needs looking at again (None: settled for good)."""
@@ -155,7 +170,7 @@ class AppSettler:
             output = self._backend.logs(app.container_name).strip()[-1500:]
             self._fail(app, f"The app's container exited{code} before serving on port 8888. Its last output:\n{output}")
             return None
-        if state.endpoint and self._answers(state.endpoint.url + readiness_path(self._identity(app))):
+        if state.endpoint and self._answers(state.endpoint.url + readiness_path(self._identity(app)), self._request_headers(app)):
             now = self._clock.now_ms()
             self._set(app, APP_PENDING, status=APP_IN_SERVICE, last_health_ms=now, last_activity_ms=now, modified_ms=now)
             return HEALTH_SECONDS  # from now on, health (and idle) checks
@@ -166,20 +181,25 @@ class AppSettler:
 
     def _start(self, app: App) -> bool:
         identity = self._identity(app)
-        metadata_file = self._data_dir / "apps" / str(app.id) / "resource-metadata.json"
-        volume = home_volume_name(identity.domain_id, app.owner_name, space=app.owner_kind == "space")
-        host = HostPaths(self._bundle(), str(metadata_file), volume, self._instance_id, self._kernel_idle_timeout)
-        if app.app_type == "JupyterServer":  # its kernels: the user's KernelGateway app "default", through byoi
-            host = replace(
-                host,
-                server_port=free_port(),
-                gateway_url=f"{self._byoi_url}/apps/{identity.domain_id}/{app.owner_name}/KernelGateway/default",
-                gateway_token=self._mint_session(identity.domain_id, app.owner_name) if self._mint_session else "",
-            )
+        home_uid = self._owner_uid(app)
+        if home_uid is None:
+            self._fail(app, "The app's user profile or space no longer exists.")
+            return False
+        host = HostSide(
+            gateway_bundle=self._bundle(),
+            home_volume=home_volume_name(identity.domain_id, home_uid),
+            network=network_name(self._instance_id, identity.domain_id, home_uid),
+            instance_id=self._instance_id,
+            kernel_idle_timeout=self._kernel_idle_timeout,
+            limits=self._instance_types.get(identity.instance_type),
+            # byoi's gateway opens a KernelGateway app with the app's token; the owner's
+            # JupyterServer app with the owner's (from its config file).
+            gateway_tokens=(token_digest(app_token(self._secret, app.id)),
+                            token_digest(owner_token(self._secret, identity.domain_id, home_uid))),
+            owner_token=owner_token(self._secret, identity.domain_id, home_uid) if app.app_type == "JupyterServer" else "",
+        )
         try:
             spec = container_spec(identity, app.container_image, app.app_image_config or {}, host)
-            metadata_file.parent.mkdir(parents=True, exist_ok=True)
-            metadata_file.write_text(json.dumps(spec.metadata, indent=2))
             endpoint = self._backend.start(spec)
         except (ContractError, BackendError) as exc:
             self._fail(app, str(exc))
@@ -243,9 +263,9 @@ class AppSettler:
             session.execute(update(App).where(App.id == app.id, App.status == expected).values(**values))
 
     @staticmethod
-    def _answers(url: str) -> bool:
+    def _answers(url: str, headers: dict[str, str]) -> bool:
         try:
-            return httpx.get(url, timeout=2.0).status_code < 500
+            return httpx.get(url, headers=headers, timeout=2.0).status_code < 500
         except httpx.HTTPError:
             return False
 
@@ -267,3 +287,4 @@ class AppSettler:
             if name not in live:
                 log.info("removing orphaned container %s", name)
                 self._backend.remove(name)
+        self._backend.prune(self._instance_id)

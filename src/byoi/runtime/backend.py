@@ -41,10 +41,12 @@ class RunState:
 class RuntimeBackend(ABC):
     @abstractmethod
     def start(self, spec: ContainerSpec) -> Endpoint:
-        """Create and start the container; return where its port 8888 is reachable.
+        """Create and start the container; return where byoi reaches its port 8888.
 
-        Prepares the home volume (created once, owned by spec.uid:spec.gid, kept
-        across apps). If a container of that name exists it is replaced.
+        Joins only ``spec.network`` (made on first use, private to the app's owner; no port
+        published on the host), under ``spec.aliases``. Prepares the home volume (created
+        once, owned by 1000:100, kept across apps) and puts ``spec.files`` read-only at
+        /opt/ml/metadata. If a container of that name exists it is replaced.
         Raises BackendError (image missing, over the size limit, engine refused).
         """
 
@@ -71,3 +73,9 @@ class RuntimeBackend(ABC):
     @abstractmethod
     def managed(self, instance_id: str) -> dict[str, RunState]:
         """Every container this byoi instance started (found by label), by name, running or not."""
+
+    @abstractmethod
+    def prune(self, instance_id: str) -> None:
+        """Release what this byoi instance made for containers that are gone (owners' networks
+        no container uses). Called by the reconciler after it removed orphans; must tolerate
+        a resource that is in use again or already gone."""

@@ -15,24 +15,44 @@ no I/O, so every rule of ../shared/seeds/studio-byoi-specs.txt is unit-tested:
   /home/sagemaker-user), the container running as DefaultUid:DefaultGid, which
   must be 1000:100 or 0:0. The reserved /opt/ml and /opt/.sagemakerinternal
   cannot be the mount path.
-* /opt/ml/metadata/resource-metadata.json describes the app.
-* GPU instance types (ml.g*, ml.p*) get all GPUs (``--gpus all``).
+* /opt/ml/metadata (``ContainerSpec.files``, mounted read-only) holds
+  resource-metadata.json, which describes the app, and, for byoi's kernel
+  gateway, the digests of the tokens it accepts (gateway-tokens).
+* Isolation: each app runs on its owner's private network (one per user
+  profile or space, named by ids), reachable by the other apps of that owner
+  under an alias (``kernelgateway-default``) and by byoi, never on the host's
+  network and with no published port. All capabilities are dropped (a 0/0 app
+  keeps a root set without NET_RAW, MKNOD and the like), no-new-privileges,
+  a PID limit, and the CPU, memory and GPU count of the app's instance type.
 
 A violation raises ``ContractError`` with a message a user can act on.
 """
 
 from __future__ import annotations
 
-import re
+import json
 from dataclasses import dataclass, field
 
+from byoi.runtime.instance_types import InstanceType
+
 GATEWAY_MOUNT = "/opt/.sagemakerinternal"
-METADATA_PATH = "/opt/ml/metadata/resource-metadata.json"
+FILES_DIR = "/opt/ml/metadata"
+METADATA_FILE = "resource-metadata.json"
+METADATA_PATH = f"{FILES_DIR}/{METADATA_FILE}"
+#: Digests (SHA-256, one per line) of the tokens byoi's kernel gateway accepts.
+GATEWAY_TOKENS_FILE = "gateway-tokens"
+#: A JupyterServer app's settings, among them the token that opens its user's kernel gateways.
+SERVER_CONFIG_FILE = "jupyter_server_config.json"
 RESERVED_DIRS = ("/opt/ml", GATEWAY_MOUNT)
 APP_PORT = 8888
 DEFAULT_FILE_SYSTEM = {"MountPath": "/home/sagemaker-user", "DefaultUid": 1000, "DefaultGid": 100}
 SUPPORTED_IDS = ((1000, 100), (0, 0))
-GPU_INSTANCE = re.compile(r"^ml\.[gp]\d")
+#: What a 0/0 app may still do as root (install packages, change owners): Docker's default
+#: set without NET_RAW (raw sockets, spoofing), MKNOD and AUDIT_WRITE. Other apps get none.
+ROOT_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "SETFCAP",
+                     "NET_BIND_SERVICE", "SYS_CHROOT")
+#: Processes and threads per app: plenty for kernels and their thread pools, not a fork bomb.
+PIDS_LIMIT = 4096
 
 #: The AppImageConfig member that configures each app type.
 CONFIG_MEMBER = {
@@ -69,7 +89,7 @@ class ContractError(Exception):
 class AppIdentity:
     """Which app this is, as the API knows it."""
 
-    app_type: str  # KernelGateway | JupyterLab | CodeEditor
+    app_type: str  # KernelGateway | JupyterLab | CodeEditor | JupyterServer
     app_name: str
     app_arn: str
     domain_id: str
@@ -78,23 +98,24 @@ class AppIdentity:
     instance_type: str = "system"
     execution_role_arn: str | None = None
     image_version_arn: str | None = None
+    app_id: int = 0  # the store's id of the app: names its container
 
 
 @dataclass(frozen=True)
-class HostPaths:
-    """The host side of the contract, decided by whoever runs the backend: where its files
-    and volumes are, and the platform settings a container needs (instance label, kernel
-    culling, a JupyterServer's port and gateway). Outgrew its name; ``HostSide`` would fit."""
+class HostSide:
+    """The host side of the contract, decided by whoever runs the backend: the names of the
+    owner's home volume and network, byoi's settings, and the secrets apps accept."""
 
     gateway_bundle: str  # a directory built by byoi.runtime.kgw.bundle
-    metadata_file: str  # the resource-metadata.json written for this app
-    home_volume: str  # the name of the persistent home volume
+    home_volume: str  # the owner's persistent home (home_volume_name)
+    network: str  # the owner's private network (network_name)
     instance_id: str = "default"  # which byoi (store) owns the container
     kernel_idle_timeout: int = 0  # seconds before the gateway culls an idle kernel; 0 = never
-    # JupyterServer apps only: the host port it serves on, and how it reaches the user's kernels.
-    server_port: int = 0
-    gateway_url: str = ""
-    gateway_token: str = ""
+    limits: InstanceType | None = None  # of the app's instance type; None: no CPU or memory limit
+    #: KernelGateway apps: digests of the tokens byoi's kernel gateway accepts (token_digest).
+    gateway_tokens: tuple[str, ...] = ()
+    #: JupyterServer apps: the token that opens the user's KernelGateway apps (owner_token).
+    owner_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,15 +138,26 @@ class ContainerSpec:
     home: Mount
     mounts: list[Mount]
     labels: dict[str, str]
-    gpus: bool
-    metadata: dict
+    network: str  # the only network the container joins
+    aliases: tuple[str, ...]  # its names there, for the owner's other apps
+    #: File name -> content; the backend puts them in a directory mounted read-only at FILES_DIR.
+    files: dict[str, str]
+    cap_add: tuple[str, ...] = ()  # every other capability is dropped
+    cpus: float | None = None
+    memory_bytes: int | None = None
+    gpus: int = 0  # how many GPUs to request (never "all")
+    pids_limit: int = PIDS_LIMIT
     port: int = APP_PORT
-    host_network: bool = False  # serve on the host's network at ``port`` (JupyterServer apps)
     extra: dict = field(default_factory=dict)
 
     @property
     def user(self) -> str:
         return f"{self.uid}:{self.gid}"
+
+    @property
+    def metadata(self) -> dict:
+        """The app's resource-metadata.json."""
+        return json.loads(self.files[METADATA_FILE])
 
 
 def owner_of(app: AppIdentity) -> str:
@@ -133,17 +165,25 @@ def owner_of(app: AppIdentity) -> str:
     return app.space_name or app.user_profile_name or ""
 
 
-def container_name(app: AppIdentity) -> str:
-    """A Docker-safe, unique name for the app's container."""
-    raw = f"byoi-{app.domain_id}-{owner_of(app)}-{app.app_type}-{app.app_name}".lower()
-    return re.sub(r"[^a-z0-9_.-]", "-", raw)[:200]
+def container_name(instance_id: str, app_id: int) -> str:
+    """An app's container: by the store's id of the app, never by names users chose."""
+    return f"byoi-{instance_id}-app-{app_id}"
 
 
-def home_volume_name(domain_id: str, owner: str, space: bool = False) -> str:
-    """The persistent home volume of a user profile (or, with ``space``, of a space) in a domain.
-    Spaces have their own prefix, so a space and a user profile of the same name never share a home."""
-    prefix = "byoi-space-home" if space else "byoi-home"
-    return re.sub(r"[^a-z0-9_.-]", "-", f"{prefix}-{domain_id}-{owner}".lower())[:200]
+def home_volume_name(domain_id: str, home_uid: int) -> str:
+    """The persistent home of a user profile or space, by its HomeEfsFileSystemUid: a profile
+    deleted and re-created under the same name is a new person with a new home."""
+    return f"byoi-home-{domain_id.lower()}-{home_uid}"
+
+
+def network_name(instance_id: str, domain_id: str, home_uid: int) -> str:
+    """The private network of one user profile's or space's apps."""
+    return f"byoi-{instance_id}-net-{domain_id.lower()}-{home_uid}"
+
+
+def app_alias(app_type: str, app_name: str) -> str:
+    """The name under which an app's siblings on its owner's network reach it."""
+    return f"{app_type.lower()}-{app_name.lower()}"
 
 
 def labels_for(app: AppIdentity, instance_id: str) -> dict[str, str]:
@@ -156,6 +196,7 @@ def labels_for(app: AppIdentity, instance_id: str) -> dict[str, str]:
         "byoi.domain-id": app.domain_id,
         "byoi.app-type": app.app_type,
         "byoi.app-name": app.app_name,
+        "byoi.app-id": str(app.app_id),
     }
     if app.user_profile_name:
         labels["byoi.user-profile"] = app.user_profile_name
@@ -199,7 +240,7 @@ def file_system(config: dict) -> tuple[str, int, int]:
     return mount_path, uid, gid
 
 
-def container_spec(app: AppIdentity, container_image: str, config: dict, host: HostPaths) -> ContainerSpec:
+def container_spec(app: AppIdentity, container_image: str, config: dict, host: HostSide) -> ContainerSpec:
     """The container for ``app``; ``config`` is the AppImageConfig mode of its app type."""
     if app.app_type == "JupyterServer":
         return jupyter_server_spec(app, container_image, host)
@@ -207,10 +248,14 @@ def container_spec(app: AppIdentity, container_image: str, config: dict, host: H
         raise ContractError(f"App type {app.app_type} cannot run a custom image; use KernelGateway, JupyterLab or CodeEditor.")
     mount_path, uid, gid = file_system(config)
     home = Mount("volume", host.home_volume, mount_path)
-    mounts = [home, Mount("bind", host.metadata_file, METADATA_PATH, read_only=True)]
+    mounts = [home]
+    files = {METADATA_FILE: json.dumps(resource_metadata(app), indent=2)}
     if app.app_type == "KernelGateway":
+        if not host.gateway_tokens:
+            raise ContractError("byoi's kernel gateway needs at least one token digest (HostSide.gateway_tokens).")
         entrypoint, command, environment = [f"{GATEWAY_MOUNT}/bin/start-kernel-gateway"], gateway_options(host), {}
         mounts.append(Mount("bind", host.gateway_bundle, GATEWAY_MOUNT, read_only=True))
+        files[GATEWAY_TOKENS_FILE] = "".join(f"{digest}\n" for digest in host.gateway_tokens)
     else:
         container = config.get("ContainerConfig") or {}
         default_entrypoint, default_args = DEFAULT_COMMANDS[app.app_type]
@@ -220,9 +265,15 @@ def container_spec(app: AppIdentity, container_image: str, config: dict, host: H
             **platform_environment(app),
             **(container.get("ContainerEnvironmentVariables") or {}),
         }
+    return _spec(app, host, container_image, entrypoint, command, environment, uid, gid, home, mounts, files)
+
+
+def _spec(app: AppIdentity, host: HostSide, image: str, entrypoint, command, environment, uid, gid, home, mounts, files) -> ContainerSpec:
+    """What every app shares: its name, network, labels, privileges and limits."""
+    limits = host.limits
     return ContainerSpec(
-        name=container_name(app),
-        image=container_image,
+        name=container_name(host.instance_id, app.app_id),
+        image=image,
         entrypoint=entrypoint,
         command=command,
         environment=environment,
@@ -230,13 +281,19 @@ def container_spec(app: AppIdentity, container_image: str, config: dict, host: H
         gid=gid,
         home=home,
         mounts=mounts,
-        labels=labels_for(app, host.instance_id),
-        gpus=bool(GPU_INSTANCE.match(app.instance_type)),
-        metadata=resource_metadata(app),
+        labels={**labels_for(app, host.instance_id), "byoi.network": host.network, "byoi.home-volume": host.home_volume,
+                "byoi.user": f"{uid}:{gid}"},
+        network=host.network,
+        aliases=(app_alias(app.app_type, app.app_name),),
+        files=files,
+        cap_add=ROOT_CAPABILITIES if uid == 0 else (),
+        cpus=limits.vcpus if limits else None,
+        memory_bytes=limits.memory_bytes if limits else None,
+        gpus=limits.gpus if limits else 0,
     )
 
 
-def gateway_options(host: HostPaths) -> list[str]:
+def gateway_options(host: HostSide) -> list[str]:
     """Arguments for byoi's kernel gateway (passed to Jupyter Kernel Gateway)."""
     if not host.kernel_idle_timeout:
         return []
@@ -267,40 +324,31 @@ def jupyter_server_path(app: AppIdentity) -> str:
     return f"/apps/{app.domain_id}/{owner_of(app)}/JupyterServer/{app.app_name}/"
 
 
-def jupyter_server_spec(app: AppIdentity, image: str, host: HostPaths) -> ContainerSpec:
+def jupyter_server_spec(app: AppIdentity, image: str, host: HostSide) -> ContainerSpec:
     """Studio's Jupyter server for a user: JupyterLab whose kernels are the user's KernelGateway
-    app's, reached through byoi's gateway (GatewayClient), with the user's home as its root."""
+    app "default", reached on the user's own network with the owner token, which lives in a
+    config file (never on a command line or in the environment)."""
     if not app.user_profile_name:
         raise ContractError("A JupyterServer app belongs to a user profile, not a space.")
     mount_path, uid, gid = file_system({})
     home = Mount("volume", host.home_volume, mount_path)
+    settings = {
+        "GatewayClient": {
+            "url": f"http://{app_alias('KernelGateway', 'default')}:{APP_PORT}",
+            "auth_scheme": "token",
+            "auth_token": host.owner_token,
+            "request_timeout": 120.0,
+        }
+    }
     command = [
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={host.server_port}",
+        f"--config={FILES_DIR}/{SERVER_CONFIG_FILE}",
+        "--ServerApp.ip=0.0.0.0",
+        f"--ServerApp.port={APP_PORT}",
         f"--ServerApp.base_url={jupyter_server_path(app)}",
         f"--ServerApp.root_dir={mount_path}",
         "--ServerApp.token=",
         "--ServerApp.password=",
         "--no-browser",
-        f"--GatewayClient.url={host.gateway_url}",
-        "--GatewayClient.auth_scheme=Bearer",
-        f"--GatewayClient.auth_token={host.gateway_token}",
-        "--GatewayClient.request_timeout=120",
     ]
-    return ContainerSpec(
-        name=container_name(app),
-        image=image,
-        entrypoint=["jupyter-lab"],
-        command=command,
-        environment=platform_environment(app),
-        uid=uid,
-        gid=gid,
-        home=home,
-        mounts=[home, Mount("bind", host.metadata_file, METADATA_PATH, read_only=True)],
-        labels={**labels_for(app, host.instance_id), "byoi.port": str(host.server_port)},
-        gpus=False,
-        metadata=resource_metadata(app),
-        port=host.server_port,
-        host_network=True,
-    )
-
+    files = {METADATA_FILE: json.dumps(resource_metadata(app), indent=2), SERVER_CONFIG_FILE: json.dumps(settings, indent=2)}
+    return _spec(app, host, image, ["jupyter-lab"], command, platform_environment(app), uid, gid, home, [home], files)

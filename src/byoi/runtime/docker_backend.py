@@ -1,17 +1,30 @@
 """The Docker Engine backend: one machine, one engine.
 
-Containers publish port 8888 on 127.0.0.1 only (byoi's gateway is the way in),
-carry labels that let the reconciler find them after a restart, and get the
-user's home as a named volume that outlives them. A new home volume is made
-owned by the app's uid:gid by a short helper container that runs the bundled
-Python as root (so it works in any glibc image), and is mounted without
-Docker's copy-up, so, as on Studio's EFS, the image's own files at MountPath
-are hidden rather than copied.
+Each user profile and each space has a bridge network of its own, made on
+first use and labelled (``byoi.instance``); Docker drops traffic between
+different bridge networks, so one owner's apps never reach another's. No port
+is published on the host and no app uses the host's network: byoi reaches an
+app at its address on its network, port 8888, and the owner's other apps reach
+it by alias. The host ends of these networks are all named ``byoi`` + 10 hex
+digits, so one firewall rule (byoi.runtime.firewall) keeps apps away from the
+host's own services. ``prune`` removes networks no container uses.
+
+Containers carry labels that let the reconciler find them after a restart, get
+the owner's home as a named volume that outlives them (owned by 1000:100, the
+spec's user; mounted without Docker's copy-up, so, as on Studio's EFS, the
+image's own files at MountPath are hidden rather than copied), and the spec's
+files in a directory mounted read-only at /opt/ml/metadata. When a 0/0 app is
+removed, whatever it left in the home is handed back to 1000:100, as Studio's
+EFS maps every container user onto the home's owner.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import shutil
+from pathlib import Path
 
 import docker
 import docker.errors
@@ -19,34 +32,47 @@ from docker.types import DeviceRequest
 from docker.types import Mount as DockerMount
 
 from byoi.runtime.backend import BackendError, Endpoint, RunState, RuntimeBackend
-from byoi.runtime.contract import GATEWAY_MOUNT, ContainerSpec
+from byoi.runtime.contract import DEFAULT_FILE_SYSTEM, FILES_DIR, GATEWAY_MOUNT, ContainerSpec
 
 log = logging.getLogger(__name__)
 
 #: Studio refuses images larger than this (studio-byoi-specs: "Limited to 25 GB").
 MAX_IMAGE_BYTES = 25 * 10**9
 MANAGED_LABEL = "byoi.managed"
+#: The host-side interface of every app network starts with this (see byoi.runtime.firewall).
+BRIDGE_PREFIX = "byoi"
+HOME_OWNER = (DEFAULT_FILE_SYSTEM["DefaultUid"], DEFAULT_FILE_SYSTEM["DefaultGid"])
 
-#: Run by the bundled Python as root: give the home volume (all of it, if it
-#: belonged to someone else) to uid:gid.
+#: Run by the bundled Python as root: give everything in the home volume that is not
+#: uid:gid's to uid:gid (a new home's root directory; files a 0/0 app left behind).
 CHOWN_HOME = """
 import os, sys
 uid, gid, root = int(sys.argv[1]), int(sys.argv[2]), "/home-volume"
+for top, dirs, files in os.walk(root):
+    for name in dirs + files:
+        path = os.path.join(top, name)
+        st = os.lstat(path)
+        if (st.st_uid, st.st_gid) != (uid, gid):
+            os.lchown(path, uid, gid)
 st = os.stat(root)
 if (st.st_uid, st.st_gid) != (uid, gid):
-    for top, dirs, files in os.walk(root):
-        for name in dirs + files:
-            os.lchown(os.path.join(top, name), uid, gid)
     os.chown(root, uid, gid)
-os.chmod(root, 0o755)
+    os.chmod(root, 0o755)
 """
 
 
+def bridge_name(network: str) -> str:
+    """The host-side interface of an app network: ``byoi`` + 10 hex digits (Linux allows 15 characters)."""
+    return BRIDGE_PREFIX + hashlib.sha256(network.encode()).hexdigest()[:10]
+
+
 class DockerBackend(RuntimeBackend):
-    def __init__(self, client: docker.DockerClient, gateway_bundle):
-        """``gateway_bundle``: the bundle directory, or a callable returning it (built on first use)."""
+    def __init__(self, client: docker.DockerClient, gateway_bundle, files_root: Path | str):
+        """``gateway_bundle``: the bundle directory, or a callable returning it (built on first use).
+        ``files_root``: where each container's /opt/ml/metadata directory is kept on the host."""
         self._client = client
         self.gateway_bundle = gateway_bundle
+        self._files_root = Path(files_root)
 
     def start(self, spec: ContainerSpec) -> Endpoint:
         try:
@@ -60,7 +86,9 @@ class DockerBackend(RuntimeBackend):
             )
         try:
             self._remove_if_present(spec.name)
+            self._ensure_network(spec)
             self._ensure_home(spec)
+            files = self._write_files(spec)
             container = self._client.containers.create(
                 image=spec.image,
                 name=spec.name,
@@ -69,10 +97,18 @@ class DockerBackend(RuntimeBackend):
                 environment=spec.environment,
                 user=spec.user,
                 labels=spec.labels,
-                mounts=[self._mount(m) for m in spec.mounts],
-                ports=None if spec.host_network else {f"{spec.port}/tcp": ("127.0.0.1", None)},
-                network_mode="host" if spec.host_network else None,
-                device_requests=[DeviceRequest(count=-1, capabilities=[["gpu"]])] if spec.gpus else None,
+                mounts=[self._mount(m) for m in spec.mounts] + [DockerMount(FILES_DIR, str(files), type="bind", read_only=True)],
+                network=spec.network,
+                networking_config={spec.network: self._client.api.create_endpoint_config(aliases=list(spec.aliases))},
+                cap_drop=["ALL"],
+                cap_add=list(spec.cap_add) or None,
+                security_opt=["no-new-privileges"],
+                sysctls={"net.ipv6.conf.all.disable_ipv6": "1"},
+                pids_limit=spec.pids_limit,
+                nano_cpus=int(min(spec.cpus, self._engine_cpus()) * 1e9) if spec.cpus else None,
+                mem_limit=spec.memory_bytes,
+                memswap_limit=spec.memory_bytes,  # no swap beyond the instance's memory
+                device_requests=[DeviceRequest(count=spec.gpus, capabilities=[["gpu"]])] if spec.gpus else None,
                 detach=True,
             )
             container.start()
@@ -113,7 +149,24 @@ class DockerBackend(RuntimeBackend):
         containers = self._client.containers.list(all=True, filters={"label": labels})
         return {c.name: self._state(c) for c in containers}
 
+    def prune(self, instance_id: str) -> None:
+        labels = [f"{MANAGED_LABEL}=true", f"byoi.instance={instance_id}"]
+        for network in self._client.networks.list(filters={"label": labels}):
+            try:
+                network.reload()
+                if not network.attrs.get("Containers"):
+                    network.remove()
+            except docker.errors.APIError as exc:  # in use again, or already gone: next time
+                log.debug("keeping network %s: %s", network.name, exc)
+
     # --- helpers --------------------------------------------------------------
+
+    def _engine_cpus(self) -> int:
+        """The engine's CPUs: an instance type's vCPUs beyond them become "all of them" (Docker
+        refuses a quota over the machine's CPUs)."""
+        if not hasattr(self, "_cpus"):
+            self._cpus = int(self._client.info().get("NCPU") or os.cpu_count() or 1)
+        return self._cpus
 
     def _state(self, container) -> RunState:
         running = container.status == "running"
@@ -122,19 +175,57 @@ class DockerBackend(RuntimeBackend):
 
     @staticmethod
     def _endpoint(container, port: int) -> Endpoint | None:
-        if container.attrs.get("HostConfig", {}).get("NetworkMode") == "host":
-            return Endpoint("127.0.0.1", int(container.labels.get("byoi.port", port)))
-        bindings = (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).get(f"{port}/tcp") or []
-        for binding in bindings:
-            if binding.get("HostPort"):
-                return Endpoint(binding.get("HostIp") or "127.0.0.1", int(binding["HostPort"]))
+        """The container's address on its own network (the only one it joins)."""
+        networks = container.attrs.get("NetworkSettings", {}).get("Networks") or {}
+        wanted = container.labels.get("byoi.network")
+        for name, settings in networks.items():
+            if (wanted is None or name == wanted) and settings.get("IPAddress"):
+                return Endpoint(settings["IPAddress"], port)
         return None
 
     def _remove_if_present(self, name: str) -> None:
         try:
-            self._client.containers.get(name).remove(force=True)
+            container = self._client.containers.get(name)
+        except docker.errors.NotFound:
+            return
+        user, home = container.attrs.get("Config", {}).get("User"), container.labels.get("byoi.home-volume")
+        container.remove(force=True)
+        shutil.rmtree(self._files_root / name, ignore_errors=True)
+        if home and user and user.split(":")[0] in ("0", "root"):
+            self._chown_home(home, container.attrs.get("Config", {}).get("Image") or container.image.id)
+
+    def _ensure_network(self, spec: ContainerSpec) -> None:
+        try:
+            self._client.networks.get(spec.network)
+            return
         except docker.errors.NotFound:
             pass
+        labels = {MANAGED_LABEL: "true", "byoi.instance": spec.labels.get("byoi.instance", ""),
+                  "byoi.domain-id": spec.labels.get("byoi.domain-id", "")}
+        try:
+            self._client.networks.create(
+                spec.network,
+                driver="bridge",
+                labels=labels,
+                enable_ipv6=False,
+                options={"com.docker.network.bridge.name": bridge_name(spec.network),
+                         "com.docker.network.bridge.enable_icc": "true"},
+            )
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # 409: made meanwhile by another start
+                raise
+
+    def _write_files(self, spec: ContainerSpec) -> Path:
+        """The spec's files, in a fresh directory readable by the container's user (mounted read-only)."""
+        directory = self._files_root / spec.name
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True, mode=0o755)
+        os.chmod(directory, 0o755)
+        for name, content in spec.files.items():
+            path = directory / name
+            path.write_text(content)
+            os.chmod(path, 0o644)
+        return directory
 
     @staticmethod
     def _mount(mount) -> DockerMount:
@@ -146,30 +237,37 @@ class DockerBackend(RuntimeBackend):
         return self.gateway_bundle() if callable(self.gateway_bundle) else self.gateway_bundle
 
     def _ensure_home(self, spec: ContainerSpec) -> None:
-        """Create the home volume on first use, owned by the app's uid:gid.
+        """Create the home volume on first use, owned by 1000:100 whatever the app's user.
 
-        Studio maps every container user onto the home's owner on EFS, so files
-        made by a root app stay usable by a later uid 1000 app. Docker cannot
-        map users per container, so when an app runs under another uid:gid than
-        the home was made for, the helper hands the whole home to that user.
-        """
-        owner = f"{spec.uid}:{spec.gid}"
+        A 0/0 app writes there as root (it keeps CAP_DAC_OVERRIDE) and its files are handed
+        back when it is removed, so a later 1000:100 app finds its whole home its own."""
         try:
-            volume = self._client.volumes.get(spec.home.source)
-            if volume.attrs.get("Labels", {}).get("byoi.owner") == owner:
-                return
+            self._client.volumes.get(spec.home.source)
+            return
         except docker.errors.NotFound:
-            self._client.volumes.create(spec.home.source, labels={MANAGED_LABEL: "true", "byoi.owner": owner})
-        self._client.containers.run(
-            image=spec.image,
-            entrypoint=[f"{GATEWAY_MOUNT}/python/bin/python3", "-c", CHOWN_HOME, str(spec.uid), str(spec.gid)],
-            command=[],
-            user="0:0",
-            environment={"LD_LIBRARY_PATH": f"{GATEWAY_MOUNT}/lib:{GATEWAY_MOUNT}/python/lib", "PYTHONHOME": f"{GATEWAY_MOUNT}/python"},
-            mounts=[
-                DockerMount("/home-volume", spec.home.source, type="volume", no_copy=True),
-                DockerMount(GATEWAY_MOUNT, self._bundle_dir(), type="bind", read_only=True),
-            ],
-            network_mode="none",
-            remove=True,
-        )
+            self._client.volumes.create(spec.home.source, labels={MANAGED_LABEL: "true", "byoi.owner": "%d:%d" % HOME_OWNER})
+        self._chown_home(spec.home.source, spec.image)
+
+    def _chown_home(self, volume: str, image: str) -> None:
+        """Hand everything in ``volume`` to 1000:100, with the bundled Python as root in a
+        throwaway container of ``image`` (so it works in any glibc image), without a network."""
+        try:
+            self._client.containers.run(
+                image=image,
+                entrypoint=[f"{GATEWAY_MOUNT}/python/bin/python3", "-c", CHOWN_HOME, *map(str, HOME_OWNER)],
+                command=[],
+                user="0:0",
+                environment={"LD_LIBRARY_PATH": f"{GATEWAY_MOUNT}/lib:{GATEWAY_MOUNT}/python/lib", "PYTHONHOME": f"{GATEWAY_MOUNT}/python"},
+                mounts=[
+                    DockerMount("/home-volume", volume, type="volume", no_copy=True),
+                    DockerMount(GATEWAY_MOUNT, self._bundle_dir(), type="bind", read_only=True),
+                ],
+                cap_drop=["ALL"],
+                cap_add=["CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER"],
+                security_opt=["no-new-privileges"],
+                network_mode="none",
+                labels={MANAGED_LABEL: "helper"},
+                remove=True,
+            )
+        except docker.errors.DockerException as exc:
+            raise BackendError(f"Could not prepare the home volume {volume}: {exc}") from None

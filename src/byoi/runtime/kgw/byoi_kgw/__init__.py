@@ -11,13 +11,20 @@ with the bundle's library path; ``main`` then:
 2. finds kernels as Studio does (``StudioKernelSpecManager``): Jupyter
    kernelspecs under the image's Python prefix and the standard Jupyter paths,
    and conda environments that have ipykernel, as ``conda-env-<env>-py``;
-3. serves Jupyter Kernel Gateway on 0.0.0.0:8888, with kernel listing on.
+3. serves Jupyter Kernel Gateway on 0.0.0.0:8888, with kernel listing on, to
+   requests carrying ``Authorization: token <t>`` for a token whose SHA-256
+   digest is in /opt/ml/metadata/gateway-tokens (written by byoi; only byoi's
+   gateway, and a JupyterServer app of the same user, hold such tokens). Without
+   that file it refuses to start.
 """
 
 from __future__ import annotations
 
 import glob
+import hashlib
+import hmac
 import os
+import re
 import sys
 
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKernel
@@ -108,6 +115,44 @@ class StudioKernelSpecManager(KernelSpecManager):
         return specs
 
 
+TOKENS_FILE = "/opt/ml/metadata/gateway-tokens"
+
+
+def load_token_digests(path: str = TOKENS_FILE) -> frozenset[str]:
+    """The digests of the tokens to accept; exits if there are none (never serve unauthenticated)."""
+    try:
+        with open(path) as f:
+            digests = frozenset(line.strip() for line in f if re.fullmatch(r"[0-9a-f]{64}", line.strip()))
+    except OSError as exc:
+        raise SystemExit(f"byoi kernel gateway: cannot read {path} ({exc}); refusing to serve without authentication") from None
+    if not digests:
+        raise SystemExit(f"byoi kernel gateway: {path} holds no token digest; refusing to serve without authentication")
+    return digests
+
+
+def token_accepted(authorization: str, digests: frozenset[str]) -> bool:
+    """Whether an ``Authorization: token <t>`` header carries a token whose digest is accepted."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "token" or not token.strip():
+        return False
+    digest = hashlib.sha256(token.strip().encode()).hexdigest()
+    return any(hmac.compare_digest(digest, accepted) for accepted in digests)
+
+
+def require_tokens(digests: frozenset[str]) -> None:
+    """Replace Kernel Gateway's own token check (its ``TokenAuthorizationMixin.prepare``, which
+    every kernel, session, kernelspec and API handler runs) with a check against ``digests``.
+    Only the header counts: a ``?token=`` query parameter would end up in logs and histories."""
+    from kernel_gateway import mixins
+
+    def prepare(self):
+        if self.request.method != "OPTIONS" and not token_accepted(self.request.headers.get("Authorization", ""), digests):
+            return self.send_error(401)
+        return super(mixins.TokenAuthorizationMixin, self).prepare()
+
+    mixins.TokenAuthorizationMixin.prepare = prepare
+
+
 def ensure_runtime_dir(environ=os.environ) -> None:
     """Use a private temporary runtime directory when the home is not writable.
 
@@ -130,6 +175,7 @@ def ensure_runtime_dir(environ=os.environ) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    require_tokens(load_token_digests())
     restore_image_environment()
     ensure_runtime_dir()
     from kernel_gateway.gatewayapp import KernelGatewayApp
