@@ -14,7 +14,7 @@ gateway bundle, then alternates, ``--runs`` times each:
   home volume is kept, as Studio keeps a user's home.
 * **raw docker**: ``docker run -d`` of the same image with the same bundle
   mounted at /opt/.sagemakerinternal and the same kernel gateway command,
-  user 1000:100, port 8888 published on loopback; poll /api/kernelspecs every
+  user 1000:100, on Docker's default bridge, with a gateway-tokens file; poll /api/kernelspecs every
   0.1 s, start a kernel and execute `1+1` directly; timed from the `docker
   run` call. The container is removed between runs.
 
@@ -37,12 +37,16 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.studio import create_app, gateway_headers, kernel_gateway_studio  # noqa: E402
+from benchmarks.studio import BENCH_SECRET, create_app, gateway_headers, kernel_gateway_studio  # noqa: E402
 from tests.conftest import ByoiServer, remove_studio_resources  # noqa: E402
 from tests.images.build import build_test_images  # noqa: E402
 
+from byoi.gateway.tokens import token_digest  # noqa: E402
 from byoi.runtime.kernel_client import KernelClient  # noqa: E402
 from byoi.runtime.kgw.bundle import ensure_bundle  # noqa: E402
+
+#: What the raw container's gateway accepts (its digest goes in /opt/ml/metadata/gateway-tokens).
+RAW_TOKEN = "raw-docker-bench-token"
 
 
 def execute_one_plus_one(client: KernelClient) -> None:
@@ -68,17 +72,18 @@ def byoi_run(sm, key: dict, server: ByoiServer) -> float:
     return elapsed
 
 
-def raw_run(image: str, bundle: str) -> float:
+def raw_run(image: str, bundle: str, metadata: str) -> float:
     start = time.perf_counter()
     container_id = subprocess.run(
-        ["docker", "run", "-d", "-p", "127.0.0.1::8888", "-u", "1000:100",
+        ["docker", "run", "-d", "-u", "1000:100", "-v", f"{metadata}:/opt/ml/metadata:ro",
          "-v", f"{bundle}:/opt/.sagemakerinternal:ro", "--entrypoint", "/opt/.sagemakerinternal/bin/start-kernel-gateway",
          image],
         check=True, capture_output=True, text=True,
     ).stdout.strip()
     try:
-        port = subprocess.run(["docker", "port", container_id, "8888/tcp"], check=True, capture_output=True, text=True).stdout
-        client = KernelClient(f"http://127.0.0.1:{port.strip().splitlines()[0].rsplit(':', 1)[1]}", timeout=60)
+        address = subprocess.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", container_id],
+                                 check=True, capture_output=True, text=True).stdout.strip()
+        client = KernelClient(f"http://{address}:8888", headers={"Authorization": f"token {RAW_TOKEN}"}, timeout=60)
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -104,16 +109,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="byoi-bench-") as tmp:
         image = build_test_images(Path(tmp) / "cache", ["sample"])["sample"]
         bundle = str(ensure_bundle(Path(tmp) / "runtime"))
-        server = ByoiServer(Path(tmp) / "data", BYOI_DOCKER="on", BYOI_LOG_LEVEL="warning").start()
+        metadata = Path(tmp) / "metadata"
+        metadata.mkdir()
+        (metadata / "gateway-tokens").write_text(token_digest(RAW_TOKEN) + "\n")
+        metadata.chmod(0o755)
+        server = ByoiServer(Path(tmp) / "data", BYOI_DOCKER="on", BYOI_LOG_LEVEL="warning", BYOI_SESSION_SECRET=BENCH_SECRET).start()
         key = None
         try:
             sm = server.client()
             key = kernel_gateway_studio(sm, image)
             byoi_run(sm, key, server)  # warm-up: creates the home volume, loads the image's layers into the page cache
-            raw_run(image, bundle)
+            raw_run(image, bundle, metadata)
             for _ in range(args.runs):
                 times["byoi"].append(byoi_run(sm, key, server))
-                times["raw docker"].append(raw_run(image, bundle))
+                times["raw docker"].append(raw_run(image, bundle, metadata))
         finally:
             server.stop()
             if key:

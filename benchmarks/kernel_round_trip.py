@@ -8,7 +8,7 @@ Reproduce (root, Docker engine running, after `bash scripts/test.sh` once or
 It starts `byoi serve` on loopback, builds the spec's sample image offline
 (tests/images), runs it as a KernelGateway app, starts one kernel, and then
 sends `1+1` execute requests, one path at a time, over one websocket opened
-directly on the app's published port and over one opened through
+directly on the app's address on its network (with the app's token) and over one opened through
 /apps/<domain>/<user>/KernelGateway/default (authenticated with a presigned-URL
 session). Each round trip is timed from sending execute_request to receiving
 both execute_reply and the idle status. Prints a Markdown table.
@@ -27,13 +27,12 @@ import time
 import uuid
 from pathlib import Path
 
-import docker
 from websockets.sync.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.studio import create_app, gateway_headers, kernel_gateway_studio  # noqa: E402
+from benchmarks.studio import BENCH_SECRET, create_app, direct_access, gateway_headers, kernel_gateway_studio  # noqa: E402
 from tests.conftest import ByoiServer  # noqa: E402
 from tests.images.build import build_test_images  # noqa: E402
 
@@ -93,7 +92,7 @@ def main() -> None:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     with tempfile.TemporaryDirectory(prefix="byoi-bench-") as tmp:
         image = build_test_images(Path(tmp) / "cache", ["sample"])["sample"]
-        server = ByoiServer(Path(tmp) / "data", BYOI_DOCKER="on").start()
+        server = ByoiServer(Path(tmp) / "data", BYOI_DOCKER="on", BYOI_SESSION_SECRET=BENCH_SECRET).start()
         try:
             sm = server.client()
             key = kernel_gateway_studio(sm, image)
@@ -101,17 +100,16 @@ def main() -> None:
             arn = create_app(sm, key)
             while sm.describe_app(**key)["Status"] == "Pending":
                 time.sleep(0.5)
-            (container,) = docker.from_env().containers.list(filters={"label": f"byoi.app-arn={arn}"})
-            direct = f"127.0.0.1:{container.attrs['NetworkSettings']['Ports']['8888/tcp'][0]['HostPort']}"
+            direct, token = direct_access(arn)
             prefix = f"/apps/{domain}/alice/KernelGateway/default"
-            kernel = KernelClient(f"http://{direct}").start_kernel("python3")
+            kernel = KernelClient(f"http://{direct}", headers=token).start_kernel("python3")
             auth = gateway_headers(sm, key)
             samples: dict[str, list[float]] = {"direct": [], "through byoi": []}
             channels = f"/api/kernels/{kernel}/channels"
             # One path at a time: a kernel broadcasts its iopub messages to every open
             # websocket, so two open at once would disturb each other's timings.
             for name, (where, path, headers) in {
-                "direct": (direct, channels, None),
+                "direct": (direct, channels, token),
                 "through byoi": (f"127.0.0.1:{server.port}", prefix + channels, auth),
             }.items():
                 with open_ws(where, path, headers) as ws:

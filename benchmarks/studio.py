@@ -29,3 +29,20 @@ def gateway_headers(sm, key: dict) -> dict[str, str]:
     """An Authorization header for byoi's gateway, from a presigned domain URL."""
     url = sm.create_presigned_domain_url(DomainId=key["DomainId"], UserProfileName=key["UserProfileName"])["AuthorizedUrl"]
     return {"Authorization": f"Bearer {httpx.get(url, follow_redirects=False).cookies['byoi_session']}"}
+
+
+#: The session secret the benchmarks' servers run with (BYOI_SESSION_SECRET), so a benchmark
+#: can reach an app directly with the token byoi's own gateway presents.
+BENCH_SECRET = "byoi-bench-secret"
+
+
+def direct_access(app_arn: str) -> tuple[str, dict[str, str]]:
+    """``host:port`` of a KernelGateway app on its owner's network, and the header that opens it."""
+    import docker
+
+    from byoi.gateway.tokens import app_token
+
+    (container,) = docker.from_env().containers.list(filters={"label": f"byoi.app-arn={app_arn}"})
+    address = container.attrs["NetworkSettings"]["Networks"][container.labels["byoi.network"]]["IPAddress"]
+    token = app_token(BENCH_SECRET.encode(), int(container.labels["byoi.app-id"]))
+    return f"{address}:8888", {"Authorization": f"token {token}"}
