@@ -7,8 +7,8 @@ Runs, one after another (never side by side, so they do not share the CPUs):
 api_throughput.py (byoi vs moto vs a Starlette ceiling), server_cpu.py (the
 servers' CPU per request), list_latency.py
 (100 / 10,000 / 100,000 AppImageConfigs), app_start.py (CreateApp to `1+1`
-vs raw docker run) and kernel_round_trip.py (through byoi's gateway vs
-direct). The last two need a Docker engine and root (for the offline image
+vs raw docker run), kernel_round_trip.py (through byoi's gateway vs
+direct) and gateway_overhead.py (the injected gateway's memory and CPU per app). The last two need a Docker engine and root (for the offline image
 build); ``--no-docker`` skips them. Exits non-zero if any benchmark fails.
 """
 
@@ -30,6 +30,7 @@ FULL = {
     "list_latency.py": ["--sizes", "100", "10000", "100000", "--calls", "200"],
     "app_start.py": ["--runs", "5"],
     "kernel_round_trip.py": ["--executions", "300"],
+    "gateway_overhead.py": ["--window", "10"],
 }
 QUICK = {
     "api_throughput.py": ["--calls", "20", "--clients", "2"],
@@ -37,8 +38,9 @@ QUICK = {
     "list_latency.py": ["--sizes", "100", "1000", "--calls", "10"],
     "app_start.py": ["--runs", "1"],
     "kernel_round_trip.py": ["--executions", "20"],
+    "gateway_overhead.py": ["--window", "1"],
 }
-NEEDS_DOCKER = {"app_start.py", "kernel_round_trip.py"}
+NEEDS_DOCKER = {"app_start.py", "kernel_round_trip.py", "gateway_overhead.py"}
 
 
 def main() -> None:

@@ -156,7 +156,8 @@ def test_a_users_code_cannot_reach_another_users_apps_by_address_or_name(install
             targets.append((f"{victim} by address", address_of(c[victim]), 8888, None, {}))
             targets.append((f"{victim} by container name", c[victim].name, 8888, None, {}))
         results = probe(c[attacker], targets)
-        assert set(results.values()) <= BLOCKED, (attacker, results)
+        where = {n: (x.labels["byoi.network"], address_of(x)) for n, x in c.items()}
+        assert set(results.values()) <= BLOCKED, (attacker, results, where)
 
 
 def test_a_users_own_apps_reach_each_other_so_the_refusals_above_are_real(installation):

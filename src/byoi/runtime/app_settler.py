@@ -2,9 +2,10 @@
 
 Each pass, in the settling task (never inside an API call):
 
-* Pending app without a container: build its ContainerSpec (the contract),
-  write its resource-metadata.json, start it. Contract or backend errors make
-  it Failed with their message as FailureReason.
+* Pending app without a container: build its ContainerSpec (the contract) on
+  its owner's network and home (named by the owner's HomeEfsFileSystemUid),
+  with the digests of the tokens that open it, and start it. Contract or
+  backend errors make it Failed with their message as FailureReason.
 * Pending app with a container: InService once port 8888 answers; Failed if the
   container exits (FailureReason carries its last output) or does not answer
   within ``start_timeout``.
@@ -14,7 +15,8 @@ Each pass, in the settling task (never inside an API call):
 * Deleting app: its output is saved to its log stream, the container is stopped
   like ``docker stop`` and removed, and the app becomes Deleted.
 * Every ``RECONCILE_SECONDS`` (and on the first pass after a restart): managed
-  containers that belong to no live app are removed, so nothing is orphaned.
+  containers that belong to no live app are removed, then networks no
+  container uses, so nothing is orphaned.
 
 State changes are compare-and-set on the app's status.
 """
