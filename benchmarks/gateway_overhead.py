@@ -12,8 +12,8 @@ container's cgroup, side by side in one run:
 * **idle gateway**: the app serving, no kernel; memory (cgroup usage minus page
   cache) and CPU (cgroup CPU time over ``--window`` seconds);
 * **gateway + one idle kernel**: after starting a `python3` kernel and running
-  `1+1` once; the kernel's own resident memory is read from /proc inside the
-  container, so the gateway's share is the rest.
+  `1+1` once; what the kernel adds is the difference, and its own resident
+  memory (read from /proc in the kernel) is printed beside it.
 
 Since these count against the app's instance-type limits, it prints each as a
 share of ml.t3.medium (2 vCPU, 4 GiB), the smallest type Studio offers for kernels.
@@ -91,13 +91,13 @@ def main() -> None:
                     remove()
                 except docker.errors.DockerException:
                     pass
-    gateway_with_kernel = busy_memory - kernel_rss
+    kernel_adds = busy_memory - idle_memory
     print("| | memory | share of 4 GiB | CPU (cores) | share of 2 vCPU |")
     print("|---|---:|---:|---:|---:|")
     print(f"| idle gateway | {idle_memory / MIB:.0f} MiB | {idle_memory / medium.memory_bytes:.1%} | {idle_cpu:.4f} | {idle_cpu / medium.vcpus:.2%} |")
     print(f"| gateway + one idle kernel (whole app) | {busy_memory / MIB:.0f} MiB | {busy_memory / medium.memory_bytes:.1%} | {busy_cpu:.4f} | {busy_cpu / medium.vcpus:.2%} |")
-    print(f"| of which the kernel itself (RSS) | {kernel_rss / MIB:.0f} MiB | {kernel_rss / medium.memory_bytes:.1%} | | |")
-    print(f"| of which the gateway | {gateway_with_kernel / MIB:.0f} MiB | {gateway_with_kernel / medium.memory_bytes:.1%} | | |")
+    print(f"| what the kernel adds to the app | {kernel_adds / MIB:.0f} MiB | {kernel_adds / medium.memory_bytes:.1%} | | |")
+    print(f"| the kernel's own RSS (counts shared pages too) | {kernel_rss / MIB:.0f} MiB | {kernel_rss / medium.memory_bytes:.1%} | | |")
 
 
 if __name__ == "__main__":
