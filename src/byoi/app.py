@@ -143,8 +143,9 @@ def create_app(
         public_url=public_url,
         jupyter_server_image=settings.jupyter_server_image,
     )
-    signer = TokenSigner(load_secret(settings.data_dir, settings.session_secret))
-    gateway = Gateway(signer, clock, services.domains, services.apps, public_url)
+    secret = load_secret(settings.data_dir, settings.session_secret)
+    signer = TokenSigner(secret)
+    gateway = Gateway(signer, clock, services.domains, services.apps, public_url, secret=secret, db=db)
     logs = AppLogs(settings.data_dir)
     services.settling.add(app_runtime(client, settings, db, clock, logs, gateway.mint_session), background_only=True)
     sagemaker = sagemaker_service(services)

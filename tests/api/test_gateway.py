@@ -32,7 +32,8 @@ def test_kernel_through_the_gateway_and_users_are_isolated(studio):  # noqa: F81
 
     alice = session_for(sm, domain_id, "alice")
     time.sleep(0.01)
-    client = KernelClient(base, headers={"Cookie": f"byoi_session={alice}"})
+    # A browser's request: its cookie, and (on websockets) byoi's own Origin.
+    client = KernelClient(base, headers={"Cookie": f"byoi_session={alice}", "Origin": srv.url})
     kernel = client.start_kernel("python3")
     assert client.execute(kernel, "import os; print(os.getuid(), 6 * 7)").stdout == "1000 42\n"
     bearer = KernelClient(base, headers={"Authorization": f"Bearer {alice}"})
@@ -41,13 +42,14 @@ def test_kernel_through_the_gateway_and_users_are_isolated(studio):  # noqa: F81
     assert after["LastUserActivityTimestamp"] > before["LastUserActivityTimestamp"]
 
     bob = session_for(sm, domain_id, "bob")
-    for headers in ({"Cookie": f"byoi_session={bob}"}, {}, {"Cookie": "byoi_session=forged.token"}):
+    for headers in ({"Cookie": f"byoi_session={bob}", "Origin": srv.url}, {"Origin": srv.url}, {"Cookie": "byoi_session=forged.token", "Origin": srv.url},
+                    {"Authorization": f"Bearer {bob}"}):
         response = httpx.get(f"{base}/api/kernels", headers=headers)
         assert response.status_code in (401, 403), headers
         with pytest.raises((InvalidStatus, ConnectionClosed)):
             KernelClient(base, headers=headers).execute(kernel, "print('should not run')", timeout=5)
     with pytest.raises(KernelError):
-        KernelClient(base, headers={"Cookie": f"byoi_session={bob}"}).start_kernel("python3")
+        KernelClient(base, headers={"Cookie": f"byoi_session={bob}", "Origin": srv.url}).start_kernel("python3")
     sm.delete_app(**key)
     wait_for_app(sm, **key)
     # What the app printed is in its log stream, for `aws logs get-log-events`.
@@ -56,17 +58,18 @@ def test_kernel_through_the_gateway_and_users_are_isolated(studio):  # noqa: F81
     assert any("Jupyter Kernel Gateway" in e["message"] for e in events) and all(e["timestamp"] > 1.7e12 for e in events)
 
 
-def test_presigned_urls_expire_and_need_a_real_user(studio):  # noqa: F811
+def test_presigned_urls_expire_open_one_session_and_need_a_real_user(studio):  # noqa: F811
     srv, sm, domain_id, _ = studio
-    url = sm.create_presigned_domain_url(DomainId=domain_id, UserProfileName="alice", ExpiresInSeconds=5)["AuthorizedUrl"]
+    url, unused = (sm.create_presigned_domain_url(DomainId=domain_id, UserProfileName="alice", ExpiresInSeconds=5)["AuthorizedUrl"] for _ in range(2))
     assert url.startswith(f"{srv.url}/auth?token=")
     assert httpx.get(url.replace("token=", "token=x"), follow_redirects=False).status_code == 403
     landing = httpx.get(url, follow_redirects=False)
     assert landing.headers["location"] == f"/studio/{domain_id}"
+    assert httpx.get(url, follow_redirects=False).status_code == 403  # used once already
     with pytest.raises(sm.exceptions.ResourceNotFound):
         sm.create_presigned_domain_url(DomainId=domain_id, UserProfileName="nobody")
     time.sleep(5.2)
-    assert httpx.get(url, follow_redirects=False).status_code == 403
+    assert httpx.get(unused, follow_redirects=False).status_code == 403  # expired
 
 
 def test_idle_kernels_and_idle_apps_are_shut_down(fresh_server, test_images, studio_domains):

@@ -39,6 +39,7 @@ from byoi.services.settling import Settling
 from byoi.services.tags import insert_tags
 from byoi.store.database import Database
 from byoi.store.models import App, Domain, DomainMember, ImageVersion, ImageVersionAlias
+from byoi.store.raw import Prepared
 
 APP_PENDING, APP_IN_SERVICE, APP_FAILED = "Pending", "InService", "Failed"
 APP_DELETING, APP_DELETED = "Deleting", "Deleted"
@@ -82,6 +83,26 @@ _APPS = Listing(
         "user_profile": lambda value: and_(App.owner_kind == "user", App.owner_name == value),
         "space": lambda value: and_(App.owner_kind == "space", App.owner_name == value),
     },
+)
+
+
+#: The gateway's lookup, on every proxied request.
+_SERVING = Prepared(
+    select(
+        App.id, App.app_type, App.owner_kind, App.owner_name, App.endpoint_host, App.endpoint_port,
+        Domain.domain_id, DomainMember.settings.label("owner_settings"),
+    )
+    .join(Domain, Domain.id == App.domain_pk)
+    .outerjoin(DomainMember, DomainMember.id == App.member_pk)
+    .where(
+        Domain.domain_id == bindparam("domain_id"),
+        App.owner_kind == bindparam("kind"),
+        App.owner_name == bindparam("owner"),
+        func.lower(App.app_type) == bindparam("app_type"),
+        App.name == bindparam("name"),
+        App.status == APP_IN_SERVICE,
+    )
+    .limit(1)
 )
 
 
@@ -262,22 +283,13 @@ class AppService:
             app.modified_ms = self._clock.now_ms()
         self._settling.changed("apps")
 
-    def serving(self, domain_id: str, owner: str, app_type: str, name: str) -> App | None:
-        """The InService app at a gateway path (owner: a user profile or space name), if any."""
-        with self._db.read() as session:
-            return session.scalar(
-                select(App)
-                .join(App.domain)
-                .where(
-                    Domain.domain_id == domain_id,
-                    App.owner_name == owner,
-                    func.lower(App.app_type) == app_type.lower(),
-                    App.name == name,
-                    App.status == APP_IN_SERVICE,
-                )
-                .order_by(App.owner_kind.desc())  # a user profile's app before a same-named space's
-                .limit(1)
-            )
+    def serving(self, domain_id: str, kind: str, owner: str, app_type: str, name: str):
+        """The InService app of a user profile or space (``kind``) at a gateway path, as a row
+        (id, app_type, owner_kind, owner_name, endpoint_host, endpoint_port, domain_id and
+        the owner's settings as ``owner_settings``), or None."""
+        params = {"domain_id": domain_id, "kind": kind, "owner": owner, "app_type": app_type.lower(), "name": name}
+        with self._db.raw_read() as tx:
+            return tx.first(_SERVING, params)
 
     def record_activity(self, app_id: int, now_ms: int) -> None:
         """A user just used the app (LastUserActivityTimestamp)."""

@@ -70,6 +70,13 @@ _LIVE_APP_ID = Prepared(
         App.status != "Deleted",
     )
 )
+#: The gateway's check of a session's identity, on every proxied request.
+_HOME_UID = Prepared(
+    select(DomainMember.home_uid).join(Domain, Domain.id == DomainMember.domain_pk).where(
+        Domain.domain_id == bindparam("domain_id"), DomainMember.kind == bindparam("kind"),
+        DomainMember.name_key == bindparam("name_key"),
+    )
+)
 _INSERT_DOMAIN = Prepared(insert(Domain).values({
     c: bindparam(c) for c in (
         "domain_id", "account_id", "region", "name", "status", "failure_reason", "settings", "next_home_uid",
@@ -277,6 +284,12 @@ class DomainService:
     def describe_member(self, scope: Scope, domain_id: str, kind: str, name: str) -> DomainMember:
         with self._db.read() as session:
             return get_member(session, get_domain(session, scope, domain_id), kind, name)
+
+    def home_uid(self, domain_id: str, kind: str, name: str) -> int | None:
+        """The HomeEfsFileSystemUid of a user profile or space, None if there is none by that name.
+        A member deleted and created again gets a new one, so it tells the two apart."""
+        with self._db.raw_read() as tx:
+            return tx.scalar(_HOME_UID, {"domain_id": domain_id, "kind": kind, "name_key": name.lower()})
 
     def update_member(self, scope: Scope, domain_id: str, kind: str, name: str, changes: dict) -> DomainMember:
         settings_key = "UserSettings" if kind == "user" else "SpaceSettings"

@@ -264,3 +264,15 @@ class AccessKey(Base):
     secret_access_key: Mapped[str] = mapped_column(String(128))
     description: Mapped[str] = mapped_column(String(256), default="")
     created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class UsedPresignedUrl(Base):
+    """A presigned domain URL that has opened a session; refused if presented again.
+    Kept until the URL would have expired anyway (see ``byoi.gateway.ledger``)."""
+
+    __tablename__ = "used_presigned_urls"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_used_presigned_urls_expires", "expires_ms"),)
