@@ -207,12 +207,6 @@ class Gateway:
         )
         return {"AuthorizedUrl": f"{self._public_url}/auth?token={token}"}
 
-    def mint_session(self, domain_id: str, user: str, seconds: int = 7 * 24 * 3600) -> str:
-        """A session token for a user, as a JupyterServer app's GatewayClient presents it."""
-        exp = self._clock.now_ms() + seconds * 1000
-        uid = self._domains.home_uid(domain_id, "user", user)
-        return self._signer.sign({"kind": "session", "domain": domain_id, "user": user, "uid": uid, "exp": exp})
-
     def handlers(self) -> dict[str, Handler]:
         return {"CreatePresignedDomainUrl": self.presigned_url}
 
