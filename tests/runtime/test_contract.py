@@ -1,9 +1,9 @@
 """Studio's container contract (studio-byoi-specs), rule by rule."""
 
-import pytest
-
 import json
 from dataclasses import replace
+
+import pytest
 
 from byoi.runtime.contract import (
     GATEWAY_MOUNT,

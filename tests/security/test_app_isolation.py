@@ -20,6 +20,7 @@ import uuid
 
 import docker
 import pytest
+
 from tests.api.test_apps import TEST_SECRET, image_arn, make_studio, wait_for_app
 
 pytestmark = pytest.mark.docker
