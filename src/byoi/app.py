@@ -37,6 +37,7 @@ from byoi.services.clock import Clock, SystemClock
 from byoi.services.container import build_services
 from byoi.settings import DockerMode, Settings
 from byoi.store.database import Database
+from byoi.store.files import private_dir, tighten
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,10 @@ def create_app(
     clock = clock or SystemClock()
     client = docker_client(settings.docker) if resolver is None else None
     public_url = settings.public_url or f"http://{settings.host}:{settings.port}"
+    try:  # it holds the database, gateway.key and app logs: only its owner may enter (byoi.store.files)
+        private_dir(settings.data_dir)
+    except OSError as exc:
+        raise StartupError(f"cannot create the data directory {settings.data_dir} (BYOI_DATA_DIR): {exc}") from None
     db = Database(settings.resolved_database_url())
     try:
         db.migrate()
@@ -144,6 +149,7 @@ def create_app(
         jupyter_server_image=settings.jupyter_server_image,
     )
     secret = load_secret(settings.data_dir, settings.session_secret)
+    tighten(settings.data_dir / "gateway.key")  # load_secret makes it 0600; an older byoi's may be looser
     signer = TokenSigner(secret)
     gateway = Gateway(signer, clock, services.domains, services.apps, public_url, secret=secret, db=db)
     logs = AppLogs(settings.data_dir)
@@ -156,6 +162,7 @@ def create_app(
         settings.region,
         authenticator(settings, db, clock),
         inline=db.is_sqlite,
+        max_body_bytes=settings.max_request_bytes,
     )
 
     @contextlib.asynccontextmanager

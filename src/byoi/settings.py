@@ -22,6 +22,15 @@ def default_data_dir() -> Path:
     return Path(base) / "byoi"
 
 
+#: Default BYOI_MAX_REQUEST_BYTES. The largest members in the service models
+#: byoi serves are a Cloud Control DesiredState (256 KiB) and a SageMaker
+#: PipelineDefinition (1 MiB), so 16 MiB refuses nothing a real client sends
+#: while capping what one request can make the server buffer.
+DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024
+MIN_MAX_REQUEST_BYTES = 1024
+MAX_MAX_REQUEST_BYTES = 1024 * 1024 * 1024
+
+
 class DockerMode(str, Enum):
     """Whether byoi talks to a Docker engine."""
 
@@ -121,7 +130,22 @@ class Settings(BaseSettings):
         description="An AWS shared-credentials file (e.g. ~/.aws/credentials) whose keys may sign requests, "
         "besides the keys made with 'byoi keys create'. Re-read when it changes.",
     )
+    max_request_bytes: int = Field(
+        DEFAULT_MAX_REQUEST_BYTES,
+        description="Largest API request body accepted, in bytes (16 MiB by default); a larger one is refused with "
+        "HTTP 413 RequestEntityTooLargeException as it arrives, before authentication, without reading the rest.",
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning or error.")
+
+    @field_validator("max_request_bytes")
+    @classmethod
+    def _sane_body_limit(cls, value: int) -> int:
+        if not MIN_MAX_REQUEST_BYTES <= value <= MAX_MAX_REQUEST_BYTES:
+            raise ValueError(
+                f"must be a number of bytes from {MIN_MAX_REQUEST_BYTES} (1 KiB) to {MAX_MAX_REQUEST_BYTES} (1 GiB), "
+                f"e.g. {DEFAULT_MAX_REQUEST_BYTES} for 16 MiB; got {value}"
+            )
+        return value
 
     @field_validator("log_level")
     @classmethod

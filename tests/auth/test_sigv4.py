@@ -1,6 +1,7 @@
 """SigV4 verification, checked against signatures made by botocore itself."""
 
 import dataclasses
+import hashlib
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 from urllib.parse import urlsplit
@@ -10,7 +11,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from byoi.auth.sigv4 import Caller, Credential, SignedRequest, verify
+from byoi.auth.sigv4 import Caller, Credential, SignedRequest, canonical_request, verify
 from byoi.aws import errors
 
 KEY = Credential("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
@@ -170,3 +171,46 @@ def test_host_must_be_signed():
     request = signed()
     authorization = request.header("authorization").replace("SignedHeaders=content-type;host;", "SignedHeaders=content-type;")
     assert "'Host' or ':authority' must be a 'SignedHeader'" in rejected(with_header(request, "Authorization", authorization)).message
+
+
+class _DeclaredPayloadSigner(SigV4Auth):
+    """botocore's signer with ``declared`` as the canonical request's payload hash (as S3 clients do)."""
+
+    def __init__(self, credentials, declared: str):
+        super().__init__(credentials, "sagemaker", "eu-west-1")
+        self._declared = declared
+
+    def payload(self, request) -> str:
+        return self._declared
+
+
+def signed_declaring(declared: str, signed_body: bytes = b'{"ImageName":"x"}', sent_body: bytes | None = None) -> SignedRequest:
+    """A request signed with X-Amz-Content-Sha256 ``declared`` over ``signed_body``, sent with ``sent_body``."""
+    request = AWSRequest(method="POST", url="http://127.0.0.1:8080/", data=signed_body, headers={
+        "X-Amz-Target": "SageMaker.DescribeImage", "X-Amz-Content-Sha256": declared})
+    with mock.patch("botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)):
+        _DeclaredPayloadSigner(Credentials(KEY.access_key_id, KEY.secret_access_key), declared).add_auth(request)
+    sent = [("host", "127.0.0.1:8080"), *request.headers.items()]
+    return SignedRequest("POST", "/", "", sent, signed_body if sent_body is None else sent_body)
+
+
+@pytest.mark.parametrize("sent_body", [None, b'{"ImageName":"swapped"}'], ids=["same-body", "swapped-body"])
+def test_an_unsigned_payload_never_verifies(sent_body):
+    error = rejected(signed_declaring("UNSIGNED-PAYLOAD", sent_body=sent_body))
+    assert (error.code, error.message) == (
+        "InvalidSignatureException", "The provided 'x-amz-content-sha256' header does not match what was computed."
+    )
+
+
+def test_a_payload_hash_header_that_is_the_body_hash_verifies():
+    body = b'{"ImageName":"x"}'
+    assert verify(signed_declaring(hashlib.sha256(body).hexdigest(), body), lookup, NOW).access_key_id == KEY.access_key_id
+
+
+def test_the_canonical_request_hashes_the_body_received_whatever_the_header_says():
+    request = signed_declaring("UNSIGNED-PAYLOAD")
+    signed = request.header("authorization").split("SignedHeaders=")[1].split(",")[0].split(";")
+    with pytest.raises(errors.InvalidSignatureException):
+        canonical_request(request, signed)
+    honest = with_header(request, "X-Amz-Content-Sha256", None)
+    assert canonical_request(honest, signed).endswith("\n" + hashlib.sha256(request.body).hexdigest())

@@ -5,6 +5,8 @@ it and hands the handler the parameters; the handler's answer goes back through
 byoi's serializer and botocore's parser. Nothing here touches the store.
 """
 
+import asyncio
+import json
 from datetime import datetime, timezone
 
 import pytest
@@ -189,3 +191,71 @@ def test_every_implemented_operation_exists_in_the_model():
     for op in service.handlers:
         assert operation_model("sagemaker", op) is not None, op
     assert len(service.handlers) == 38
+
+
+# --- body size and nesting limits -------------------------------------------
+
+
+def run_asgi(endpoint: JsonProtocolEndpoint, headers: list[tuple[bytes, bytes]], chunks) -> tuple[dict, dict, int]:
+    """Drive ``endpoint.asgi`` with a body arriving in ``chunks`` (an iterator, maybe endless).
+
+    Returns the response start message, its parsed JSON body and how many chunks the endpoint received."""
+
+    received = 0
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        nonlocal received
+        received += 1
+        chunk = next(chunks, None)
+        return {"type": "http.request", "body": chunk or b"", "more_body": chunk is not None}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/", "raw_path": b"/", "query_string": b"",
+             "headers": [(b"x-amz-target", b"SageMaker.DescribeImage"), *headers]}
+    asyncio.run(endpoint.asgi(scope, receive, send))
+    start, body = sent
+    return start, json.loads(body["body"]), received
+
+
+def limited_endpoint(limit: int, calls: list) -> JsonProtocolEndpoint:
+    service = JsonService("SageMaker", "sagemaker", {"DescribeImage": lambda c, p: calls.append(p) or {}})
+    return JsonProtocolEndpoint([service], "123456789012", "us-east-1", max_body_bytes=limit)
+
+
+def test_a_content_length_over_the_limit_is_refused_before_any_of_the_body_is_received():
+    calls: list = []
+    endless = iter(lambda: b"x" * 100, None)
+    start, body, received = run_asgi(limited_endpoint(1024, calls), [(b"content-length", b"1025")], endless)
+    assert (start["status"], body["__type"], received, calls) == (413, "RequestEntityTooLargeException", 0, [])
+    assert body["message"] == "Request body of 1025 bytes exceeds the limit of 1024 bytes (BYOI_MAX_REQUEST_BYTES)"
+    assert (b"connection", b"close") in start["headers"]
+
+
+def test_a_chunked_body_is_refused_once_what_arrived_passes_the_limit():
+    calls: list = []
+    endless = iter(lambda: b"x" * 100, None)
+    start, body, received = run_asgi(limited_endpoint(1024, calls), [], endless)
+    assert (start["status"], body["__type"], calls) == (413, "RequestEntityTooLargeException", [])
+    assert received == 11  # 1,100 bytes: the first chunk past 1,024, and not one more
+
+
+def test_a_body_of_exactly_the_limit_is_served():
+    calls: list = []
+    body = b'{"ImageName":"img"}'.ljust(1024)
+    start, _, _ = run_asgi(limited_endpoint(1024, calls), [(b"content-length", b"1024")], iter([body[:500], body[500:]]))
+    assert start["status"] == 200
+    assert calls == [{"ImageName": "img"}]
+
+
+@pytest.mark.parametrize("depth", [101, 1_000, 1_000_000])
+def test_deep_nesting_is_a_serialization_error_never_a_500(depth):
+    client = endpoint_with({"DescribeImage": lambda c, p: {}})
+    response = client.post("/", content=b'{"a":' + b"[" * depth + b"]" * depth + b"}", headers={"X-Amz-Target": "SageMaker.DescribeImage"})
+    assert response.status_code == 400
+    assert response.json() == {
+        "__type": "SerializationException",
+        "message": "Request body has JSON arrays and objects nested more than 100 levels deep (at most 100 are accepted)",
+    }

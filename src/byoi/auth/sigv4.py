@@ -12,6 +12,11 @@ otherwise:
 * malformed header or date                -> IncompleteSignatureException
 * unknown access key or session token     -> UnrecognizedClientException
 * wrong signature, scope, or stale date   -> InvalidSignatureException
+* X-Amz-Content-Sha256 not the body's hash (UNSIGNED-PAYLOAD too)
+                                          -> InvalidSignatureException
+
+The payload hash in the canonical request is always the SHA-256 of the body
+as received, never the client's claim.
 
 The function is pure apart from ``lookup``; the protocol layer feeds it the
 request as received (raw path and query, header values as sent).
@@ -34,6 +39,7 @@ from byoi.aws import errors
 ALGORITHM = "AWS4-HMAC-SHA256"
 #: How far a request's date may be from the server's clock, either way (AWS: 5 minutes).
 ALLOWED_SKEW = timedelta(minutes=5)
+#: What S3 clients send to sign no body; byoi's JSON services refuse it (the body is always hashed).
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 _AMZ_DATE = re.compile(r"^\d{8}T\d{6}Z$")
 _AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -241,15 +247,18 @@ def _canonical_query(raw_query: str) -> str:
 
 
 def _payload_hash(request: SignedRequest) -> str:
+    """The body's SHA-256, always computed from the body, as AWS's JSON services do.
+
+    An ``X-Amz-Content-Sha256`` header other than that hash (``UNSIGNED-PAYLOAD``
+    and the streaming forms included) is refused: a signature must cover the
+    body it arrived with, or a captured request could carry another body."""
     actual = hashlib.sha256(request.body).hexdigest()
     declared = request.header("x-amz-content-sha256")
-    if declared is None:
-        return actual
-    if declared != UNSIGNED_PAYLOAD and declared != actual:
+    if declared is not None and declared != actual:
         raise errors.InvalidSignatureException(
             "The provided 'x-amz-content-sha256' header does not match what was computed."
         )
-    return declared
+    return actual
 
 
 def _remove_dot_segments(path: str) -> str:

@@ -37,6 +37,13 @@ class SerializationException(AwsError):
     status = 400
 
 
+class RequestEntityTooLargeException(AwsError):
+    """A request body over ``BYOI_MAX_REQUEST_BYTES``, refused as it arrives (before authentication)."""
+
+    code = "RequestEntityTooLargeException"
+    status = 413
+
+
 class UnknownOperationException(AwsError):
     code = "UnknownOperationException"
     status = 400

@@ -14,6 +14,7 @@ import binascii
 import json
 from typing import Any
 
+from byoi.aws import json_depth
 from byoi.aws.errors import ValidationException
 
 
@@ -26,7 +27,7 @@ def encode_token(sort: str, last_key: list[Any]) -> str:
 def decode_token(token: str, sort: str, arity: int) -> list[Any]:
     """The key a token resumes after; ValidationException unless it was made for ``sort``."""
     try:
-        data = json.loads(base64.b64decode(token.encode("ascii"), validate=True))
+        data = json_depth.loads(base64.b64decode(token.encode("ascii"), validate=True))  # (never a RecursionError)
     except (UnicodeEncodeError, binascii.Error, ValueError):
         raise ValidationException("Invalid pagination token: NextToken was not issued by this service") from None
     key = data.get("k") if isinstance(data, dict) else None

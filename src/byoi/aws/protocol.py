@@ -12,10 +12,16 @@ touches nothing else (a read, or one of the service's ``store_only`` writes):
 those run on the event loop itself, because a hop to a thread and back costs
 more CPU (about 0.3 ms, measured with benchmarks/api_throughput.py) than the
 work. SQLite readers never wait; writers wait only for another writer's short
-transaction. Every failure leaves as AWS's
-error form: the right HTTP status, ``{"__type": ..., "message": ...}`` and an
-``x-amzn-RequestId`` header. Nothing a client sends produces a bare 500 page:
-an unexpected exception is logged and answered as ``InternalFailure``.
+transaction.
+
+The body is read under a size limit (``max_body_bytes``, from
+``BYOI_MAX_REQUEST_BYTES``: 413 ``RequestEntityTooLargeException``, checked as
+it arrives, before authentication) and parsed under a nesting limit
+(``byoi.aws.json_depth``: 400 ``SerializationException`` beyond 100 levels,
+never a RecursionError). Every failure leaves as AWS's error form: the right
+HTTP status, ``{"__type": ..., "message": ...}`` and an ``x-amzn-RequestId``
+header. Nothing a client sends produces a bare 500 page: an unexpected
+exception is logged and answered as ``InternalFailure``.
 """
 
 from __future__ import annotations
@@ -32,10 +38,11 @@ from dataclasses import dataclass, field
 import anyio
 
 from byoi.auth.sigv4 import Caller, SignedRequest
-from byoi.aws import errors
+from byoi.aws import errors, json_depth
 from byoi.aws.model import operation_model, service_model
 from byoi.aws.serialize import serialize_output
 from byoi.aws.validate import parse_input
+from byoi.settings import DEFAULT_MAX_REQUEST_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +102,17 @@ def new_request_id() -> str:
     return str(uuid.UUID(int=_request_ids.getrandbits(128), version=4))
 
 
+def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    """The request's Content-Length, or None when it has none (chunked) or it is not a number."""
+    for name, value in headers:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
 def region_from_authorization(header: str | None) -> str | None:
     """The region in a SigV4 ``Authorization`` header's credential scope, if any."""
     if not header:
@@ -118,24 +136,50 @@ class JsonProtocolEndpoint:
         default_region: str,
         authenticator: Authenticator | None = None,
         inline: bool = False,
+        max_body_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     ):
         self._services = {s.target_prefix: s for s in services}
+        self._max_body_bytes = max_body_bytes
         self._account_id = account_id
         self._default_region = default_region
         self._authenticator = authenticator
         self._inline = inline
 
     async def asgi(self, scope: dict, receive: Callable, send: Callable) -> None:
-        """The endpoint as a bare ASGI app for ``POST /``: the hot path, without routing or middleware."""
+        """The endpoint as a bare ASGI app for ``POST /``: the hot path, without routing or middleware.
+
+        A body over ``max_body_bytes`` is refused with 413 before anything else
+        (authentication included): at once when its Content-Length says so,
+        without reading it; else (chunked) as soon as what arrived passes the
+        limit. The connection is then closed, so the rest is never read."""
+        limit = self._max_body_bytes
+        declared = _content_length(scope["headers"])
+        if declared is not None and declared > limit:
+            return await self._refuse_too_large(send, f"{declared} bytes")
         chunks = []
+        size = 0
         more = True
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
-            chunks.append(message.get("body", b""))
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return await self._refuse_too_large(send, f"more than {limit} bytes")
+            chunks.append(chunk)
             more = message.get("more_body", False)
-        status, body, headers, content_type = await self._answer(scope, b"".join(chunks))
+        await self._respond(send, *await self._answer(scope, b"".join(chunks)))
+
+    async def _refuse_too_large(self, send: Callable, size: str) -> None:
+        exc = errors.RequestEntityTooLargeException(
+            f"Request body of {size} exceeds the limit of {self._max_body_bytes} bytes (BYOI_MAX_REQUEST_BYTES)"
+        )
+        status, body, headers, content_type = self._error(exc, new_request_id(), "application/x-amz-json-1.1")
+        await self._respond(send, status, body, {**headers, "connection": "close"}, content_type)
+
+    @staticmethod
+    async def _respond(send: Callable, status: int, body: str, headers: dict[str, str], content_type: str) -> None:
         encoded = body.encode()
         raw_headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
         raw_headers += [(b"content-type", content_type.encode()), (b"content-length", str(len(encoded)).encode())]
@@ -199,8 +243,10 @@ class JsonProtocolEndpoint:
                 f"{service.target_prefix}.{operation} is not implemented by byoi yet"
             )
         try:
-            data = json.loads(raw) if raw.strip() else {}
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            data = json_depth.loads(raw) if raw.strip() else {}
+        except json_depth.TooDeep as exc:
+            raise errors.SerializationException(f"Request body has {exc}") from None
+        except ValueError as exc:  # UnicodeDecodeError, json.JSONDecodeError
             raise errors.SerializationException(f"Request body is not valid JSON: {exc}") from None
         params = parse_input(op_model.input_shape, data)
         return serialize_output(op_model.output_shape, handler(ctx, params))

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import jsonpatch
 from sqlalchemy import delete, select
 
+from byoi.aws import json_depth
 from byoi.aws.errors import ValidationException
 from byoi.aws.pagination import decode_token, encode_token
 from byoi.aws.protocol import Scope
@@ -70,7 +71,9 @@ def progress_event(row: ResourceRequest) -> dict:
 
 def parse_json_object(text: str, member: str) -> dict:
     try:
-        value = json.loads(text)
+        value = json_depth.loads(text)
+    except json_depth.TooDeep as exc:
+        raise ValidationException(f"{member} has {exc}") from None
     except json.JSONDecodeError as exc:
         raise ValidationException(f"{member} is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
@@ -121,6 +124,7 @@ class CloudControlService:
     def update(self, scope: Scope, type_name: str, identifier: str, patch_document: str, client_token: str) -> dict:
         handler = self.handler(type_name)
         try:
+            json_depth.check_depth(patch_document)  # (TooDeep is a ValueError; json's RecursionError would be a 500)
             patch = jsonpatch.JsonPatch.from_string(patch_document)
         except (jsonpatch.InvalidJsonPatch, ValueError) as exc:
             raise ValidationException(f"PatchDocument is not an RFC 6902 JSON Patch: {exc}") from None

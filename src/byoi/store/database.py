@@ -21,6 +21,10 @@ through these context managers:
   (``byoi.store.raw``, which says why and what it costs); rows come back as
   named tuples of the columns.
 
+A SQLite database file is created 0600 (its WAL and shared-memory files
+follow its mode) and a missing directory for it 0700; an existing file with a
+looser mode is tightened (``byoi.store.files``).
+
 ``migrate()`` brings the schema to the newest alembic revision; ``byoi serve``
 runs it at start-up.
 """
@@ -39,6 +43,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
+from byoi.store.files import private_dir, private_sqlite
 from byoi.store.raw import LOCKING, Transaction
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -68,7 +73,14 @@ class Database:
             database = self.url.database
             if not database or database == ":memory:":
                 raise ValueError("byoi needs a file-backed SQLite database, e.g. sqlite:////path/byoi.db")
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            if not self.url.query.get("uri"):  # (a file: URI names its file SQLite's way)
+                path = Path(database)
+                try:
+                    if not path.parent.exists():
+                        private_dir(path.parent)
+                    private_sqlite(path)  # 0600 before SQLite opens it: it holds the access keys' secrets
+                except OSError as exc:
+                    raise ValueError(f"cannot create the SQLite database {path}: {exc}") from None
             self._reader = self._sqlite_engine(begin="BEGIN")
             self._writer = self._sqlite_engine(begin="BEGIN IMMEDIATE")
         else:
