@@ -13,6 +13,7 @@ import contextlib
 import functools
 import hashlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -66,33 +67,54 @@ def docker_client(mode: DockerMode):
     return client
 
 
-def app_runtime(client, settings: Settings, db: Database, clock: Clock, logs: AppLogs, mint_session) -> AppSettler:
+def app_runtime(client, settings: Settings, db: Database, clock: Clock, logs: AppLogs, secret: bytes) -> AppSettler:
     """The settler that runs apps: on the Docker engine, or failing them with a reason when there is none."""
+    from byoi.runtime.instance_types import InstanceTypes
     from byoi.runtime.kgw.bundle import ensure_bundle
 
     @functools.cache
     def bundle() -> str:  # built on first use, not at start-up
         return str(ensure_bundle(settings.data_dir / "runtime"))
 
+    try:
+        instance_types = InstanceTypes.load(str(settings.instance_types_file) if settings.instance_types_file else None)
+    except ValueError as exc:
+        raise StartupError(f"{exc} (BYOI_INSTANCE_TYPES_FILE)") from None
     backend = None
     if client is not None:
         from byoi.runtime.docker_backend import DockerBackend
 
-        backend = DockerBackend(client, bundle)
+        app_firewall(settings)
+        backend = DockerBackend(client, bundle, settings.data_dir / "apps")
     return AppSettler(
         db,
         clock,
         backend,
         bundle,
-        settings.data_dir,
+        secret,
         logs,
         settings.app_start_timeout_seconds,
         instance_id=instance_id(db),
         idle_timeout=settings.app_idle_timeout_seconds,
         kernel_idle_timeout=settings.kernel_idle_timeout_seconds,
-        byoi_url=f"http://127.0.0.1:{settings.port}",
-        mint_session=mint_session,
+        instance_types=instance_types,
     )
+
+
+def app_firewall(settings: Settings) -> None:
+    """Keep apps off the host's own services (BYOI_APP_FIREWALL; docs/security.md)."""
+    from byoi.runtime import firewall
+
+    if not firewall.wanted(settings.app_firewall.value, os.geteuid() == 0):
+        if settings.app_firewall.value != "off":
+            log.warning("apps can reach services on this host's addresses: run byoi as root, or add the rule in docs/security.md")
+        return
+    try:
+        firewall.install()
+    except firewall.FirewallError as exc:
+        if settings.app_firewall.value == "on":
+            raise StartupError(f"{exc} (BYOI_APP_FIREWALL=on)") from None
+        log.warning("could not install the app firewall (%s); see docs/security.md", exc)
 
 
 def instance_id(db: Database) -> str:
@@ -153,7 +175,7 @@ def create_app(
     signer = TokenSigner(secret)
     gateway = Gateway(signer, clock, services.domains, services.apps, public_url, secret=secret, db=db)
     logs = AppLogs(settings.data_dir)
-    services.settling.add(app_runtime(client, settings, db, clock, logs, gateway.mint_session), background_only=True)
+    services.settling.add(app_runtime(client, settings, db, clock, logs, secret), background_only=True)
     sagemaker = sagemaker_service(services)
     sagemaker.handlers = {**sagemaker.handlers, **gateway.handlers()}
     endpoint = JsonProtocolEndpoint(

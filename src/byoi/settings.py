@@ -39,6 +39,14 @@ class DockerMode(str, Enum):
     off = "off"  # never use an engine (BaseImage is recorded as given)
 
 
+class FirewallMode(str, Enum):
+    """Whether byoi installs the host firewall rule that keeps apps off the host's own services."""
+
+    auto = "auto"  # install it when byoi runs as root with iptables
+    on = "on"  # install it or refuse to start
+    off = "off"  # never (the operator adds the rule; see docs/security.md)
+
+
 class AuthMode(str, Enum):
     """Whether API requests must carry a valid SigV4 signature."""
 
@@ -119,6 +127,16 @@ class Settings(BaseSettings):
     )
     kernel_idle_timeout_seconds: int = Field(
         0, ge=0, description="A KernelGateway app's gateway culls kernels idle this long; 0 = never."
+    )
+    instance_types_file: Path | None = Field(
+        None,
+        description="A JSON or TOML file of instance types (vCPUs, memory, GPUs) merged over byoi's table of "
+        "SageMaker's; the CPU, memory and GPU limits of each app come from its instance type.",
+    )
+    app_firewall: FirewallMode = Field(
+        FirewallMode.auto,
+        description="Refuse connections from apps to the host itself (iptables chain BYOI-APPS): 'auto' (when "
+        "running as root with iptables), 'on' (or refuse to start), 'off'.",
     )
     auth: AuthMode = Field(
         AuthMode.auto,
