@@ -93,23 +93,27 @@ def installation(request, tmp_path_factory, test_images):
 
     env = {"BYOI_HOST": "0.0.0.0", "BYOI_AUTH": "on"} if request.param == "team" else {}
     servers, domains = [], []
+    key = ("AKIAISOLATIONTEST01", "isolation-secret")
+
+    class SignedServer(ByoiServer):
+        def client(self, service="sagemaker", **config):  # signs with the key the server trusts
+            import boto3
+            from botocore.config import Config
+
+            return boto3.client(service, endpoint_url=self.url, region_name="us-east-1", aws_access_key_id=key[0],
+                                aws_secret_access_key=key[1], config=Config(retries={"max_attempts": 1, "mode": "standard"}))
 
     def fresh_server(**more):
-        srv = ByoiServer(tmp_path_factory.mktemp("isolation"), **more).start()
+        srv = SignedServer(tmp_path_factory.mktemp("isolation"), **more).start()
         servers.append(srv)
         return srv
 
-    extra = {}
     if request.param == "team":
         key_file = tmp_path_factory.mktemp("keys") / "credentials"
-        key_file.write_text("[default]\naws_access_key_id = AKIAISOLATIONTEST01\naws_secret_access_key = isolation-secret\n")
-        extra = {"BYOI_CREDENTIALS_FILE": str(key_file)}
-    import os
-
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    os.environ.update(AWS_ACCESS_KEY_ID="AKIAISOLATIONTEST01", AWS_SECRET_ACCESS_KEY="isolation-secret")
+        key_file.write_text(f"[default]\naws_access_key_id = {key[0]}\naws_secret_access_key = {key[1]}\n")
+        env["BYOI_CREDENTIALS_FILE"] = str(key_file)
     try:
-        srv, sm, domain_id, _ = make_studio(fresh_server, test_images, domains, BYOI_JUPYTER_SERVER_IMAGE=test_images["jupyterlab"], **env, **extra)
+        srv, sm, domain_id, _ = make_studio(fresh_server, test_images, domains, BYOI_JUPYTER_SERVER_IMAGE=test_images["jupyterlab"], **env)
         sm.create_user_profile(DomainId=domain_id, UserProfileName="bob")
         sm.create_space(DomainId=domain_id, SpaceName="team")
         sm.create_app_image_config(AppImageConfigName="jl", JupyterLabAppImageConfig={"FileSystemConfig": {}})
@@ -133,11 +137,6 @@ def installation(request, tmp_path_factory, test_images):
         for srv in servers:
             srv.kill()
         remove_studio_resources(domains)
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def test_no_app_publishes_a_port_or_shares_the_hosts_network(installation):
