@@ -334,7 +334,8 @@ def test_one_users_stalled_downloads_do_not_starve_another_user(studio, stand_in
 
 
 @pytest.mark.parametrize("landing", [
-    "//evil.example/x", "/\\evil.example/x", "https://evil.example/", "javascript:alert(1)", "/\t/evil.example", "evil", "studio::/x",
+    "//evil.example/x", "/\\evil.example/x", "https://evil.example/", "javascript:alert(1)", "/\t/evil.example", "evil", "app:Evil://evil.example/",
+    "app:JupyterServer:/\\evil.example",
 ])
 def test_presigned_urls_land_only_on_byoi(studio, landing):
     alice = studio.user("alice")

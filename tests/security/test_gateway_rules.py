@@ -14,6 +14,7 @@ from byoi.gateway.policy import (
     app_cookies,
     app_prefix,
     landing_ok,
+    landing_path,
     origin_allowed,
     own_origins,
     owner_segment,
@@ -156,3 +157,18 @@ def test_idle_pools_are_closed_and_busy_ones_kept():
         await pools.aclose()
 
     asyncio.run(check())
+
+
+@pytest.mark.parametrize("uri, expected", [
+    (None, "/studio/d-1"),
+    ("studio::notebooks/x", "/studio/d-1"),
+    ("app:JupyterServer:lab/tree/a.ipynb", "/apps/d-1/alice/JupyterServer/default/lab/tree/a.ipynb"),
+    ("app:JupyterLab:lab", "/apps/d-1/space:team/JupyterLab/default/lab"),
+    ("app:CodeEditor:", "/apps/d-1/space:team/CodeEditor/default/"),
+    ("/apps/d-1/alice/JupyterServer/default/lab", "/apps/d-1/alice/JupyterServer/default/lab"),
+    ("app:KernelGateway:x", None),
+    ("app:JupyterServer:/\\evil", None),
+    ("//evil.example", None),
+])
+def test_studios_landing_uri_forms_land_on_byoi_apps_and_nowhere_else(uri, expected):
+    assert landing_path(uri, "d-1", "alice", "team") == expected

@@ -25,6 +25,27 @@ def landing_ok(uri: str) -> bool:
     return not any(c == "\\" or c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in uri)
 
 
+#: Studio's LandingUri forms for apps (``app:<AppType>:<path>``) and the gateway app they open.
+LANDING_APPS = {"JupyterServer": "JupyterServer", "JupyterLab": "JupyterLab", "CodeEditor": "CodeEditor"}
+
+
+def landing_path(uri: str | None, domain_id: str, user: str, space: str | None) -> str | None:
+    """Where a presigned URL lands on byoi, from CreatePresignedDomainUrl's LandingUri; None if
+    it is neither a path on byoi nor one of Studio's forms. ``studio::<path>`` (and no LandingUri)
+    opens the domain's Studio page; ``app:<AppType>:<path>`` the ``default`` app of that type
+    (a JupyterLab or Code Editor app of ``space`` when one is named, else of the user)."""
+    if not uri or uri.startswith("studio::"):
+        return f"/studio/{domain_id}"
+    if uri.startswith("app:"):
+        app_type, _, path = uri[4:].partition(":")
+        if app_type not in LANDING_APPS:
+            return None
+        owner = owner_segment("space", space) if space and app_type != "JupyterServer" else owner_segment("user", user)
+        target = app_prefix(domain_id, owner, app_type, "default") + path.lstrip("/")
+        return target if landing_ok(target) else None
+    return uri if landing_ok(uri) else None
+
+
 # --- gateway paths ------------------------------------------------------------------
 
 

@@ -54,6 +54,7 @@ from byoi.gateway.policy import (
     app_cookies,
     app_prefix,
     landing_ok,
+    landing_path,
     origin_allowed,
     own_origins,
     parse_owner,
@@ -183,15 +184,16 @@ class Gateway:
     # --- presigned URLs and sessions ------------------------------------------
 
     def presigned_url(self, ctx: RequestContext, p: dict) -> dict:
-        landing = p.get("LandingUri")
-        if landing and not landing_ok(landing):
-            raise ValidationException(
-                f"LandingUri {landing!r} must be a path on this byoi starting with a single '/' "
-                "(such as /apps/<domain id>/<user profile>/JupyterServer/default/lab), not a URL of another site"
-            )
         member = self._domains.describe_member(ctx.scope, p["DomainId"], "user", p["UserProfileName"])
         if p.get("SpaceName"):
             self._domains.describe_member(ctx.scope, p["DomainId"], "space", p["SpaceName"])
+        landing = landing_path(p.get("LandingUri"), member.domain.domain_id, member.name, p.get("SpaceName"))
+        if landing is None:
+            raise ValidationException(
+                f"LandingUri {p.get('LandingUri')!r} must be studio::<path>, app:<JupyterServer|JupyterLab|CodeEditor>:<path>, "
+                "or a path on this byoi starting with a single '/' (such as /apps/<domain id>/<user profile>/JupyterServer/default/lab), "
+                "not a URL of another site"
+            )
         now = self._clock.now_ms()
         token = self._signer.sign(
             {
@@ -202,7 +204,7 @@ class Gateway:
                 "uid": member.home_uid,
                 "exp": now + 1000 * p.get("ExpiresInSeconds", 5),
                 "session": p.get("SessionExpirationDurationInSeconds", 43200),
-                "landing": landing or f"/studio/{member.domain.domain_id}",
+                "landing": landing,
             }
         )
         return {"AuthorizedUrl": f"{self._public_url}/auth?token={token}"}
