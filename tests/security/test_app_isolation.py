@@ -88,7 +88,7 @@ def host_addresses() -> list[str]:
 
 @pytest.fixture(scope="module", params=["default", "team"], ids=["serve-defaults", "serve-0.0.0.0-auth-on"])
 def installation(request, tmp_path_factory, test_images):
-    """alice and bob with a KernelGateway app each, alice's JupyterServer, and a space's JupyterLab app."""
+    """alice and bob with a KernelGateway app each, alice's JupyterServer, bob's Code Editor, and a space's JupyterLab app."""
     from tests.conftest import ByoiServer, remove_studio_resources
 
     env = {"BYOI_HOST": "0.0.0.0", "BYOI_AUTH": "on"} if request.param == "team" else {}
@@ -117,6 +117,10 @@ def installation(request, tmp_path_factory, test_images):
         sm.create_user_profile(DomainId=domain_id, UserProfileName="bob")
         sm.create_space(DomainId=domain_id, SpaceName="team")
         sm.create_app_image_config(AppImageConfigName="jl", JupyterLabAppImageConfig={"FileSystemConfig": {}})
+        sm.create_app_image_config(AppImageConfigName="ce", CodeEditorAppImageConfig={"FileSystemConfig": {}})
+        sm.update_user_profile(DomainId=domain_id, UserProfileName="bob", UserSettings={
+            "CodeEditorAppSettings": {"CustomImages": [{"ImageName": "codeeditor", "AppImageConfigName": "ce"}]},
+        })
         sm.update_domain(DomainId=domain_id, DefaultSpaceSettings={
             "JupyterLabAppSettings": {"CustomImages": [{"ImageName": "jupyterlab", "AppImageConfigName": "jl"}]},
         })
@@ -125,6 +129,8 @@ def installation(request, tmp_path_factory, test_images):
             "alice": ({"DomainId": domain_id, "UserProfileName": "alice", "AppType": "KernelGateway", "AppName": "default"}, kernels),
             "bob": ({"DomainId": domain_id, "UserProfileName": "bob", "AppType": "KernelGateway", "AppName": "default"}, kernels),
             "alice-server": ({"DomainId": domain_id, "UserProfileName": "alice", "AppType": "JupyterServer", "AppName": "default"}, {}),
+            "bob-editor": ({"DomainId": domain_id, "UserProfileName": "bob", "AppType": "CodeEditor", "AppName": "default"},
+                           {"ResourceSpec": {"SageMakerImageArn": image_arn("codeeditor"), "InstanceType": "ml.t3.medium"}}),
             "space": ({"DomainId": domain_id, "SpaceName": "team", "AppType": "JupyterLab", "AppName": "default"},
                       {"ResourceSpec": {"SageMakerImageArn": image_arn("jupyterlab"), "InstanceType": "ml.t3.medium"}}),
         }
@@ -149,8 +155,9 @@ def test_no_app_publishes_a_port_or_shares_the_hosts_network(installation):
 
 def test_a_users_code_cannot_reach_another_users_apps_by_address_or_name(installation):
     c = installation["containers"]
-    for attacker, victims in {"alice": ["bob", "space"], "bob": ["alice", "alice-server", "space"], "alice-server": ["bob", "space"],
-                              "space": ["alice", "bob", "alice-server"]}.items():
+    for attacker, victims in {"alice": ["bob", "bob-editor", "space"], "bob": ["alice", "alice-server", "space"],
+                              "alice-server": ["bob", "bob-editor", "space"], "bob-editor": ["alice", "alice-server", "space"],
+                              "space": ["alice", "bob", "alice-server", "bob-editor"]}.items():
         targets = []
         for victim in victims:
             targets.append((f"{victim} by address", address_of(c[victim]), 8888, None, {}))
@@ -162,8 +169,8 @@ def test_a_users_code_cannot_reach_another_users_apps_by_address_or_name(install
 
 def test_a_users_own_apps_reach_each_other_so_the_refusals_above_are_real(installation):
     c = installation["containers"]
-    results = probe(c["alice"], [("own server", "jupyterserver-default", 8888, None, {})])
-    assert results == {"own server": "connected"}
+    assert probe(c["alice"], [("own server", "jupyterserver-default", 8888, None, {})]) == {"own server": "connected"}
+    assert probe(c["bob-editor"], [("own kernels", "kernelgateway-default", 8888, None, {})]) == {"own kernels": "connected"}
 
 
 def test_the_users_own_kernel_gateway_refuses_requests_without_a_token(installation):
