@@ -21,11 +21,12 @@ CORPUS = [
     ("good JupyterLab", "jupyterlab", JL, []),
     ("good Code Editor", "codeeditor", CE, []),
     ("good root image", "root", {"KernelGatewayImageConfig": {"KernelSpecs": [{"Name": "python3"}], "FileSystemConfig": {"MountPath": "/root", "DefaultUid": 0, "DefaultGid": 0}}}, []),
+    ("good image on an older C library (Debian 11, glibc 2.31)", "bullseye", KG, []),
     ("good conda kernel", "conda", {"KernelGatewayImageConfig": {"KernelSpecs": [{"Name": "conda-env-r-py"}]}}, []),
     ("kernel not in the image", "sample", {"KernelGatewayImageConfig": {"KernelSpecs": [{"Name": "ir"}]}}, ["kernel-missing"]),
     ("no kernel at all, wrong user", "broken", KG, ["image-user-mismatch", "kernel-missing"]),
-    # jupyter_client runs a relative "python3" with the gateway's own Python, which has no ipykernel.
-    ("kernel argv not absolute", "kernel-relative", KG, ["kernel-failed", "kernel-argv-relative"]),
+    # A bare "python3" runs as the image's PATH finds it, as Jupyter in the image would run it.
+    ("kernel argv a bare name on PATH", "kernel-relative", KG, []),
     ("kernel argv not present", "kernel-absent-binary", KG, ["kernel-failed", "kernel-argv-missing"]),
     ("image user is not DefaultUid", "wrong-user", KG, ["image-user-mismatch"]),
     ("uid/gid pair Studio cannot run", "sample", {"KernelGatewayImageConfig": {"KernelSpecs": [{"Name": "python3"}], "FileSystemConfig": {"DefaultUid": 1001}}}, ["uid-gid-unsupported", "image-user-mismatch"]),

@@ -23,3 +23,14 @@ def test_image_user_resolution():
 def test_skeleton_dotfiles_under_the_home_are_not_reported():
     files = {"/home/sagemaker-user/.bashrc", "/home/sagemaker-user/.profile"}
     assert check_image(facts(files=files), 1000, 100, "/home/sagemaker-user") == []
+
+
+def test_a_bare_kernel_program_is_looked_up_on_the_images_path():
+    from byoi.check.static import check_kernels
+
+    on_path = facts(files={"/opt/venv/bin/python3"}, kernelspecs={"py": ["python3", "-m", "ipykernel_launcher"]}, path="/opt/venv/bin:/usr/bin")
+    assert check_kernels(on_path, ["py"]) == []
+    missing = facts(files={"/usr/bin/python3"}, kernelspecs={"py": ["python3.12", "-m", "ipykernel_launcher"]})
+    assert [f.code for f in check_kernels(missing, ["py"])] == ["kernel-argv-missing"]
+    relative = facts(files={"/usr/bin/python3"}, kernelspecs={"py": ["bin/python3"]})
+    assert [f.code for f in check_kernels(relative, ["py"])] == ["kernel-argv-relative"]

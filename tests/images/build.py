@@ -21,7 +21,13 @@ from byoi.images.debian import build_debian_python_image
 
 HERE = Path(__file__).parent
 #: Wheel sets: the image Python's version and the packages (with dependencies).
-WHEELS = {"py311": ("3.11", ["ipykernel", "jupyterlab"]), "py313": ("3.13", ["ipykernel"])}
+WHEELS = {
+    "py311": ("3.11", ["ipykernel", "jupyterlab"]),
+    "py313": ("3.13", ["ipykernel"]),
+    # pip download evaluates markers for the running Python, so the backports an older Python
+    # needs are named here.
+    "py39": ("3.9", ["ipykernel", "exceptiongroup", "typing_extensions", "importlib_metadata", "zipp"]),
+}
 #: Test image -> (Debian release of its base, wheel set or None). Images are
 #: built in this order, so an image may build FROM one listed before it.
 IMAGES = {
@@ -31,6 +37,7 @@ IMAGES = {
     "broken": ("bookworm", "py311"),
     "jupyterlab": ("bookworm", "py311"),
     "python313": ("trixie", "py313"),
+    "bullseye": ("bullseye", "py39"),  # glibc 2.31: older than the bundle's
     # byoi check's corpus: one image per failure cause, built on sample.
     "codeeditor": ("bookworm", None),
     "kernel-relative": ("bookworm", None),

@@ -202,3 +202,55 @@ def test_networks_no_container_uses_are_pruned(backend, gateway_bundle, test_ima
     b.prune(INSTANCE)
     with pytest.raises(docker.errors.NotFound):
         docker.from_env().networks.get(spec.network)
+
+
+ENVIRONMENT = "import os, sys, json; print(json.dumps({'env': dict(os.environ), 'python': sys.executable}))"
+
+
+def test_kernels_get_the_images_environment_even_when_the_start_request_sends_env(backend, gateway_bundle, test_images, tmp_path):
+    _, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["sample"], {})
+    client = KernelClient(endpoint.url, headers=AUTH)
+    client.wait_ready(60)
+    for env in (None, {"KERNEL_USERNAME": "alice", "KERNEL_WORKING_DIR": "/home/sagemaker-user"}):
+        kernel = client.start_kernel("python3", env=env)
+        seen = json.loads(client.execute(kernel, ENVIRONMENT).stdout)["env"]
+        assert seen["HOME"] == "/home/sagemaker-user" and seen["PATH"].startswith("/usr/local/sbin"), seen
+        assert not [k for k in seen if k.startswith("BYOI_")] and "LD_LIBRARY_PATH" not in seen and "PYTHONHOME" not in seen, seen
+        if env:
+            assert seen["KERNEL_USERNAME"] == "alice"
+
+
+def test_a_kernelspec_starting_a_bare_python3_runs_the_images_python(backend, gateway_bundle, test_images, tmp_path):
+    _, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["kernel-relative"], {})
+    client = KernelClient(endpoint.url, headers=AUTH)
+    client.wait_ready(60)
+    kernel = client.start_kernel("python3")
+    assert json.loads(client.execute(kernel, ENVIRONMENT).stdout)["python"] == "/usr/bin/python3"
+
+
+def test_starting_a_kernel_the_image_lacks_is_a_404_that_names_it(backend, gateway_bundle, test_images, tmp_path):
+    from byoi.runtime.kernel_client import KernelError
+
+    _, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["sample"], {})
+    client = KernelClient(endpoint.url, headers=AUTH)
+    client.wait_ready(60)
+    with pytest.raises(KernelError, match="HTTP 404.*No such kernel: nope"):
+        client.start_kernel("nope")
+
+
+def test_the_bundle_carries_its_own_c_library_and_loader(gateway_bundle):
+    from pathlib import Path
+
+    lib = Path(gateway_bundle) / "lib"
+    assert (lib / "ld-linux-x86-64.so.2").is_file() and (lib / "libc.so.6").is_file()
+    script = (Path(gateway_bundle) / "bin" / "start-kernel-gateway").read_text()
+    assert "--library-path" in script and "export LD_LIBRARY_PATH" not in script
+
+
+def test_the_gateway_runs_in_an_image_whose_c_library_is_older_than_its_own(backend, gateway_bundle, test_images, tmp_path):
+    _, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["bullseye"], {})
+    client = KernelClient(endpoint.url, headers=AUTH)
+    client.wait_ready(60)
+    kernel = client.start_kernel("python3")
+    probe = "import os, sys, json; print(json.dumps([os.confstr('CS_GNU_LIBC_VERSION'), list(sys.version_info[:2]), os.environ.get('LD_LIBRARY_PATH')]))"
+    assert json.loads(client.execute(kernel, probe).stdout) == ["glibc 2.31", [3, 9], None]  # the image's own, untouched

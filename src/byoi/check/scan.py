@@ -30,6 +30,7 @@ def scan_image(client, reference: str, workdir: Path | None = None) -> ImageFact
         size=image.attrs.get("Size") or 0,
         architecture=image.attrs.get("Architecture") or "",
         user=(image.attrs.get("Config") or {}).get("User") or "",
+        **image_path(image.attrs.get("Config") or {}),
     )
     contents: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(dir=workdir, prefix="byoi-check-") as tmp:
@@ -103,3 +104,11 @@ def parse_group(data: bytes) -> dict[str, int]:
         if len(parts) >= 3 and parts[2].isdigit():
             groups[parts[0]] = int(parts[2])
     return groups
+
+
+def image_path(config: dict) -> dict:
+    """``{"path": <the image's PATH>}`` when its ENV sets one (else ImageFacts keeps Docker's default)."""
+    for entry in config.get("Env") or []:
+        if entry.startswith("PATH="):
+            return {"path": entry[5:]}
+    return {}

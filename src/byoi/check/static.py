@@ -27,6 +27,7 @@ class ImageFacts:
     kernelspecs: dict[str, list[str]] = field(default_factory=dict)  # name -> argv, from kernel.json files
     kernelspec_paths: dict[str, str] = field(default_factory=dict)  # name -> kernel.json path
     high_owners: list[tuple[str, int, int, str]] = field(default_factory=list)  # (path, uid, gid, layer)
+    path: str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # the image's PATH (Docker's default)
 
 
 def image_user(facts: ImageFacts) -> tuple[int, int] | None:
@@ -93,8 +94,14 @@ def check_kernels(facts: ImageFacts, wanted: list[str], provided: list[str] | No
     for name, argv in sorted(facts.kernelspecs.items()):
         where = facts.kernelspec_paths.get(name, name)
         program = argv[0] if argv else ""
-        if not program.startswith("/"):
-            findings.append(Finding("kernel-argv-relative", ERROR, f"Kernel {name!r} starts {program!r}, not an absolute path.",
+        if program and "/" not in program:  # a bare name runs as found on the image's PATH
+            found = next((f"{d.rstrip('/')}/{program}" for d in facts.path.split(":") if d and f"{d.rstrip('/')}/{program}" in facts.files), None)
+            if found is None:
+                findings.append(Finding("kernel-argv-missing", ERROR, f"Kernel {name!r} starts {program!r}, which is not on the image's PATH.",
+                                        f"{where}: argv[0]={program!r}; PATH={facts.path}",
+                                        "Install that program, put its directory on PATH (ENV PATH=...), or write its absolute path in kernel.json."))
+        elif not program.startswith("/"):
+            findings.append(Finding("kernel-argv-relative", ERROR, f"Kernel {name!r} starts {program!r}, a path relative to a directory kernels do not start in.",
                                     f"{where}: argv[0]={program!r}", "Write the interpreter's absolute path in kernel.json (python -m ipykernel install does)."))
         elif program not in facts.files:
             findings.append(Finding("kernel-argv-missing", ERROR, f"Kernel {name!r} starts {program}, which is not in the image.",

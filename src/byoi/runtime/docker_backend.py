@@ -10,8 +10,7 @@ digits, so one firewall rule (byoi.runtime.firewall) keeps apps away from the
 host's own services. ``prune`` removes networks no container uses.
 
 Containers carry labels that let the reconciler find them after a restart, get
-the owner's home as a named volume that outlives them (owned by 1000:100, the
-spec's user; mounted without Docker's copy-up, so, as on Studio's EFS, the
+the owner's home as a named volume that outlives them (owned by 1000:100; mounted without Docker's copy-up, so, as on Studio's EFS, the
 image's own files at MountPath are hidden rather than copied), and the spec's
 files in a directory mounted read-only at /opt/ml/metadata. When a 0/0 app is
 removed, whatever it left in the home is handed back to 1000:100, as Studio's
@@ -33,6 +32,7 @@ from docker.types import Mount as DockerMount
 
 from byoi.runtime.backend import BackendError, Endpoint, RunState, RuntimeBackend
 from byoi.runtime.contract import DEFAULT_FILE_SYSTEM, FILES_DIR, GATEWAY_MOUNT, ContainerSpec
+from byoi.runtime.kgw.bundle import loader_command
 
 log = logging.getLogger(__name__)
 
@@ -249,15 +249,15 @@ class DockerBackend(RuntimeBackend):
         self._chown_home(spec.home.source, spec.image)
 
     def _chown_home(self, volume: str, image: str) -> None:
-        """Hand everything in ``volume`` to 1000:100, with the bundled Python as root in a
-        throwaway container of ``image`` (so it works in any glibc image), without a network."""
+        """Hand everything in ``volume`` to 1000:100, with the bundled Python (and its own C
+        library) as root in a throwaway container of ``image``, without a network."""
         try:
             self._client.containers.run(
                 image=image,
-                entrypoint=[f"{GATEWAY_MOUNT}/python/bin/python3", "-c", CHOWN_HOME, *map(str, HOME_OWNER)],
+                entrypoint=[*loader_command(GATEWAY_MOUNT), "-c", CHOWN_HOME, *map(str, HOME_OWNER)],
                 command=[],
                 user="0:0",
-                environment={"LD_LIBRARY_PATH": f"{GATEWAY_MOUNT}/lib:{GATEWAY_MOUNT}/python/lib", "PYTHONHOME": f"{GATEWAY_MOUNT}/python"},
+                environment={"PYTHONHOME": f"{GATEWAY_MOUNT}/python"},
                 mounts=[
                     DockerMount("/home-volume", volume, type="volume", no_copy=True),
                     DockerMount(GATEWAY_MOUNT, self._bundle_dir(), type="bind", read_only=True),

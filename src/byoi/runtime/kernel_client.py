@@ -54,8 +54,10 @@ class KernelClient:
             time.sleep(0.25)
         raise KernelError(f"{self.base_url} did not answer within {deadline_seconds:.0f}s ({last})")
 
-    def start_kernel(self, name: str) -> str:
-        response = httpx.post(f"{self.base_url}/api/kernels", json={"name": name}, headers=self.headers, timeout=self.timeout)
+    def start_kernel(self, name: str, env: dict[str, str] | None = None) -> str:
+        """Start a kernel; ``env`` is sent as Jupyter Server's GatewayClient sends it (KERNEL_* and the like)."""
+        body = {"name": name, **({"env": env} if env is not None else {})}
+        response = httpx.post(f"{self.base_url}/api/kernels", json=body, headers=self.headers, timeout=self.timeout)
         if response.status_code >= 400:
             raise KernelError(f"starting kernel {name!r} failed: HTTP {response.status_code} {response.text[:500]}")
         return response.json()["id"]

@@ -7,13 +7,18 @@ directory built from the Python that runs byoi:
     python/   the interpreter (sys.base_prefix: binary, libpython, stdlib)
               with the kernel gateway's distributions and ``byoi_kgw`` in its
               site-packages
-    lib/      every shared library those binaries need except glibc's own
+    lib/      every shared library those binaries need, glibc's own included,
+              and glibc's dynamic loader (ld-linux-x86-64.so.2)
     bin/start-kernel-gateway   the app's command (a POSIX sh script)
 
-The only thing the image must provide is a glibc at least as new as the one
-the bundled binaries were linked against (``glibc_floor`` measures it; see
-docs/runtime.md). ``ensure_bundle`` builds once per byoi/Python/dependency
-version and reuses the result.
+The interpreter is started through the bundled loader
+(``ld-linux-x86-64.so.2 --library-path <bundle libs> python3``, see
+``loader_command``), so it never touches the image's C library: the image needs
+only ``/bin/sh``, whatever its glibc (or none: musl images work too), as
+Studio's mounted gateway environment does. No variable is set for this, so
+nothing of the bundle leaks into the kernels the gateway starts.
+``ensure_bundle`` builds once per byoi/Python/dependency version and reuses the
+result.
 """
 
 from __future__ import annotations
@@ -32,8 +37,17 @@ from packaging.requirements import Requirement
 
 HERE = Path(__file__).parent
 ROOT_DISTRIBUTION = "jupyter-kernel-gateway"
-#: Libraries that come from the image's glibc and must never be bundled.
-GLIBC_SONAMES = re.compile(r"^(ld-linux.*|libc|libm|libpthread|libdl|librt|libutil|libresolv|libanl|libnsl|libBrokenLocale|libnss_.*|libmvec|libthread_db)\.so")
+#: The dynamic loader, in the bundle's lib/ (the x86-64 ABI's name).
+LOADER = "ld-linux-x86-64.so.2"
+#: Where the bundle is mounted in app containers.
+MOUNT = "/opt/.sagemakerinternal"
+
+
+def loader_command(bundle: str = MOUNT) -> list[str]:
+    """Run the bundled Python with the bundled loader and libraries, not the image's: append
+    the Python's arguments. The library path is the loader's option, not LD_LIBRARY_PATH, so
+    processes the Python starts (kernels) run entirely on the image's own libraries."""
+    return [f"{bundle}/lib/{LOADER}", "--library-path", f"{bundle}/lib:{bundle}/python/lib", f"{bundle}/python/bin/python3"]
 #: Standard library parts a kernel gateway never uses.
 STDLIB_SKIP = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "site-packages", "__pycache__", "venv"}
 
@@ -126,7 +140,7 @@ def elf_files(root: Path) -> list[Path]:
 
 
 def copy_shared_libraries(dest: Path, extra_search: list[Path]) -> None:
-    """Copy into dest/lib every non-glibc library any binary in ``dest`` loads."""
+    """Copy into dest/lib every library any binary in ``dest`` loads, glibc's included, and the loader."""
     lib = dest / "lib"
     lib.mkdir(exist_ok=True)
     env = {**os.environ, "LD_LIBRARY_PATH": ":".join(str(p) for p in extra_search)}
@@ -136,24 +150,18 @@ def copy_shared_libraries(dest: Path, extra_search: list[Path]) -> None:
         binary = todo.pop()
         out = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, env=env).stdout
         for line in out.splitlines():
+            loader = re.match(r"\s*(/\S*ld-linux\S*)\s+\(", line)
+            if loader and not (lib / LOADER).exists():
+                shutil.copy2(os.path.realpath(loader.group(1)), lib / LOADER)
+                continue
             match = re.match(r"\s*(\S+)\s+=>\s+(/\S+)", line)
             if not match:
                 continue
             soname, path = match.groups()
-            if GLIBC_SONAMES.match(soname) or soname in seen:
+            if soname in seen:
                 continue
             seen.add(soname)
             if any(dest.joinpath(p).exists() for p in (f"lib/{soname}", f"python/lib/{soname}")):
                 continue
             shutil.copy2(os.path.realpath(path), lib / soname)
             todo.append(lib / soname)
-
-
-def glibc_floor(bundle: Path) -> str:
-    """The newest GLIBC_x.y symbol version any bundled binary needs (the image's minimum glibc)."""
-    newest = (0, 0)
-    for binary in elf_files(bundle):
-        out = subprocess.run(["objdump", "-T", str(binary)], capture_output=True, text=True).stdout
-        for major, minor in re.findall(r"GLIBC_(\d+)\.(\d+)", out):
-            newest = max(newest, (int(major), int(minor)))
-    return f"{newest[0]}.{newest[1]}"

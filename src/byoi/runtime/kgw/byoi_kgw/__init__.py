@@ -5,12 +5,21 @@ image's), so it may use only the standard library and the kernel gateway's
 own dependencies. ``start-kernel-gateway`` (the container's command) starts it
 with the bundle's library path; ``main`` then:
 
-1. restores the image's own environment (LD_LIBRARY_PATH, PYTHONHOME, ...),
-   so the kernels it starts run exactly as the image defines them; the dynamic
-   linker read the bundle's paths at start-up and keeps them for this process;
+1. restores the image's own environment (PYTHONHOME, ...), so the kernels it
+   starts run exactly as the image defines them; this process runs on the
+   bundle's loader and C library (the loader's ``--library-path``), which its
+   children never inherit;
 2. finds kernels as Studio does (``StudioKernelSpecManager``): Jupyter
-   kernelspecs under the image's Python prefix and the standard Jupyter paths,
-   and conda environments that have ipykernel, as ``conda-env-<env>-py``;
+   kernelspecs in the order ``jupyter kernelspec list`` in the image uses
+   (JUPYTER_PATH, the user's data directory, the image's Python prefixes,
+   /usr/local/share, /usr/share; never the bundle's own), and conda
+   environments that have ipykernel, as ``conda-env-<env>-py``; starts a
+   kernelspec whose argv[0] is a bare ``python``/``python3`` with that name
+   found on the image's PATH (jupyter_client would use the bundle's Python);
+   answers 404 for a kernel name it does not know;
+   kernels get the image's environment, also when the start request carries
+   ``env`` (Jupyter Server's GatewayClient always sends one): the request's
+   KERNEL_* variables are added to it, not put in its place;
 3. serves Jupyter Kernel Gateway on 0.0.0.0:8888, with kernel listing on, to
    requests carrying ``Authorization: token <t>`` for a token whose SHA-256
    digest is in /opt/ml/metadata/gateway-tokens (written by byoi; only byoi's
@@ -25,13 +34,15 @@ import hashlib
 import hmac
 import os
 import re
+import shutil
 import sys
 
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKernel
 from traitlets import default
 
-#: Variables the launcher sets for the bundle; saved originals are BYOI_ORIG_<name>.
-BUNDLE_VARIABLES = ("LD_LIBRARY_PATH", "PYTHONHOME", "PYTHONNOUSERSITE", "PYTHONPATH")
+#: Variables the launcher sets for the bundle; saved originals are BYOI_ORIG_<name>. (The
+#: bundle's library path is the loader's option, never LD_LIBRARY_PATH.)
+BUNDLE_VARIABLES = ("PYTHONHOME", "PYTHONNOUSERSITE", "PYTHONPATH")
 
 #: Where conda installations usually live in images.
 CONDA_ROOTS = ("/opt/conda", "/opt/miniconda3", "/opt/miniconda", "/opt/miniforge3", "/opt/mambaforge", "/usr/local/conda")
@@ -47,10 +58,40 @@ def restore_image_environment(environ=os.environ) -> None:
             environ[name] = saved
 
 
-def image_kernel_dirs(environ=os.environ) -> list[str]:
-    """Kernel directories under the image's Python prefixes (found by the launcher)."""
-    prefixes = [p for p in environ.get("BYOI_IMAGE_PREFIXES", "").split(":") if p]
+#: The image's Python prefixes, found by the launcher (BYOI_IMAGE_PREFIXES, removed at start).
+IMAGE_PREFIXES: list[str] = []
+SYSTEM_KERNEL_DIRS = ("/usr/local/share/jupyter/kernels", "/usr/share/jupyter/kernels")
+
+
+def take_image_prefixes(environ=os.environ) -> list[str]:
+    """Read and remove BYOI_IMAGE_PREFIXES, so it never reaches a kernel."""
+    return [p for p in environ.pop("BYOI_IMAGE_PREFIXES", "").split(":") if p]
+
+
+def image_kernel_dirs(prefixes: list[str]) -> list[str]:
+    """Kernel directories under the image's Python prefixes."""
     return [os.path.join(p, "share", "jupyter", "kernels") for p in prefixes]
+
+
+def kernel_dirs(prefixes: list[str], environ=os.environ) -> list[str]:
+    """Where kernelspecs are looked for, first match wins, in Jupyter's own order as the image's
+    ``jupyter kernelspec list`` would see it: JUPYTER_PATH, the user's data directory, the
+    image's Python prefixes, then the system directories. The bundle's prefix is never one."""
+    dirs = [os.path.join(p, "kernels") for p in environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
+    data_dir = environ.get("JUPYTER_DATA_DIR") or os.path.join(
+        environ.get("XDG_DATA_HOME") or os.path.join(environ.get("HOME") or "/", ".local", "share"), "jupyter")
+    # As jupyter_core does, a prefix's directory that is also a system one keeps the system's place.
+    env = [d for d in image_kernel_dirs(prefixes) if os.path.normpath(d) not in SYSTEM_KERNEL_DIRS]
+    dirs += [os.path.join(data_dir, "kernels"), *env, *SYSTEM_KERNEL_DIRS]
+    return list(dict.fromkeys(os.path.normpath(d) for d in dirs))
+
+
+def resolve_argv0(cmd: list[str], spec_argv0: str | None, path: str | None) -> list[str]:
+    """Undo jupyter_client's swap of a bare ``python``/``python3`` argv[0] for its own interpreter
+    (here, the bundle's): run the name the kernelspec gives, as found on the image's PATH."""
+    if cmd and spec_argv0 and cmd[0] == sys.executable and spec_argv0 != sys.executable and "/" not in spec_argv0:
+        return [shutil.which(spec_argv0, path=path) or spec_argv0, *cmd[1:]]
+    return cmd
 
 
 def conda_roots(environ=os.environ) -> list[str]:
@@ -97,7 +138,7 @@ class StudioKernelSpecManager(KernelSpecManager):
 
     @default("kernel_dirs")
     def _kernel_dirs_default(self) -> list[str]:
-        return image_kernel_dirs() + super()._kernel_dirs_default()
+        return kernel_dirs(IMAGE_PREFIXES)
 
     def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
         try:
@@ -153,6 +194,31 @@ def require_tokens(digests: frozenset[str]) -> None:
     mixins.TokenAuthorizationMixin.prepare = prepare
 
 
+def kernels_as_the_image_defines_them() -> None:
+    """argv[0] as the image's PATH finds it, and 404 for an unknown kernel name."""
+    import tornado.web
+    from jupyter_client.manager import KernelManager
+    from kernel_gateway.services.kernels import handlers
+
+    format_kernel_cmd = KernelManager.format_kernel_cmd
+
+    def format_with_image_python(self, extra_arguments=None):
+        argv = self.kernel_spec.argv if self.kernel_spec else []
+        return resolve_argv0(format_kernel_cmd(self, extra_arguments), argv[0] if argv else None, os.environ.get("PATH"))
+
+    KernelManager.format_kernel_cmd = format_with_image_python
+
+    post = handlers.MainKernelHandler.post
+
+    async def post_or_404(self):
+        try:
+            return await post(self)
+        except NoSuchKernel as exc:
+            raise tornado.web.HTTPError(404, f"No such kernel: {exc.name}; GET /api/kernelspecs lists the image's kernels") from None
+
+    handlers.MainKernelHandler.post = post_or_404
+
+
 def ensure_runtime_dir(environ=os.environ) -> None:
     """Use a private temporary runtime directory when the home is not writable.
 
@@ -177,7 +243,9 @@ def ensure_runtime_dir(environ=os.environ) -> None:
 def main(argv: list[str] | None = None) -> None:
     require_tokens(load_token_digests())
     restore_image_environment()
+    IMAGE_PREFIXES[:] = take_image_prefixes()
     ensure_runtime_dir()
+    kernels_as_the_image_defines_them()
     from kernel_gateway.gatewayapp import KernelGatewayApp
 
     args = [
@@ -188,4 +256,6 @@ def main(argv: list[str] | None = None) -> None:
         "--JupyterWebsocketPersonality.list_kernels=True",
         *(sys.argv[1:] if argv is None else argv),
     ]
-    KernelGatewayApp.launch_instance(argv=args)
+    # A start request's env adds to the image's environment (everything the gateway has now:
+    # the image's, without the launcher's own), it does not replace it.
+    KernelGatewayApp.launch_instance(argv=args, env_process_whitelist=sorted(os.environ))
