@@ -11,7 +11,9 @@ sends `1+1` execute requests, one path at a time, over one websocket opened
 directly on the app's address on its network (with the app's token) and over one opened through
 /apps/<domain>/<user>/KernelGateway/default (authenticated with a presigned-URL
 session). Each round trip is timed from sending execute_request to receiving
-both execute_reply and the idle status. Prints a Markdown table.
+both execute_reply and the idle status. First, as the floor, the same round
+trips straight over the kernel's ZMQ sockets from inside the container
+(jupyter_client). Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import time
 import uuid
 from pathlib import Path
 
+import docker
 from websockets.sync.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +78,42 @@ def round_trip(ws, code: str = "1+1") -> float:
     return time.perf_counter() - start
 
 
+#: Run inside the app's container as its user: the same `1+1` round trips straight over the
+#: kernel's ZMQ sockets (jupyter_client, the image's), the floor any websocket path adds to.
+ZMQ_ROUND_TRIPS = r"""
+import glob, json, os, sys, time
+from jupyter_client import BlockingKernelClient
+from jupyter_core.paths import jupyter_runtime_dir
+kernel, count = sys.argv[1], int(sys.argv[2])
+client = BlockingKernelClient()
+client.load_connection_file(glob.glob(os.path.join(jupyter_runtime_dir(), f"kernel-{kernel}*.json"))[0])
+client.start_channels()
+client.wait_for_ready(timeout=60)
+samples = []
+for _ in range(count + 20):
+    start = time.perf_counter()
+    msg_id = client.execute("1+1")
+    replied = idle = False
+    while not (replied and idle):
+        if not replied:
+            replied = client.get_shell_msg(timeout=30)["parent_header"].get("msg_id") == msg_id
+        if not idle:
+            message = client.get_iopub_msg(timeout=30)
+            idle = (message["parent_header"].get("msg_id") == msg_id and message["msg_type"] == "status"
+                    and message["content"]["execution_state"] == "idle")
+    samples.append(time.perf_counter() - start)
+print(json.dumps(samples[20:]))
+"""
+
+
+def zmq_round_trips(app_arn: str, kernel: str, count: int) -> list[float]:
+    (container,) = docker.from_env().containers.list(filters={"label": f"byoi.app-arn={app_arn}"})
+    result = container.exec_run(["python3", "-c", ZMQ_ROUND_TRIPS, kernel, str(count)], user="1000:100")
+    if result.exit_code != 0:
+        raise RuntimeError(result.output.decode()[-2000:])
+    return json.loads(result.output.decode().strip().splitlines()[-1])
+
+
 def summary(samples: list[float]) -> dict:
     ordered = sorted(samples)
     return {
@@ -104,7 +143,8 @@ def main() -> None:
             prefix = f"/apps/{domain}/alice/KernelGateway/default"
             kernel = KernelClient(f"http://{direct}", headers=token).start_kernel("python3")
             auth = gateway_headers(sm, key)
-            samples: dict[str, list[float]] = {"direct": [], "through byoi": []}
+            samples: dict[str, list[float]] = {"kernel over ZMQ (in the container)": zmq_round_trips(arn, kernel, args.executions),
+                                               "direct": [], "through byoi": []}
             channels = f"/api/kernels/{kernel}/channels"
             # One path at a time: a kernel broadcasts its iopub messages to every open
             # websocket, so two open at once would disturb each other's timings.
@@ -129,6 +169,9 @@ def main() -> None:
         print(f"| {name} | {s['p50']:.2f} | {s['p99']:.2f} | {s['mean']:.2f} |")
     ratio = stats["through byoi"]["p50"] / stats["direct"]["p50"]
     print(f"\nthrough byoi / direct, p50: {ratio:.2f}x (mean: {stats['through byoi']['mean'] / stats['direct']['mean']:.2f}x)")
+    zmq = stats["kernel over ZMQ (in the container)"]
+    print(f"through byoi / the kernel over ZMQ, p50: {stats['through byoi']['p50'] / zmq['p50']:.2f}x "
+          f"(mean: {stats['through byoi']['mean'] / zmq['mean']:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -219,6 +219,21 @@ def kernels_as_the_image_defines_them() -> None:
     handlers.MainKernelHandler.post = post_or_404
 
 
+def kernel_messages_without_delay() -> None:
+    """Keep TCP_NODELAY on kernel websockets. Tornado turns Nagle's algorithm back on when it
+    finishes the HTTP upgrade, so the second message of every reply (a reply, then the idle
+    status) would wait for the client's delayed ACK, about 40 ms (benchmarks/kernel_round_trip.py)."""
+    from jupyter_server.services.kernels.websocket import KernelWebsocketHandler
+
+    open_channels = KernelWebsocketHandler.open
+
+    async def open_without_delay(self, *args, **kwargs):
+        self.set_nodelay(True)  # open() runs after the upgrade's finish(), so this one stays
+        return await open_channels(self, *args, **kwargs)
+
+    KernelWebsocketHandler.open = open_without_delay
+
+
 def ensure_runtime_dir(environ=os.environ) -> None:
     """Use a private temporary runtime directory when the home is not writable.
 
@@ -246,6 +261,7 @@ def main(argv: list[str] | None = None) -> None:
     IMAGE_PREFIXES[:] = take_image_prefixes()
     ensure_runtime_dir()
     kernels_as_the_image_defines_them()
+    kernel_messages_without_delay()
     from kernel_gateway.gatewayapp import KernelGatewayApp
 
     args = [
