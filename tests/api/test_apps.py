@@ -292,3 +292,16 @@ def test_code_editor_app_runs_its_container_config(studio):
     assert env["SAGEMAKER_BASE_PATH"] == "/codeeditor/default" and env["SAGEMAKER_USER_PROFILE_NAME"] == "alice"
     assert container.attrs["Config"]["User"] == "1000:100"
     sm.delete_app(**key)
+
+
+def test_an_app_that_never_answers_fails_with_its_last_output(fresh_server, test_images, studio_domains):
+    _, sm, domain_id, _ = make_studio(fresh_server, test_images, studio_domains, BYOI_APP_START_TIMEOUT_SECONDS="20")
+    silent = {"ContainerEntrypoint": ["sh"], "ContainerArguments": ["-c", "echo listening-elsewhere; exec sleep 600"]}
+    sm.create_app_image_config(AppImageConfigName="silent", JupyterLabAppImageConfig={"ContainerConfig": silent})
+    sm.update_user_profile(DomainId=domain_id, UserProfileName="alice", UserSettings={"JupyterLabAppSettings": {"CustomImages": [{"ImageName": "sample", "AppImageConfigName": "silent"}]}})
+    key = {"DomainId": domain_id, "UserProfileName": "alice", "AppType": "JupyterLab", "AppName": "default"}
+    sm.create_app(**key, ResourceSpec={"SageMakerImageArn": image_arn("sample"), "InstanceType": "ml.t3.medium"})
+    app = wait_for_app(sm, **key, timeout=120)
+    assert app["Status"] == "Failed"
+    assert "did not answer at /jupyterlab/default/api/status on port 8888 within 20s" in app["FailureReason"]
+    assert "listening-elsewhere" in app["FailureReason"]

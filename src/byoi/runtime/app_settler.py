@@ -177,7 +177,10 @@ class AppSettler:
             self._set(app, APP_PENDING, status=APP_IN_SERVICE, last_health_ms=now, last_activity_ms=now, modified_ms=now)
             return HEALTH_SECONDS  # from now on, health (and idle) checks
         if self._clock.now_ms() - (app.started_ms or app.created_ms) > self._start_timeout_ms:
-            self._fail(app, f"The app did not answer on port 8888 within {self._start_timeout_ms // 1000}s")
+            output = self._backend.logs(app.container_name).strip()[-1500:]
+            path = readiness_path(self._identity(app))
+            self._fail(app, f"The app did not answer at {path} on port 8888 within {self._start_timeout_ms // 1000}s. "
+                            f"Its last output:\n{output or '(none)'}")
             return None
         return POLL_SECONDS
 
