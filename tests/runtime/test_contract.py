@@ -114,12 +114,16 @@ def test_jupyterlab_applies_container_config_and_platform_variables():
     assert not [m for m in s.mounts if m.target == GATEWAY_MOUNT]
 
 
-@pytest.mark.parametrize("app_type, base", [("JupyterLab", "/jupyterlab/default"), ("CodeEditor", "/codeeditor/default")])
-def test_default_servers_listen_on_8888_under_their_base_path(app_type, base):
-    s = spec(AppIdentity(app_type, "default", "arn:x", "d-1", user_profile_name="alice"), {})
-    joined = " ".join(s.entrypoint + s.command)
-    assert "8888" in joined and base in joined and "0.0.0.0" in joined
-    assert s.environment["SAGEMAKER_BASE_PATH"] == base
+@pytest.mark.parametrize("container, entrypoint, command", [
+    ({}, None, None),  # the image's own ENTRYPOINT and CMD
+    ({"ContainerArguments": ["--port", "8888"]}, None, ["--port", "8888"]),  # arguments replace only CMD
+    ({"ContainerEntrypoint": ["/bin/serve"]}, ["/bin/serve"], []),  # a new entrypoint clears CMD, as in Docker
+])
+def test_container_config_changes_the_images_entrypoint_and_cmd_as_studio_does(container, entrypoint, command):
+    for app_type, base in (("JupyterLab", "/jupyterlab/default"), ("CodeEditor", "/codeeditor/default")):
+        s = spec(AppIdentity(app_type, "default", "arn:x", "d-1", user_profile_name="alice"), {"ContainerConfig": container})
+        assert (s.entrypoint, s.command) == (entrypoint, command)
+        assert s.environment["SAGEMAKER_BASE_PATH"] == base
 
 
 def test_labels_let_the_reconciler_find_the_app_again():

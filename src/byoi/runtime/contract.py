@@ -8,9 +8,11 @@ no I/O, so every rule of ../shared/seeds/studio-byoi-specs.txt is unit-tested:
 * KernelGateway: ENTRYPOINT and CMD are replaced by byoi's kernel gateway,
   mounted read-only at /opt/.sagemakerinternal, serving port 8888; no
   environment variables are added to the image's own.
-* JupyterLab / Code Editor: the ContainerConfig's entrypoint, arguments and
-  environment (or byoi's defaults) on port 8888 under /jupyterlab/default or
-  /codeeditor/default, with the platform variables (SAGEMAKER_APP_TYPE, ...).
+* JupyterLab / Code Editor: the image's own ENTRYPOINT and CMD, as the
+  ContainerConfig changes them (ContainerEntrypoint replaces the entrypoint and
+  clears CMD; ContainerArguments replace only CMD), and its environment, with
+  the platform variables (SAGEMAKER_APP_TYPE, ...); the server must answer on
+  port 8888 under /jupyterlab/default or /codeeditor/default.
 * The user's home volume at FileSystemConfig.MountPath (default
   /home/sagemaker-user), the container running as DefaultUid:DefaultGid, which
   must be 1000:100 or 0:0. The reserved /opt/ml and /opt/.sagemakerinternal
@@ -61,26 +63,6 @@ CONFIG_MEMBER = {
     "CodeEditor": "CodeEditorAppImageConfig",
 }
 BASE_PATH = {"JupyterLab": "/jupyterlab/default", "CodeEditor": "/codeeditor/default"}
-DEFAULT_COMMANDS = {
-    "JupyterLab": (
-        ["jupyter-lab"],
-        [
-            "--ServerApp.ip=0.0.0.0",
-            f"--ServerApp.port={APP_PORT}",
-            "--ServerApp.base_url=/jupyterlab/default",
-            "--ServerApp.token=",
-            "--ServerApp.password=",
-            "--ServerApp.allow_origin=*",
-            "--no-browser",
-        ],
-    ),
-    "CodeEditor": (
-        ["sagemaker-code-editor"],
-        ["--host", "0.0.0.0", "--port", str(APP_PORT), "--without-connection-token", "--base-path", "/codeeditor/default"],
-    ),
-}
-
-
 class ContractError(Exception):
     """The app cannot run as configured; the message is its FailureReason."""
 
@@ -130,8 +112,8 @@ class Mount:
 class ContainerSpec:
     name: str
     image: str
-    entrypoint: list[str]
-    command: list[str]
+    entrypoint: list[str] | None  # None: the image's ENTRYPOINT
+    command: list[str] | None  # None: the image's CMD
     environment: dict[str, str]
     uid: int
     gid: int
@@ -258,9 +240,10 @@ def container_spec(app: AppIdentity, container_image: str, config: dict, host: H
         files[GATEWAY_TOKENS_FILE] = "".join(f"{digest}\n" for digest in host.gateway_tokens)
     else:
         container = config.get("ContainerConfig") or {}
-        default_entrypoint, default_args = DEFAULT_COMMANDS[app.app_type]
-        entrypoint = list(container.get("ContainerEntrypoint") or default_entrypoint)
-        command = list(container.get("ContainerArguments") or ([] if container.get("ContainerEntrypoint") else default_args))
+        entrypoint, arguments = container.get("ContainerEntrypoint"), container.get("ContainerArguments")
+        entrypoint = list(entrypoint) if entrypoint else None  # None: the image's ENTRYPOINT
+        # As Docker applies a new entrypoint: it clears the image's CMD unless arguments are given.
+        command = list(arguments) if arguments else ([] if entrypoint else None)
         environment = {
             **platform_environment(app),
             **(container.get("ContainerEnvironmentVariables") or {}),
