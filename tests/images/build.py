@@ -38,10 +38,13 @@ IMAGES = {
     "jupyterlab": ("bookworm", "py311"),
     "python313": ("trixie", "py313"),
     "bullseye": ("bullseye", "py39"),  # glibc 2.31: older than the bundle's
+    "venv": ("bookworm", "py311"),  # a venv on PATH, kernelspec argv[0] "python"
     # byoi check's corpus: one image per failure cause, built on sample.
     "codeeditor": ("bookworm", None),
+    "codeeditor-below": ("bookworm", None),
     "kernel-relative": ("bookworm", None),
     "kernel-absent-binary": ("bookworm", None),
+    "kernel-dies": ("bookworm", None),
     "wrong-user": ("bookworm", None),
     "high-owner": ("bookworm", None),
     "home-files": ("bookworm", None),

@@ -254,3 +254,26 @@ def test_the_gateway_runs_in_an_image_whose_c_library_is_older_than_its_own(back
     kernel = client.start_kernel("python3")
     probe = "import os, sys, json; print(json.dumps([os.confstr('CS_GNU_LIBC_VERSION'), list(sys.version_info[:2]), os.environ.get('LD_LIBRARY_PATH')]))"
     assert json.loads(client.execute(kernel, probe).stdout) == ["glibc 2.31", [3, 9], None]  # the image's own, untouched
+
+
+def test_a_kernel_that_dies_at_start_fails_its_start_request_with_its_exit_code(backend, gateway_bundle, test_images, tmp_path):
+    import docker
+
+    from byoi.runtime.kernel_client import KernelError
+
+    spec, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["kernel-dies"], {})
+    client = KernelClient(endpoint.url, headers=AUTH)
+    client.wait_ready(60)
+    with pytest.raises(KernelError, match="HTTP 500.*exited at start with code 3"):
+        client.start_kernel("dies")
+    assert client.kernels() == []  # not left behind to be restarted
+    assert "kernel-dies: broken install" in docker.from_env().containers.get(spec.name).logs().decode()
+
+
+def test_a_venv_kernel_installed_with_pip_alone_runs_the_venvs_python(backend, gateway_bundle, test_images, tmp_path):
+    _, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["venv"], {})
+    client = KernelClient(endpoint.url, headers=AUTH)
+    client.wait_ready(60)
+    assert client.kernelspecs()["kernelspecs"]["python3"]["spec"]["argv"][0] == "python"  # the wheel's own kernelspec
+    kernel = client.start_kernel("python3")
+    assert json.loads(client.execute(kernel, ENVIRONMENT).stdout)["python"] == "/opt/venv/bin/python"

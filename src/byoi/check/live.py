@@ -2,9 +2,11 @@
 
 The app's ContainerSpec comes from the same contract (``byoi.runtime.contract``)
 and runs on the same Docker backend, with a throwaway home volume. Then:
-KernelGateway: every kernel the AppImageConfig names starts and runs code;
-JupyterLab: /jupyterlab/default/api/status answers; Code Editor:
-/codeeditor/default answers, on 0.0.0.0:8888 with no token.
+KernelGateway: every kernel the AppImageConfig names starts, answers
+kernel_info and runs an empty cell, whatever its language (a kernel that dies
+at start is reported as soon as the gateway sees it die); JupyterLab and Code
+Editor: the server answers at its readiness path exactly as the runtime
+decides an app is InService (``byoi.runtime.readiness``).
 """
 
 from __future__ import annotations
@@ -24,10 +26,7 @@ from byoi.runtime.backend import BackendError
 from byoi.runtime.contract import AppIdentity, ContractError, HostSide, container_spec
 from byoi.runtime.docker_backend import DockerBackend
 from byoi.runtime.kernel_client import KernelClient, KernelError
-
-PROBE_CODE = "print('byoi-check', 6 * 7)"
-PROBE_OUTPUT = "byoi-check 42\n"
-SERVER_PATHS = {"JupyterLab": "/jupyterlab/default/api/status", "CodeEditor": "/codeeditor/default/"}
+from byoi.runtime.readiness import READINESS_PATHS, answers
 
 
 @dataclass
@@ -64,7 +63,7 @@ def run_live(
         if app_type == "KernelGateway":
             probe_kernels(backend, spec.name, endpoint.url, {"Authorization": f"token {token}"}, mode, timeout, progress, result)
         else:
-            probe_server(backend, spec.name, endpoint.url + SERVER_PATHS[app_type], app_type, timeout, progress, result)
+            probe_server(backend, spec.name, endpoint.url + READINESS_PATHS[app_type], app_type, timeout, progress, result)
     finally:
         backend.remove(spec.name)
         try:
@@ -88,17 +87,19 @@ def probe_kernels(backend, name: str, url: str, headers: dict[str, str], mode: d
         if kernel not in result.kernels:
             continue  # reported as kernel-missing
         progress(f"starting kernel {kernel}")
+        # Whatever the kernel's language: it must answer kernel_info and run an empty cell.
         try:
             kernel_id = kernels.start_kernel(kernel)
-            out = kernels.execute(kernel_id, PROBE_CODE, timeout=timeout)
+            language = (kernels.kernel_info(kernel_id, timeout=timeout).get("language_info") or {}).get("name", "?")
+            out = kernels.execute(kernel_id, "", timeout=timeout)
         except (KernelError, httpx.HTTPError, TimeoutError, OSError) as exc:
             tail = backend.logs(name).strip()[-1200:]
-            result.findings.append(Finding("kernel-failed", ERROR, f"Kernel {kernel!r} did not start and run code within {timeout:.0f}s.",
+            result.findings.append(Finding("kernel-failed", ERROR, f"Kernel {kernel!r} did not start and answer within {timeout:.0f}s.",
                                            f"{exc}\n{tail}", "Start the kernel's argv by hand in the image to see its error."))
             continue
-        if out.status != "ok" or out.stdout != PROBE_OUTPUT:
-            result.findings.append(Finding("kernel-failed", ERROR, f"Kernel {kernel!r} started but did not run {PROBE_CODE!r} correctly.",
-                                           f"status={out.status} stdout={out.stdout!r} error={out.error}", "Check the kernel's installation in the image."))
+        if out.status != "ok":
+            result.findings.append(Finding("kernel-failed", ERROR, f"Kernel {kernel!r} ({language}) started but could not run an empty cell.",
+                                           f"status={out.status} error={out.error}", "Check the kernel's installation in the image."))
 
 
 def probe_server(backend, name: str, url: str, app_type: str, timeout: float, progress, result: LiveResult) -> None:
@@ -110,13 +111,9 @@ def probe_server(backend, name: str, url: str, app_type: str, timeout: float, pr
         if state is None or not state.running:
             result.findings.append(not_serving(backend, name, "the container exited"))
             return
-        try:
-            response = httpx.get(url, timeout=5, follow_redirects=True)
-            if response.status_code < 400:
-                return
-            last = f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
-            last = str(exc)
+        if answers(url):  # exactly as the runtime decides InService
+            return
+        last = "no answer below 500"
         time.sleep(0.5)
     result.findings.append(not_serving(backend, name, f"{url} did not answer within {timeout:.0f}s ({last})"))
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
@@ -43,6 +42,7 @@ from byoi.runtime.contract import (
 )
 from byoi.runtime.instance_types import InstanceTypes
 from byoi.runtime.logs import AppLogs
+from byoi.runtime.readiness import READINESS_PATHS, answers
 from byoi.services.apps import APP_DELETED, APP_DELETING, APP_FAILED, APP_IN_SERVICE, APP_PENDING, app_arn
 from byoi.services.clock import Clock
 from byoi.store.database import Database
@@ -55,7 +55,6 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.1
 HEALTH_SECONDS = 5.0
 RECONCILE_SECONDS = 30.0
-READINESS_PATHS = {"KernelGateway": "/api/kernelspecs", "JupyterLab": "/jupyterlab/default/api/status", "CodeEditor": "/codeeditor/default/"}
 
 
 def readiness_path(app: AppIdentity) -> str:
@@ -172,7 +171,7 @@ class AppSettler:
             output = self._backend.logs(app.container_name).strip()[-1500:]
             self._fail(app, f"The app's container exited{code} before serving on port 8888. Its last output:\n{output}")
             return None
-        if state.endpoint and self._answers(state.endpoint.url + readiness_path(self._identity(app)), self._request_headers(app)):
+        if state.endpoint and answers(state.endpoint.url + readiness_path(self._identity(app)), self._request_headers(app)):
             now = self._clock.now_ms()
             self._set(app, APP_PENDING, status=APP_IN_SERVICE, last_health_ms=now, last_activity_ms=now, modified_ms=now)
             return HEALTH_SECONDS  # from now on, health (and idle) checks
@@ -267,12 +266,6 @@ class AppSettler:
         with self._db.write() as session:
             session.execute(update(App).where(App.id == app.id, App.status == expected).values(**values))
 
-    @staticmethod
-    def _answers(url: str, headers: dict[str, str]) -> bool:
-        try:
-            return httpx.get(url, headers=headers, timeout=2.0).status_code < 500
-        except httpx.HTTPError:
-            return False
 
     def _remove_orphans(self) -> None:
         with self._db.read() as session:

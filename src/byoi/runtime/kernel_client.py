@@ -65,27 +65,59 @@ class KernelClient:
     def shutdown_kernel(self, kernel_id: str) -> None:
         httpx.delete(f"{self.base_url}/api/kernels/{kernel_id}", headers=self.headers, timeout=self.timeout)
 
+    def kernels(self) -> list[dict]:
+        """The running kernels."""
+        response = httpx.get(f"{self.base_url}/api/kernels", headers=self.headers, timeout=self.timeout)
+        response.raise_for_status()
+        return response.json()
+
+    def state(self, kernel_id: str) -> str:
+        """The kernel's execution_state as the server reports it ("dead" once it gave up restarting)."""
+        response = httpx.get(f"{self.base_url}/api/kernels/{kernel_id}", headers=self.headers, timeout=self.timeout)
+        response.raise_for_status()
+        return response.json().get("execution_state", "unknown")
+
+    def kernel_info(self, kernel_id: str, timeout: float | None = None) -> dict:
+        """The kernel's kernel_info_reply content (language_info, implementation, ...): proof the
+        kernel answers, whatever its language."""
+        replies = [m for m in self._request(kernel_id, "kernel_info_request", {}, timeout) if m["msg_type"] == "kernel_info_reply"]
+        return replies[0]["content"]
+
     def execute(self, kernel_id: str, code: str, timeout: float | None = None) -> Execution:
         """Run ``code`` and collect its output until the kernel goes idle."""
+        content = {"code": code, "silent": False, "store_history": False, "user_expressions": {}, "allow_stdin": False}
+        result = Execution(status="unknown")
+        for message in self._request(kernel_id, "execute_request", content, timeout):
+            kind, content = message["msg_type"], message["content"]
+            result.outputs.append(message)
+            if kind == "stream":
+                if content["name"] == "stdout":
+                    result.stdout += content["text"]
+                else:
+                    result.stderr += content["text"]
+            elif kind in ("execute_result", "display_data"):
+                result.result = content["data"].get("text/plain")
+            elif kind == "error":
+                result.error = f"{content['ename']}: {content['evalue']}"
+            elif kind == "execute_reply":
+                result.status = content["status"]
+        return result
+
+    def _request(self, kernel_id: str, msg_type: str, content: dict, timeout: float | None) -> list[dict]:
+        """Send one shell request; every message it caused, until its reply and the idle status."""
         timeout = timeout or self.timeout
         ws_url = self.base_url.replace("http", "ws", 1) + f"/api/kernels/{kernel_id}/channels"
         msg_id = uuid.uuid4().hex
         request = {
-            "header": {
-                "msg_id": msg_id,
-                "username": "byoi",
-                "session": uuid.uuid4().hex,
-                "msg_type": "execute_request",
-                "version": "5.3",
-                "date": "",
-            },
+            "header": {"msg_id": msg_id, "username": "byoi", "session": uuid.uuid4().hex, "msg_type": msg_type, "version": "5.3", "date": ""},
             "parent_header": {},
             "metadata": {},
-            "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {}, "allow_stdin": False},
+            "content": content,
             "channel": "shell",
             "buffers": [],
         }
-        result = Execution(status="unknown")
+        reply_type = msg_type.replace("_request", "_reply")
+        messages = []
         deadline = time.monotonic() + timeout
         with connect(ws_url, additional_headers=self.headers, open_timeout=timeout, max_size=None) as ws:
             ws.send(json.dumps(request))
@@ -93,24 +125,11 @@ class KernelClient:
             while not (replied and idle):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise KernelError(f"kernel {kernel_id} did not finish executing within {timeout:.0f}s")
+                    raise KernelError(f"kernel {kernel_id} did not answer {msg_type} within {timeout:.0f}s")
                 message = json.loads(ws.recv(timeout=remaining))
                 if message.get("parent_header", {}).get("msg_id") != msg_id:
                     continue
-                kind, content = message["msg_type"], message["content"]
-                result.outputs.append(message)
-                if kind == "stream":
-                    if content["name"] == "stdout":
-                        result.stdout += content["text"]
-                    else:
-                        result.stderr += content["text"]
-                elif kind in ("execute_result", "display_data"):
-                    result.result = content["data"].get("text/plain")
-                elif kind == "error":
-                    result.error = f"{content['ename']}: {content['evalue']}"
-                elif kind == "execute_reply":
-                    result.status = content["status"]
-                    replied = True
-                elif kind == "status" and content["execution_state"] == "idle":
-                    idle = True
-        return result
+                messages.append(message)
+                replied |= message["msg_type"] == reply_type
+                idle |= message["msg_type"] == "status" and message["content"]["execution_state"] == "idle"
+        return messages

@@ -16,7 +16,8 @@ with the bundle's library path; ``main`` then:
    environments that have ipykernel, as ``conda-env-<env>-py``; starts a
    kernelspec whose argv[0] is a bare ``python``/``python3`` with that name
    found on the image's PATH (jupyter_client would use the bundle's Python);
-   answers 404 for a kernel name it does not know;
+   answers 404 for a kernel name it does not know, and 500 with the exit code
+   for a kernel that dies before it answers (its output is in the app's log);
    kernels get the image's environment, also when the start request carries
    ``env`` (Jupyter Server's GatewayClient always sends one): the request's
    KERNEL_* variables are added to it, not put in its place;
@@ -219,6 +220,56 @@ def kernels_as_the_image_defines_them() -> None:
     handlers.MainKernelHandler.post = post_or_404
 
 
+#: How long a kernel start waits for the kernel's first kernel_info reply before answering.
+START_CHECK_SECONDS = 20.0
+
+
+async def died_at_start(kernel) -> int | None:
+    """The exit code of a kernel that died before answering kernel_info (None: it answers, or is
+    still starting after START_CHECK_SECONDS, which a slow kernel may be)."""
+    client = kernel.client()
+    client.session = type(client.session)(config=kernel.session.config, key=kernel.session.key)
+    client.start_channels()
+    try:
+        await client.wait_for_ready(timeout=START_CHECK_SECONDS)
+        return None
+    except RuntimeError as exc:
+        if "died" not in str(exc):
+            return None
+        code = await kernel.provisioner.poll() if kernel.provisioner is not None else None
+        return -1 if code is None else code
+    finally:
+        client.stop_channels()
+
+
+def kernels_that_die_are_errors() -> None:
+    """A kernel that dies at start fails its start request (500, with its exit code) instead
+    of being listed, restarted five times and leaving the user's websocket to fail later.
+    Its output is in the app's log, where the kernel's stderr goes."""
+    import tornado.web
+    from kernel_gateway.services.kernels.manager import SeedingMappingKernelManager
+
+    start_kernel = SeedingMappingKernelManager.start_kernel
+
+    async def start_and_check(self, *args, **kwargs):
+        kernel_id = await start_kernel(self, *args, **kwargs)
+        kernel = self.get_kernel(kernel_id)
+        code = await died_at_start(kernel)
+        if code is None:
+            return kernel_id
+        name = kernel.kernel_name
+        argv = " ".join(kernel.kernel_spec.argv) if kernel.kernel_spec else "?"
+        print(f"byoi kernel gateway: kernel {name!r} ({argv}) exited at start with code {code}", file=sys.stderr, flush=True)
+        try:
+            await self.shutdown_kernel(kernel_id, now=True)
+        except Exception:  # noqa: BLE001 - already gone is fine
+            pass
+        raise tornado.web.HTTPError(
+            500, f"Kernel {name!r} exited at start with code {code}; its output is in the app's log. It runs: {argv}")
+
+    SeedingMappingKernelManager.start_kernel = start_and_check
+
+
 def kernel_messages_without_delay() -> None:
     """Keep TCP_NODELAY on kernel websockets. Tornado turns Nagle's algorithm back on when it
     finishes the HTTP upgrade, so the second message of every reply (a reply, then the idle
@@ -261,6 +312,7 @@ def main(argv: list[str] | None = None) -> None:
     IMAGE_PREFIXES[:] = take_image_prefixes()
     ensure_runtime_dir()
     kernels_as_the_image_defines_them()
+    kernels_that_die_are_errors()
     kernel_messages_without_delay()
     from kernel_gateway.gatewayapp import KernelGatewayApp
 
