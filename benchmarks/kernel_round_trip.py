@@ -13,7 +13,9 @@ directly on the app's address on its network (with the app's token) and over one
 session). Each round trip is timed from sending execute_request to receiving
 both execute_reply and the idle status. First, as the floor, the same round
 trips straight over the kernel's ZMQ sockets from inside the container
-(jupyter_client). Prints a Markdown table.
+(jupyter_client). Last, through byoi and the user's JupyterServer app (the
+server JupyterLab in a browser talks to, which reaches the kernel through its
+GatewayClient). Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import uuid
 from pathlib import Path
 
 import docker
+import httpx
 from websockets.sync.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,8 +41,6 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.studio import BENCH_SECRET, create_app, direct_access, gateway_headers, kernel_gateway_studio  # noqa: E402
 from tests.conftest import ByoiServer  # noqa: E402
 from tests.images.build import build_test_images  # noqa: E402
-
-from byoi.runtime.kernel_client import KernelClient  # noqa: E402
 
 
 def execute_request(code: str) -> tuple[str, str]:
@@ -130,8 +131,10 @@ def main() -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     with tempfile.TemporaryDirectory(prefix="byoi-bench-") as tmp:
-        image = build_test_images(Path(tmp) / "cache", ["sample"])["sample"]
-        server = ByoiServer(Path(tmp) / "data", BYOI_DOCKER="on", BYOI_SESSION_SECRET=BENCH_SECRET).start()
+        images = build_test_images(Path(tmp) / "cache", ["sample", "jupyterlab"])
+        image = images["sample"]
+        server = ByoiServer(Path(tmp) / "data", BYOI_DOCKER="on", BYOI_SESSION_SECRET=BENCH_SECRET,
+                            BYOI_JUPYTER_SERVER_IMAGE=images["jupyterlab"]).start()
         try:
             sm = server.client()
             key = kernel_gateway_studio(sm, image)
@@ -141,8 +144,21 @@ def main() -> None:
                 time.sleep(0.5)
             direct, token = direct_access(arn)
             prefix = f"/apps/{domain}/alice/KernelGateway/default"
-            kernel = KernelClient(f"http://{direct}", headers=token).start_kernel("python3")
             auth = gateway_headers(sm, key)
+            # The user's JupyterServer app (JupyterLab's server), whose kernels are the KernelGateway
+            # app's: the kernel is started through it, as JupyterLab does, so every path can reach it.
+            server_key = {**key, "AppType": "JupyterServer"}
+            sm.create_app(**server_key)
+            while sm.describe_app(**server_key)["Status"] == "Pending":
+                time.sleep(0.5)
+            lab = f"/apps/{domain}/alice/JupyterServer/default"
+            page = httpx.get(f"{server.url}{lab}/lab", headers=auth, timeout=120)
+            xsrf = page.cookies["_xsrf"]
+            started = httpx.post(f"{server.url}{lab}/api/kernels", json={"name": "python3"}, timeout=120,
+                                 headers={**auth, "X-XSRFToken": xsrf, "Cookie": f"_xsrf={xsrf}"})
+            if started.status_code != 201:
+                raise RuntimeError(f"the JupyterServer app did not start a kernel: {started.status_code} {started.text[:300]}")
+            kernel = started.json()["id"]
             samples: dict[str, list[float]] = {"kernel over ZMQ (in the container)": zmq_round_trips(arn, kernel, args.executions),
                                                "direct": [], "through byoi": []}
             channels = f"/api/kernels/{kernel}/channels"
@@ -151,15 +167,17 @@ def main() -> None:
             for name, (where, path, headers) in {
                 "direct": (direct, channels, token),
                 "through byoi": (f"127.0.0.1:{server.port}", prefix + channels, auth),
+                "through byoi and the JupyterServer app": (f"127.0.0.1:{server.port}", lab + channels, auth),
             }.items():
                 with open_ws(where, path, headers) as ws:
                     for _ in range(20):  # warm up
                         round_trip(ws)
                     samples[name] = [round_trip(ws) for _ in range(args.executions)]
             stats = {name: summary(values) for name, values in samples.items()}
-            sm.delete_app(**key)
-            while sm.describe_app(**key)["Status"] != "Deleted":
-                time.sleep(0.5)
+            for app in (server_key, key):
+                sm.delete_app(**app)
+                while sm.describe_app(**app)["Status"] != "Deleted":
+                    time.sleep(0.5)
         finally:
             server.stop()
     print(f"Kernel round trip (`1+1`, one websocket per path, {args.executions} executions per path, one path at a time):\n")
@@ -170,8 +188,8 @@ def main() -> None:
     ratio = stats["through byoi"]["p50"] / stats["direct"]["p50"]
     print(f"\nthrough byoi / direct, p50: {ratio:.2f}x (mean: {stats['through byoi']['mean'] / stats['direct']['mean']:.2f}x)")
     zmq = stats["kernel over ZMQ (in the container)"]
-    print(f"through byoi / the kernel over ZMQ, p50: {stats['through byoi']['p50'] / zmq['p50']:.2f}x "
-          f"(mean: {stats['through byoi']['mean'] / zmq['mean']:.2f}x)")
+    for name in ("through byoi", "through byoi and the JupyterServer app"):
+        print(f"{name} / the kernel over ZMQ, p50: {stats[name]['p50'] / zmq['p50']:.2f}x (mean: {stats[name]['mean'] / zmq['mean']:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from byoi.runtime.contract import (
     GATEWAY_TOKENS_FILE,
     ROOT_CAPABILITIES,
     SERVER_CONFIG_FILE,
+    SERVER_STARTUP_FILE,
     AppIdentity,
     ContractError,
     HostSide,
@@ -161,10 +162,35 @@ def test_jupyter_server_reaches_the_users_kernel_gateway_on_their_network_with_a
     s = container_spec(app, "jupyterlab:1", {}, replace(HOST, owner_token="t0k"))
     assert s.entrypoint == ["jupyter-lab"] and s.port == 8888 and s.network == HOST.network
     assert "--ServerApp.base_url=/apps/d-1/alice/JupyterServer/default/" in s.command
-    assert "--ServerApp.ip=0.0.0.0" in s.command and f"--config=/opt/ml/metadata/{SERVER_CONFIG_FILE}" in s.command
+    assert "--ServerApp.ip=0.0.0.0" in s.command and f"--config=/opt/ml/metadata/{SERVER_STARTUP_FILE}" in s.command
+    assert f"/opt/ml/metadata/{SERVER_CONFIG_FILE}" in s.files[SERVER_STARTUP_FILE]  # which applies the settings
     gateway = json.loads(s.files[SERVER_CONFIG_FILE])["GatewayClient"]
     assert gateway == {"url": "http://kernelgateway-default:8888", "auth_scheme": "token", "auth_token": "t0k", "request_timeout": 120.0}
     assert "t0k" not in " ".join(s.command) and "t0k" not in json.dumps(s.environment)
     assert s.user == "1000:100"
     with pytest.raises(ContractError, match="user profile"):
         container_spec(AppIdentity("JupyterServer", "default", "arn", "d-1", space_name="sp"), "img", {}, HOST)
+
+
+def test_the_jupyter_server_startup_file_applies_the_settings_and_compiles():
+    from types import SimpleNamespace
+
+    app = AppIdentity("JupyterServer", "default", "arn:js", "d-1", user_profile_name="alice", app_id=8)
+    s = container_spec(app, "jupyterlab:1", {}, replace(HOST, owner_token="t0k"))
+    source = s.files[SERVER_STARTUP_FILE].replace("/opt/ml/metadata/", "")
+    compile(source, SERVER_STARTUP_FILE, "exec")
+    settings_only = source.split("\n\ndef ")[0]  # the part that applies the settings
+    c = SimpleNamespace(GatewayClient=SimpleNamespace())
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        old = os.getcwd()
+        os.chdir(tmp)
+        try:
+            with open(SERVER_CONFIG_FILE, "w") as f:
+                f.write(s.files[SERVER_CONFIG_FILE])
+            exec(settings_only, {"c": c})
+        finally:
+            os.chdir(old)
+    assert c.GatewayClient.auth_token == "t0k" and c.GatewayClient.url == "http://kernelgateway-default:8888"

@@ -45,6 +45,40 @@ METADATA_PATH = f"{FILES_DIR}/{METADATA_FILE}"
 GATEWAY_TOKENS_FILE = "gateway-tokens"
 #: A JupyterServer app's settings, among them the token that opens its user's kernel gateways.
 SERVER_CONFIG_FILE = "jupyter_server_config.json"
+#: The config file the JupyterServer app is started with: it applies SERVER_CONFIG_FILE and
+#: keeps TCP_NODELAY on kernel websockets (Tornado turns Nagle's algorithm back on after the
+#: upgrade, which delays the second message of every reply by a delayed ACK, ~40 ms).
+SERVER_STARTUP_FILE = "jupyter_server_config.py"
+SERVER_STARTUP = f"""# Written by byoi: the settings in {SERVER_CONFIG_FILE}, and kernel websockets without Nagle's delay.
+import json
+
+for _name, _value in json.load(open("{FILES_DIR}/{SERVER_CONFIG_FILE}"))["GatewayClient"].items():
+    setattr(c.GatewayClient, _name, _value)
+
+
+def _kernel_websockets_without_delay():
+    from jupyter_server.gateway.connections import GatewayWebSocketConnection
+    from jupyter_server.services.kernels.websocket import KernelWebsocketHandler
+
+    open_channels = KernelWebsocketHandler.open
+
+    async def open_without_delay(self, *args, **kwargs):  # the browser's websocket
+        self.set_nodelay(True)
+        return await open_channels(self, *args, **kwargs)
+
+    connected = GatewayWebSocketConnection._connection_done
+
+    def connected_without_delay(self, future):  # the websocket to the kernel gateway
+        connected(self, future)
+        if self.ws is not None:
+            self.ws.protocol.set_nodelay(True)
+
+    KernelWebsocketHandler.open = open_without_delay
+    GatewayWebSocketConnection._connection_done = connected_without_delay
+
+
+_kernel_websockets_without_delay()
+"""
 RESERVED_DIRS = ("/opt/ml", GATEWAY_MOUNT)
 APP_PORT = 8888
 DEFAULT_FILE_SYSTEM = {"MountPath": "/home/sagemaker-user", "DefaultUid": 1000, "DefaultGid": 100}
@@ -324,7 +358,7 @@ def jupyter_server_spec(app: AppIdentity, image: str, host: HostSide) -> Contain
         }
     }
     command = [
-        f"--config={FILES_DIR}/{SERVER_CONFIG_FILE}",
+        f"--config={FILES_DIR}/{SERVER_STARTUP_FILE}",
         "--ServerApp.ip=0.0.0.0",
         f"--ServerApp.port={APP_PORT}",
         f"--ServerApp.base_url={jupyter_server_path(app)}",
@@ -333,5 +367,6 @@ def jupyter_server_spec(app: AppIdentity, image: str, host: HostSide) -> Contain
         "--ServerApp.password=",
         "--no-browser",
     ]
-    files = {METADATA_FILE: json.dumps(resource_metadata(app), indent=2), SERVER_CONFIG_FILE: json.dumps(settings, indent=2)}
+    files = {METADATA_FILE: json.dumps(resource_metadata(app), indent=2), SERVER_CONFIG_FILE: json.dumps(settings, indent=2),
+             SERVER_STARTUP_FILE: SERVER_STARTUP}
     return _spec(app, host, image, ["jupyter-lab"], command, platform_environment(app), uid, gid, home, [home], files)
