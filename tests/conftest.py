@@ -209,6 +209,14 @@ def aws_cli(server: ByoiServer, tmp_path: Path, service: str):
     return run
 
 
+@pytest.fixture
+def permissive_umask():
+    """umask 000 for the test (and servers it starts): byoi's file modes must not depend on the umask."""
+    old = os.umask(0)
+    yield
+    os.umask(old)
+
+
 @pytest.fixture(scope="session")
 def studio_domains():
     """Domains whose app containers and home volumes the test session removes at its end

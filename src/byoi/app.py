@@ -38,7 +38,7 @@ from byoi.services.clock import Clock, SystemClock
 from byoi.services.container import build_services
 from byoi.settings import DockerMode, Settings
 from byoi.store.database import Database
-from byoi.store.files import private_dir, tighten
+from byoi.store.files import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +171,6 @@ def create_app(
         jupyter_server_image=settings.jupyter_server_image,
     )
     secret = load_secret(settings.data_dir, settings.session_secret)
-    tighten(settings.data_dir / "gateway.key")  # load_secret makes it 0600; an older byoi's may be looser
     signer = TokenSigner(secret)
     gateway = Gateway(signer, clock, services.domains, services.apps, public_url, secret=secret, db=db)
     logs = AppLogs(settings.data_dir)

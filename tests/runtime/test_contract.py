@@ -139,7 +139,6 @@ def test_labels_let_the_reconciler_find_the_app_again():
         "byoi.user-profile": "alice",
         "byoi.network": HOST.network,
         "byoi.home-volume": HOST.home_volume,
-        "byoi.user": "1000:100",
     }
 
 

@@ -9,7 +9,7 @@ from byoi.gateway.tokens import token_digest
 from byoi.runtime.backend import BackendError
 from byoi.runtime.contract import AppIdentity, HostSide, container_spec
 from byoi.runtime.instance_types import InstanceTypes
-from byoi.runtime.kernel_client import KernelClient
+from byoi.runtime.kernel_client import KernelClient, KernelError
 
 pytestmark = pytest.mark.docker
 
@@ -64,10 +64,16 @@ def launch(backend, gateway_bundle, tmp_path, image, config, user="alice", **cha
     return spec, b.start(spec)
 
 
-def test_sample_image_runs_its_kernel_as_the_configured_user(backend, gateway_bundle, test_images, tmp_path):
-    spec, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["sample"], {"KernelSpecs": [{"Name": "python3"}]})
+def serving(endpoint) -> KernelClient:
+    """A client of the launched app's kernel gateway, once it serves, presenting the app's token."""
     client = KernelClient(endpoint.url, headers=AUTH)
     client.wait_ready(60)
+    return client
+
+
+def test_sample_image_runs_its_kernel_as_the_configured_user(backend, gateway_bundle, test_images, tmp_path):
+    spec, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["sample"], {"KernelSpecs": [{"Name": "python3"}]})
+    client = serving(endpoint)
     kernel = client.start_kernel("python3")
     out = json.loads(client.execute(kernel, PROBE).stdout)
     assert (out["uid"], out["gid"], out["home"]) == (1000, 100, "/home/sagemaker-user")
@@ -78,8 +84,7 @@ def test_sample_image_runs_its_kernel_as_the_configured_user(backend, gateway_bu
 def test_home_volume_persists_across_containers(backend, gateway_bundle, test_images, tmp_path):
     b, made = backend
     spec, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["sample"], {})
-    client = KernelClient(endpoint.url, headers=AUTH)
-    client.wait_ready(60)
+    client = serving(endpoint)
     k = client.start_kernel("python3")
     assert client.execute(k, "open('/home/sagemaker-user/note.txt','w').write('kept')").status == "ok"
     b.stop(spec.name)
@@ -87,16 +92,14 @@ def test_home_volume_persists_across_containers(backend, gateway_bundle, test_im
     b.remove(spec.name)
     assert b.state(spec.name) is None
     endpoint = b.start(spec)
-    client = KernelClient(endpoint.url, headers=AUTH)
-    client.wait_ready(60)
+    client = serving(endpoint)
     k = client.start_kernel("python3")
     assert client.execute(k, "print(open('/home/sagemaker-user/note.txt').read())").stdout == "kept\n"
 
 
 def test_conda_environments_are_kernels(backend, gateway_bundle, test_images, tmp_path):
     _, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["conda"], {})
-    client = KernelClient(endpoint.url, headers=AUTH)
-    client.wait_ready(60)
+    client = serving(endpoint)
     specs = client.kernelspecs()["kernelspecs"]
     assert {"python3", "conda-env-r-py"} <= set(specs)
     kernel = client.start_kernel("conda-env-r-py")
@@ -106,8 +109,7 @@ def test_conda_environments_are_kernels(backend, gateway_bundle, test_images, tm
 def test_root_image_runs_as_root(backend, gateway_bundle, test_images, tmp_path):
     config = {"FileSystemConfig": {"MountPath": "/root/home", "DefaultUid": 0, "DefaultGid": 0}}
     _, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["root"], config)
-    client = KernelClient(endpoint.url, headers=AUTH)
-    client.wait_ready(60)
+    client = serving(endpoint)
     out = client.execute(client.start_kernel("python3"), "import os; print(os.getuid(), os.getgid())").stdout
     assert out == "0 0\n"
 
@@ -138,11 +140,8 @@ def test_images_over_25_gb_are_refused(tmp_path):
 
 
 def test_an_image_without_kernels_serves_but_cannot_start_one(backend, gateway_bundle, test_images, tmp_path):
-    from byoi.runtime.kernel_client import KernelError
-
     _, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["broken"], {})
-    client = KernelClient(endpoint.url, headers=AUTH)
-    client.wait_ready(60)
+    client = serving(endpoint)
     assert client.kernelspecs()["kernelspecs"] == {}
     with pytest.raises(KernelError, match="starting kernel 'python3' failed"):
         client.start_kernel("python3")
@@ -152,7 +151,7 @@ def test_the_kernel_gateway_refuses_requests_without_the_apps_token(backend, gat
     import httpx
 
     _, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["sample"], {})
-    KernelClient(endpoint.url, headers=AUTH).wait_ready(60)
+    serving(endpoint)
     for headers in ({}, {"Authorization": "token wrong"}, {"Authorization": f"Bearer {TOKEN}"}):
         assert httpx.get(f"{endpoint.url}/api/kernelspecs", headers=headers).status_code == 401
         assert httpx.post(f"{endpoint.url}/api/kernels", json={"name": "python3"}, headers=headers).status_code == 401
@@ -180,8 +179,7 @@ def test_a_root_app_hands_the_home_back_to_1000_when_it_is_removed(backend, gate
     b, made = backend
     config = {"FileSystemConfig": {"MountPath": "/home/sagemaker-user", "DefaultUid": 0, "DefaultGid": 0}}
     spec, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["root"], config)
-    client = KernelClient(endpoint.url, headers=AUTH)
-    client.wait_ready(60)
+    client = serving(endpoint)
     made_by_root = "import os; os.makedirs('/home/sagemaker-user/d', exist_ok=True); open('/home/sagemaker-user/d/f','w').write('x'); print(os.stat('/home/sagemaker-user/d/f').st_uid)"
     assert client.execute(client.start_kernel("python3"), made_by_root).stdout == "0\n"
     b.remove(spec.name)
@@ -209,8 +207,7 @@ ENVIRONMENT = "import os, sys, json; print(json.dumps({'env': dict(os.environ), 
 
 def test_kernels_get_the_images_environment_even_when_the_start_request_sends_env(backend, gateway_bundle, test_images, tmp_path):
     _, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["sample"], {})
-    client = KernelClient(endpoint.url, headers=AUTH)
-    client.wait_ready(60)
+    client = serving(endpoint)
     for env in (None, {"KERNEL_USERNAME": "alice", "KERNEL_WORKING_DIR": "/home/sagemaker-user"}):
         kernel = client.start_kernel("python3", env=env)
         seen = json.loads(client.execute(kernel, ENVIRONMENT).stdout)["env"]
@@ -222,18 +219,14 @@ def test_kernels_get_the_images_environment_even_when_the_start_request_sends_en
 
 def test_a_kernelspec_starting_a_bare_python3_runs_the_images_python(backend, gateway_bundle, test_images, tmp_path):
     _, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["kernel-relative"], {})
-    client = KernelClient(endpoint.url, headers=AUTH)
-    client.wait_ready(60)
+    client = serving(endpoint)
     kernel = client.start_kernel("python3")
     assert json.loads(client.execute(kernel, ENVIRONMENT).stdout)["python"] == "/usr/bin/python3"
 
 
 def test_starting_a_kernel_the_image_lacks_is_a_404_that_names_it(backend, gateway_bundle, test_images, tmp_path):
-    from byoi.runtime.kernel_client import KernelError
-
     _, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["sample"], {})
-    client = KernelClient(endpoint.url, headers=AUTH)
-    client.wait_ready(60)
+    client = serving(endpoint)
     with pytest.raises(KernelError, match="HTTP 404.*No such kernel: nope"):
         client.start_kernel("nope")
 
@@ -249,8 +242,7 @@ def test_the_bundle_carries_its_own_c_library_and_loader(gateway_bundle):
 
 def test_the_gateway_runs_in_an_image_whose_c_library_is_older_than_its_own(backend, gateway_bundle, test_images, tmp_path):
     _, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["bullseye"], {})
-    client = KernelClient(endpoint.url, headers=AUTH)
-    client.wait_ready(60)
+    client = serving(endpoint)
     kernel = client.start_kernel("python3")
     probe = "import os, sys, json; print(json.dumps([os.confstr('CS_GNU_LIBC_VERSION'), list(sys.version_info[:2]), os.environ.get('LD_LIBRARY_PATH')]))"
     assert json.loads(client.execute(kernel, probe).stdout) == ["glibc 2.31", [3, 9], None]  # the image's own, untouched
@@ -259,11 +251,8 @@ def test_the_gateway_runs_in_an_image_whose_c_library_is_older_than_its_own(back
 def test_a_kernel_that_dies_at_start_fails_its_start_request_with_its_exit_code(backend, gateway_bundle, test_images, tmp_path):
     import docker
 
-    from byoi.runtime.kernel_client import KernelError
-
     spec, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["kernel-dies"], {})
-    client = KernelClient(endpoint.url, headers=AUTH)
-    client.wait_ready(60)
+    client = serving(endpoint)
     with pytest.raises(KernelError, match="HTTP 500.*exited at start with code 3"):
         client.start_kernel("dies")
     assert client.kernels() == []  # not left behind to be restarted
@@ -272,8 +261,7 @@ def test_a_kernel_that_dies_at_start_fails_its_start_request_with_its_exit_code(
 
 def test_a_venv_kernel_installed_with_pip_alone_runs_the_venvs_python(backend, gateway_bundle, test_images, tmp_path):
     _, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["venv"], {})
-    client = KernelClient(endpoint.url, headers=AUTH)
-    client.wait_ready(60)
+    client = serving(endpoint)
     assert client.kernelspecs()["kernelspecs"]["python3"]["spec"]["argv"][0] == "python"  # the wheel's own kernelspec
     kernel = client.start_kernel("python3")
     assert json.loads(client.execute(kernel, ENVIRONMENT).stdout)["python"] == "/opt/venv/bin/python"

@@ -283,14 +283,6 @@ def state_files(data_dir: Path) -> dict[str, int]:
     return {".": mode(data_dir), **{name: mode(data_dir / name) for name in names}}
 
 
-@pytest.fixture
-def permissive_umask():
-    """Servers started in the test inherit umask 000: byoi's modes must not depend on the umask."""
-    old = os.umask(0)
-    yield
-    os.umask(old)
-
-
 def test_a_new_data_dir_and_its_secrets_are_private_whatever_the_umask(fresh_server, permissive_umask):
     srv = fresh_server()
     srv.client().create_app_image_config(AppImageConfigName="cfg", CodeEditorAppImageConfig={})

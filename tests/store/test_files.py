@@ -3,7 +3,6 @@
 import os
 import stat
 
-import pytest
 from sqlalchemy import text
 
 from byoi.store.database import Database
@@ -12,13 +11,6 @@ from byoi.store.files import private_dir, private_file, tighten
 
 def mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
-
-
-@pytest.fixture
-def permissive_umask():
-    old = os.umask(0)
-    yield
-    os.umask(old)
 
 
 def test_new_directories_and_files_are_private_whatever_the_umask(tmp_path, permissive_umask):

@@ -61,7 +61,7 @@ from byoi.gateway.policy import (
     scope_set_cookie,
     space_admits,
 )
-from byoi.gateway.tokens import TokenSigner, app_token
+from byoi.gateway.tokens import TokenSigner, app_authorization
 from byoi.services.apps import AppService
 from byoi.services.clock import Clock
 from byoi.services.domains import DomainService
@@ -268,7 +268,7 @@ class Gateway:
     def _app_authorization(self, app) -> str | None:
         """What byoi presents to the app: a KernelGateway app's own token (byoi's gateway in it
         refuses every request without one); other apps get the client's own (non-Bearer) one."""
-        return f"token {app_token(self._secret, app.id)}" if app.app_type == "KernelGateway" else None
+        return app_authorization(self._secret, app.app_type, app.id)
 
     # --- proxying -------------------------------------------------------------
 

@@ -10,15 +10,20 @@ import os
 import secrets
 from pathlib import Path
 
+from byoi.store.files import PRIVATE_FILE, private_dir, tighten
+
 
 def load_secret(data_dir: Path, configured: str | None) -> bytes:
-    """The configured secret, else one kept in <data dir>/gateway.key (made on first use, mode 600)."""
+    """The configured secret, else one kept in <data dir>/gateway.key (made on first use, mode 600;
+    an older byoi's looser one is tightened)."""
     if configured:
         return configured.encode()
     path = data_dir / "gateway.key"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    if path.exists():
+        tighten(path)
+    else:
+        private_dir(data_dir)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
         with os.fdopen(fd, "wb") as f:
             f.write(secrets.token_bytes(32))
     return path.read_bytes()
@@ -62,6 +67,13 @@ def derive(secret: bytes, purpose: str) -> str:
 def app_token(secret: bytes, app_id: int) -> str:
     """What byoi's gateway and readiness checks present to one app (by its store id)."""
     return derive(secret, f"app:{app_id}")
+
+
+def app_authorization(secret: bytes, app_type: str, app_id: int) -> str | None:
+    """The Authorization header byoi (its gateway, its readiness checks) presents to an app: the
+    app's token for byoi's kernel gateway in a KernelGateway app; None for apps whose servers
+    are the image's own."""
+    return f"token {app_token(secret, app_id)}" if app_type == "KernelGateway" else None
 
 
 def owner_token(secret: bytes, domain_id: str, home_uid: int) -> str:

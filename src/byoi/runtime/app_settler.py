@@ -29,7 +29,7 @@ from collections.abc import Callable
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
-from byoi.gateway.tokens import app_token, owner_token, token_digest
+from byoi.gateway.tokens import app_authorization, app_token, owner_token, token_digest
 from byoi.runtime.backend import BackendError, RuntimeBackend
 from byoi.runtime.contract import (
     AppIdentity,
@@ -153,7 +153,8 @@ class AppSettler:
 
     def _request_headers(self, app: App) -> dict[str, str]:
         """What byoi presents to the app: its token, for byoi's kernel gateway."""
-        return {"Authorization": f"token {app_token(self._secret, app.id)}"} if app.app_type == "KernelGateway" else {}
+        authorization = app_authorization(self._secret, app.app_type, app.id)
+        return {"Authorization": authorization} if authorization else {}
 
     def _advance(self, app_id: int) -> float | None:
         """Move a Pending app along; seconds until it needs looking at again (None: settled for good)."""
@@ -189,6 +190,7 @@ class AppSettler:
         if home_uid is None:
             self._fail(app, "The app's user profile or space no longer exists.")
             return False
+        owner = owner_token(self._secret, identity.domain_id, home_uid)
         host = HostSide(
             gateway_bundle=self._bundle(),
             home_volume=home_volume_name(identity.domain_id, home_uid),
@@ -198,9 +200,8 @@ class AppSettler:
             limits=self._instance_types.get(identity.instance_type),
             # byoi's gateway opens a KernelGateway app with the app's token; the owner's
             # JupyterServer app with the owner's (from its config file).
-            gateway_tokens=(token_digest(app_token(self._secret, app.id)),
-                            token_digest(owner_token(self._secret, identity.domain_id, home_uid))),
-            owner_token=owner_token(self._secret, identity.domain_id, home_uid) if app.app_type == "JupyterServer" else "",
+            gateway_tokens=(token_digest(app_token(self._secret, app.id)), token_digest(owner)),
+            owner_token=owner if app.app_type == "JupyterServer" else "",
         )
         try:
             spec = container_spec(identity, app.container_image, app.app_image_config or {}, host)

@@ -19,6 +19,7 @@ EFS maps every container user onto the home's owner.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -105,7 +106,7 @@ class DockerBackend(RuntimeBackend):
                 security_opt=["no-new-privileges"],
                 sysctls={"net.ipv6.conf.all.disable_ipv6": "1"},
                 pids_limit=spec.pids_limit,
-                nano_cpus=int(min(spec.cpus, self._engine_cpus()) * 1e9) if spec.cpus else None,
+                nano_cpus=int(min(spec.cpus, self._engine_cpus) * 1e9) if spec.cpus else None,
                 mem_limit=spec.memory_bytes,
                 memswap_limit=spec.memory_bytes,  # no swap beyond the instance's memory
                 device_requests=[DeviceRequest(count=spec.gpus, capabilities=[["gpu"]])] if spec.gpus else None,
@@ -161,12 +162,11 @@ class DockerBackend(RuntimeBackend):
 
     # --- helpers --------------------------------------------------------------
 
+    @functools.cached_property
     def _engine_cpus(self) -> int:
         """The engine's CPUs: an instance type's vCPUs beyond them become "all of them" (Docker
         refuses a quota over the machine's CPUs)."""
-        if not hasattr(self, "_cpus"):
-            self._cpus = int(self._client.info().get("NCPU") or os.cpu_count() or 1)
-        return self._cpus
+        return int(self._client.info().get("NCPU") or os.cpu_count() or 1)
 
     def _state(self, container) -> RunState:
         running = container.status == "running"
