@@ -175,9 +175,16 @@ def require_docker() -> None:
 
 @pytest.fixture(scope="session")
 def test_images(tmp_path_factory) -> dict[str, str]:
-    """The offline-built test images (tests/images), name -> tag."""
+    """The offline-built test images (tests/images), name -> tag.
+
+    Networks of byoi's that no container uses (left by a run that was killed) are
+    removed first: Docker's default pools hold only about 30 networks."""
     require_docker()
+    import docker
+
     from tests.images.build import build_test_images
+
+    docker.from_env().networks.prune(filters={"label": "byoi.managed=true"})
 
     return build_test_images(tmp_path_factory.mktemp("image-build"))
 

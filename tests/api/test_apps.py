@@ -30,6 +30,13 @@ def wait_for_app(sm, timeout=120, **key) -> dict:
     raise AssertionError(f"app still {app['Status']} after {timeout}s")
 
 
+def in_service(sm, **key) -> dict:
+    """Wait for the app to settle; it must be InService (a failure names its FailureReason)."""
+    app = wait_for_app(sm, **key)
+    assert app["Status"] == "InService", f"{key}: {app['Status']}: {app.get('FailureReason')}"
+    return app
+
+
 #: The session secret of make_studio's servers, so tests can present an app's own token.
 TEST_SECRET = "byoi-test-secret"
 
@@ -111,7 +118,7 @@ def test_done_scenario_kernel_runs_as_configured_and_home_persists(studio):
     assert "Jupyter Kernel Gateway" in logs.read_text()
 
     sm.create_app(**key, ResourceSpec=spec)
-    assert wait_for_app(sm, **key)["Status"] == "InService"
+    in_service(sm, **key)
     client = app_client(arn)
     second = client.execute(client.start_kernel("python3"), PROBE)
     assert second.stdout == "1000 100 /home/sagemaker-user written by the first app\n"
@@ -205,7 +212,7 @@ def test_restart_finds_running_apps_and_dead_containers_fail(studio):
     keys = [{"DomainId": domain_id, "UserProfileName": "alice", "AppType": "KernelGateway", "AppName": n} for n in ("keep", "dies")]
     arns = [sm.create_app(**k, ResourceSpec={"SageMakerImageArn": image_arn("sample"), "InstanceType": "ml.t3.medium"})["AppArn"] for k in keys]
     for k in keys:
-        assert wait_for_app(sm, **k)["Status"] == "InService"
+        in_service(sm, **k)
     client = docker.from_env()
     orphan = client.containers.run(
         "byoi-test/sample:1", ["sleep", "600"], entrypoint=[], detach=True,
@@ -239,7 +246,7 @@ def test_metadata_file_describes_the_app(studio):
     _, sm, domain_id, _ = studio
     key = {"DomainId": domain_id, "UserProfileName": "alice", "AppType": "KernelGateway", "AppName": "meta"}
     arn = sm.create_app(**key, ResourceSpec={"SageMakerImageArn": image_arn("sample"), "InstanceType": "ml.t3.medium"})["AppArn"]
-    assert wait_for_app(sm, **key)["Status"] == "InService"
+    in_service(sm, **key)
     client = app_client(arn)
     out = client.execute(client.start_kernel("python3"), "print(open('/opt/ml/metadata/resource-metadata.json').read())").stdout
     meta = json.loads(out)
@@ -285,7 +292,7 @@ def test_code_editor_app_runs_its_container_config(studio):
     sm.update_user_profile(DomainId=domain_id, UserProfileName="alice", UserSettings={"CodeEditorAppSettings": {"CustomImages": [{"ImageName": "sample", "AppImageConfigName": "ce"}]}})
     key = {"DomainId": domain_id, "UserProfileName": "alice", "AppType": "CodeEditor", "AppName": "default"}
     arn = sm.create_app(**key, ResourceSpec={"SageMakerImageArn": image_arn("sample"), "InstanceType": "ml.t3.medium"})["AppArn"]
-    assert wait_for_app(sm, **key)["Status"] == "InService"
+    in_service(sm, **key)
     (container,) = docker.from_env().containers.list(filters={"label": f"byoi.app-arn={arn}"})
     env = dict(line.split("=", 1) for line in container.exec_run("env").output.decode().splitlines() if "=" in line)
     assert env["GREETING"] == "hello" and env["SAGEMAKER_APP_TYPE"] == "CodeEditor"

@@ -11,7 +11,7 @@ import shutil
 import docker
 import pytest
 
-from tests.api.test_apps import image_arn, make_studio, wait_for_app
+from tests.api.test_apps import image_arn, in_service, make_studio
 
 pytestmark = pytest.mark.docker
 
@@ -58,8 +58,8 @@ def test_a_browser_runs_a_cell_in_jupyterlab_on_a_custom_image_kernel(fresh_serv
     sm.create_app(**kernels, ResourceSpec={"SageMakerImageArn": image_arn("sample"), "InstanceType": "ml.t3.medium"})
     server = {"DomainId": domain_id, "UserProfileName": "alice", "AppType": "JupyterServer", "AppName": "default"}
     server_arn = sm.create_app(**server)["AppArn"]
-    assert wait_for_app(sm, **kernels)["Status"] == "InService"
-    assert wait_for_app(sm, **server)["Status"] == "InService"
+    in_service(sm, **kernels)
+    in_service(sm, **server)
     (container,) = docker.from_env().containers.list(filters={"label": f"byoi.app-arn={server_arn}"})
     write = f"import json; json.dump(json.loads({json.dumps(json.dumps(NOTEBOOK))}), open('/home/sagemaker-user/probe.ipynb', 'w'))"
     assert container.exec_run(["python3", "-c", write], user="1000:100").exit_code == 0

@@ -7,7 +7,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from byoi.runtime.kernel_client import KernelClient, KernelError
-from tests.api.test_apps import image_arn, make_studio, studio, wait_for_app  # noqa: F401 - fixtures
+from tests.api.test_apps import image_arn, in_service, make_studio, studio, wait_for_app  # noqa: F401 - fixtures
 from tests.conftest import ROLE_ARN  # noqa: F401
 
 pytestmark = pytest.mark.docker
@@ -76,7 +76,7 @@ def test_idle_kernels_and_idle_apps_are_shut_down(fresh_server, test_images, stu
     srv, sm, domain_id, _ = make_studio(fresh_server, test_images, studio_domains, BYOI_APP_IDLE_TIMEOUT_SECONDS="8", BYOI_KERNEL_IDLE_TIMEOUT_SECONDS="2")
     key = {"DomainId": domain_id, "UserProfileName": "alice", "AppType": "KernelGateway", "AppName": "default"}
     sm.create_app(**key, ResourceSpec={"SageMakerImageArn": image_arn("sample"), "InstanceType": "ml.t3.medium"})
-    assert wait_for_app(sm, **key)["Status"] == "InService"
+    in_service(sm, **key)
     base = f"{srv.url}/apps/{domain_id}/alice/KernelGateway/default"
     client = KernelClient(base, headers={"Authorization": f"Bearer {session_for(sm, domain_id, 'alice')}"})
     kernel = client.start_kernel("python3")

@@ -189,17 +189,34 @@ def test_a_root_app_hands_the_home_back_to_1000_when_it_is_removed(backend, gate
     assert owners.decode().split() == ["1000", "1000", "1000"]
 
 
-def test_networks_no_container_uses_are_pruned(backend, gateway_bundle, test_images, tmp_path):
+def test_removing_an_owners_last_app_removes_its_network_and_frees_its_address_range(backend, gateway_bundle, test_images, tmp_path):
+    import docker
+
+    b, made = backend
+    host = host_for(gateway_bundle, f"frank-{uuid.uuid4().hex[:6]}")
+    specs = []
+    for name in ("first", "second"):
+        app = AppIdentity("KernelGateway", name, f"arn:aws:sagemaker:us-east-1:123456789012:app/d-t/frank/kernelgateway/{name}",
+                          "d-t", user_profile_name="frank", app_id=int(uuid.uuid4().int % 10**9))
+        specs.append(container_spec(app, test_images["sample"], {}, host))
+        made.append((specs[-1].name, host.home_volume))
+        b.start(specs[-1])
+    b.remove(specs[0].name)
+    assert docker.from_env().networks.get(host.network)  # the second app still uses it
+    b.remove(specs[1].name)
+    with pytest.raises(docker.errors.NotFound):
+        docker.from_env().networks.get(host.network)
+
+
+def test_prune_removes_networks_no_container_uses_as_a_crash_leaves_them(backend):
     import docker
 
     b, _ = backend
-    spec, _ = launch(backend, gateway_bundle, tmp_path, test_images["sample"], {})
-    b.prune(INSTANCE)
-    assert docker.from_env().networks.get(spec.network)  # still used
-    b.remove(spec.name)
+    name = f"byoi-{INSTANCE}-net-d-t-crashed"
+    docker.from_env().networks.create(name, labels={"byoi.managed": "true", "byoi.instance": INSTANCE})
     b.prune(INSTANCE)
     with pytest.raises(docker.errors.NotFound):
-        docker.from_env().networks.get(spec.network)
+        docker.from_env().networks.get(name)
 
 
 ENVIRONMENT = "import os, sys, json; print(json.dumps({'env': dict(os.environ), 'python': sys.executable}))"

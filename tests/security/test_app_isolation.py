@@ -21,7 +21,7 @@ import uuid
 import docker
 import pytest
 
-from tests.api.test_apps import TEST_SECRET, image_arn, make_studio, wait_for_app
+from tests.api.test_apps import TEST_SECRET, image_arn, in_service, make_studio, wait_for_app
 
 pytestmark = pytest.mark.docker
 
@@ -193,7 +193,14 @@ def test_apps_cannot_reach_byois_api_or_any_service_on_the_hosts_addresses(insta
     listener.bind(("0.0.0.0", 0))
     listener.listen(8)
     accepted = []
-    threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
+
+    def accept():
+        try:
+            accepted.append(listener.accept())
+        except OSError:  # closed at the end of the test, as it should be, unreached
+            pass
+
+    threading.Thread(target=accept, daemon=True).start()
     try:
         for name, container in installation["containers"].items():
             addresses = [gateway_of(container), *host_addresses()]
@@ -239,8 +246,8 @@ def test_a_user_and_a_space_of_the_same_name_get_different_containers_and_homes(
     space_key = {"DomainId": domain_id, "SpaceName": name, "AppType": "JupyterLab", "AppName": "default"}
     user_arn = sm.create_app(**user_key, ResourceSpec={"SageMakerImageArn": image_arn("sample"), "InstanceType": "ml.t3.medium"})["AppArn"]
     space_arn = sm.create_app(**space_key, ResourceSpec={"SageMakerImageArn": image_arn("jupyterlab"), "InstanceType": "ml.t3.medium"})["AppArn"]
-    assert wait_for_app(sm, **user_key)["Status"] == "InService"
-    assert wait_for_app(sm, **space_key)["Status"] == "InService"
+    in_service(sm, **user_key)
+    in_service(sm, **space_key)
     user, space = container_of(user_arn), container_of(space_arn)
     assert user.name != space.name
     assert user.labels["byoi.home-volume"] != space.labels["byoi.home-volume"]
@@ -260,7 +267,7 @@ def test_a_profile_recreated_under_a_deleted_profiles_name_is_a_new_person_with_
         sm.create_user_profile(DomainId=domain_id, UserProfileName=name)
         uids.append(sm.describe_user_profile(DomainId=domain_id, UserProfileName=name)["HomeEfsFileSystemUid"])
         arn = sm.create_app(**key, **spec)["AppArn"]
-        assert wait_for_app(sm, **key)["Status"] == "InService"
+        in_service(sm, **key)
         container = container_of(arn)
         listing = container.exec_run(["sh", "-c", "ls /home/sagemaker-user; touch /home/sagemaker-user/erins-diary"], user="1000:100")
         assert listing.output.decode().strip() == "", listing.output  # the earlier erin's diary is not here

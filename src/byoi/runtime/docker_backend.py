@@ -7,7 +7,9 @@ is published on the host and no app uses the host's network: byoi reaches an
 app at its address on its network, port 8888, and the owner's other apps reach
 it by alias. The host ends of these networks are all named ``byoi`` + 10 hex
 digits, so one firewall rule (byoi.runtime.firewall) keeps apps away from the
-host's own services. ``prune`` removes networks no container uses.
+host's own services. Removing an owner's last app removes its network, so
+Docker's address pools (about 30 networks by default) hold only owners with
+apps; ``prune`` removes any other network no container uses (after a crash).
 
 Containers carry labels that let the reconciler find them after a restart, get
 the owner's home as a named volume that outlives them (owned by 1000:100; mounted without Docker's copy-up, so, as on Studio's EFS, the
@@ -24,6 +26,7 @@ import hashlib
 import logging
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import docker
@@ -74,6 +77,9 @@ class DockerBackend(RuntimeBackend):
         self._client = client
         self.gateway_bundle = gateway_bundle
         self._files_root = Path(files_root)
+        #: Held while a network is made and joined, or found empty and removed, so that
+        #: removing an owner's last app never takes the network from under a starting one.
+        self._networks = threading.Lock()
 
     def start(self, spec: ContainerSpec) -> Endpoint:
         try:
@@ -87,31 +93,11 @@ class DockerBackend(RuntimeBackend):
             )
         try:
             self._remove_if_present(spec.name)
-            self._ensure_network(spec)
             self._ensure_home(spec)
             files = self._write_files(spec)
-            container = self._client.containers.create(
-                image=spec.image,
-                name=spec.name,
-                entrypoint=spec.entrypoint,
-                command=spec.command,
-                environment=spec.environment,
-                user=spec.user,
-                labels=spec.labels,
-                mounts=[self._mount(m) for m in spec.mounts] + [DockerMount(FILES_DIR, str(files), type="bind", read_only=True)],
-                network=spec.network,
-                networking_config={spec.network: self._client.api.create_endpoint_config(aliases=list(spec.aliases))},
-                cap_drop=["ALL"],
-                cap_add=list(spec.cap_add) or None,
-                security_opt=["no-new-privileges"],
-                sysctls={"net.ipv6.conf.all.disable_ipv6": "1"},
-                pids_limit=spec.pids_limit,
-                nano_cpus=int(min(spec.cpus, self._engine_cpus) * 1e9) if spec.cpus else None,
-                mem_limit=spec.memory_bytes,
-                memswap_limit=spec.memory_bytes,  # no swap beyond the instance's memory
-                device_requests=[DeviceRequest(count=spec.gpus, capabilities=[["gpu"]])] if spec.gpus else None,
-                detach=True,
-            )
+            with self._networks:
+                self._ensure_network(spec)
+                container = self._create(spec, files)
             container.start()
             container.reload()
         except docker.errors.APIError as exc:
@@ -137,7 +123,10 @@ class DockerBackend(RuntimeBackend):
             return
 
     def remove(self, name: str) -> None:
-        self._remove_if_present(name)
+        network = self._remove_if_present(name)
+        if network:
+            with self._networks:
+                self._remove_network_if_unused(network)
 
     def logs(self, name: str, timestamps: bool = False) -> str:
         try:
@@ -153,12 +142,16 @@ class DockerBackend(RuntimeBackend):
     def prune(self, instance_id: str) -> None:
         labels = [f"{MANAGED_LABEL}=true", f"byoi.instance={instance_id}"]
         for network in self._client.networks.list(filters={"label": labels}):
-            try:
-                network.reload()
-                if not network.attrs.get("Containers"):
-                    network.remove()
-            except docker.errors.APIError as exc:  # in use again, or already gone: next time
-                log.debug("keeping network %s: %s", network.name, exc)
+            with self._networks:
+                self._remove_network_if_unused(network.name)
+
+    def _remove_network_if_unused(self, name: str) -> None:
+        try:
+            network = self._client.networks.get(name)
+            if not network.attrs.get("Containers"):
+                network.remove()
+        except docker.errors.APIError as exc:  # in use again (another byoi), or already gone
+            log.debug("keeping network %s: %s", name, exc)
 
     # --- helpers --------------------------------------------------------------
 
@@ -183,16 +176,43 @@ class DockerBackend(RuntimeBackend):
                 return Endpoint(settings["IPAddress"], port)
         return None
 
-    def _remove_if_present(self, name: str) -> None:
+    def _remove_if_present(self, name: str) -> str | None:
+        """Remove the container if there is one; the network it was on."""
         try:
             container = self._client.containers.get(name)
         except docker.errors.NotFound:
-            return
+            return None
         user, home = container.attrs.get("Config", {}).get("User"), container.labels.get("byoi.home-volume")
         container.remove(force=True)
         shutil.rmtree(self._files_root / name, ignore_errors=True)
         if home and user and user.split(":")[0] in ("0", "root"):
             self._chown_home(home, container.attrs.get("Config", {}).get("Image") or container.image.id)
+        return container.labels.get("byoi.network")
+
+    def _create(self, spec: ContainerSpec, files: Path):
+        """The app's container, on its network (made first), with the contract's limits."""
+        return self._client.containers.create(
+            image=spec.image,
+            name=spec.name,
+            entrypoint=spec.entrypoint,
+            command=spec.command,
+            environment=spec.environment,
+            user=spec.user,
+            labels=spec.labels,
+            mounts=[self._mount(m) for m in spec.mounts] + [DockerMount(FILES_DIR, str(files), type="bind", read_only=True)],
+            network=spec.network,
+            networking_config={spec.network: self._client.api.create_endpoint_config(aliases=list(spec.aliases))},
+            cap_drop=["ALL"],
+            cap_add=list(spec.cap_add) or None,
+            security_opt=["no-new-privileges"],
+            sysctls={"net.ipv6.conf.all.disable_ipv6": "1"},
+            pids_limit=spec.pids_limit,
+            nano_cpus=int(min(spec.cpus, self._engine_cpus) * 1e9) if spec.cpus else None,
+            mem_limit=spec.memory_bytes,
+            memswap_limit=spec.memory_bytes,  # no swap beyond the instance's memory
+            device_requests=[DeviceRequest(count=spec.gpus, capabilities=[["gpu"]])] if spec.gpus else None,
+            detach=True,
+        )
 
     def _ensure_network(self, spec: ContainerSpec) -> None:
         try:
@@ -212,8 +232,15 @@ class DockerBackend(RuntimeBackend):
                          "com.docker.network.bridge.enable_icc": "true"},
             )
         except docker.errors.APIError as exc:
-            if exc.status_code != 409:  # 409: made meanwhile by another start
-                raise
+            if exc.status_code == 409:  # made meanwhile by another byoi
+                return
+            if "address pool" in str(exc.explanation or exc):
+                raise BackendError(
+                    f"Docker has no address range left for {spec.network}: every user profile and space with a "
+                    "running app has a network of its own. Delete apps no one uses, or give Docker more "
+                    "ranges (default-address-pools in /etc/docker/daemon.json; see docs/runtime.md)."
+                ) from None
+            raise
 
     def _write_files(self, spec: ContainerSpec) -> Path:
         """The spec's files, in a fresh directory readable by the container's user (mounted read-only)."""
