@@ -24,6 +24,8 @@ CORPUS = [
     ("good root image", "root", {"KernelGatewayImageConfig": {"KernelSpecs": [{"Name": "python3"}], "FileSystemConfig": {"MountPath": "/root", "DefaultUid": 0, "DefaultGid": 0}}}, []),
     ("good image on an older C library (Debian 11, glibc 2.31)", "bullseye", KG, []),
     ("good venv kernel (pip install ipykernel only; argv[0] a bare python)", "venv", KG, []),
+    ("good R kernel (Debian's IRkernel; no Python at all)", "r-kernel", {"KernelGatewayImageConfig": {"KernelSpecs": [{"Name": "ir"}]}}, []),
+    ("good image without a shell", "no-shell", KG, []),
     ("good conda kernel", "conda", {"KernelGatewayImageConfig": {"KernelSpecs": [{"Name": "conda-env-r-py"}]}}, []),
     ("kernel not in the image", "sample", {"KernelGatewayImageConfig": {"KernelSpecs": [{"Name": "ir"}]}}, ["kernel-missing"]),
     ("no kernel at all, wrong user", "broken", KG, ["image-user-mismatch", "kernel-missing"]),

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import docker
 
-from byoi.images.debian import build_debian_python_image
+from byoi.images.debian import DEFAULT_PACKAGES, build_debian_python_image
 
 HERE = Path(__file__).parent
 #: Wheel sets: the image Python's version and the packages (with dependencies).
@@ -28,8 +28,15 @@ WHEELS = {
     # needs are named here.
     "py39": ("3.9", ["ipykernel", "exceptiongroup", "typing_extensions", "importlib_metadata", "zipp"]),
 }
-#: Test image -> (Debian release of its base, wheel set or None). Images are
-#: built in this order, so an image may build FROM one listed before it.
+#: Base images, debootstrapped: name -> (tag, Debian release, packages).
+BASES = {
+    "bookworm": ("byoi/debian-python:bookworm", "bookworm", DEFAULT_PACKAGES),
+    "trixie": ("byoi/debian-python:trixie", "trixie", DEFAULT_PACKAGES),
+    "bullseye": ("byoi/debian-python:bullseye", "bullseye", DEFAULT_PACKAGES),
+    "bookworm-r": ("byoi/debian-r:bookworm", "bookworm", ("r-cran-irkernel",)),
+}
+#: Test image -> (its base in BASES, wheel set or None). Images are built in this
+#: order, so an image may build FROM one listed before it.
 IMAGES = {
     "sample": ("bookworm", "py311"),
     "conda": ("bookworm", "py311"),
@@ -39,6 +46,8 @@ IMAGES = {
     "python313": ("trixie", "py313"),
     "bullseye": ("bullseye", "py39"),  # glibc 2.31: older than the bundle's
     "venv": ("bookworm", "py311"),  # a venv on PATH, kernelspec argv[0] "python"
+    "no-shell": ("bookworm", None),  # no /bin/sh; PYTHONPATH in its ENV
+    "r-kernel": ("bookworm-r", None),  # Debian's IRkernel, no Python kernel
     # byoi check's corpus: one image per failure cause, built on sample.
     "codeeditor": ("bookworm", None),
     "codeeditor-below": ("bookworm", None),
@@ -71,8 +80,9 @@ def build_test_images(cache: Path, names: list[str] | None = None) -> dict[str, 
     client = docker.from_env()
     tags = {}
     for name in names or list(IMAGES):
-        release, wheel_set = IMAGES[name]
-        build_debian_python_image(client, tag=f"byoi/debian-python:{release}", release=release)
+        base, wheel_set = IMAGES[name]
+        base_tag, release, packages = BASES[base]
+        build_debian_python_image(client, tag=base_tag, release=release, packages=packages)
         tag = f"byoi-test/{name}:1"
         with tempfile.TemporaryDirectory() as tmp:
             context = Path(tmp)

@@ -34,7 +34,8 @@ def spec(app=KG, config=None, image="sha256:abc"):
 
 def test_kernel_gateway_overrides_entrypoint_and_cmd_with_the_injected_gateway():
     s = spec()
-    assert s.entrypoint == [f"{GATEWAY_MOUNT}/bin/start-kernel-gateway"] and s.command == []
+    assert s.entrypoint == [f"{GATEWAY_MOUNT}/lib/ld-linux-x86-64.so.2", "--library-path", f"{GATEWAY_MOUNT}/lib:{GATEWAY_MOUNT}/python/lib",
+                            f"{GATEWAY_MOUNT}/python/bin/python3", "-I", "-m", "byoi_kgw"] and s.command == []
     assert s.port == 8888
     gateway = [m for m in s.mounts if m.target == GATEWAY_MOUNT]
     assert gateway and gateway[0].read_only and gateway[0].source == HOST.gateway_bundle

@@ -248,13 +248,34 @@ def test_starting_a_kernel_the_image_lacks_is_a_404_that_names_it(backend, gatew
         client.start_kernel("nope")
 
 
-def test_the_bundle_carries_its_own_c_library_and_loader(gateway_bundle):
+def test_the_bundle_carries_its_own_c_library_and_loader_and_needs_no_shell(gateway_bundle):
     from pathlib import Path
+
+    from byoi.runtime.contract import gateway_command
 
     lib = Path(gateway_bundle) / "lib"
     assert (lib / "ld-linux-x86-64.so.2").is_file() and (lib / "libc.so.6").is_file()
-    script = (Path(gateway_bundle) / "bin" / "start-kernel-gateway").read_text()
-    assert "--library-path" in script and "export LD_LIBRARY_PATH" not in script
+    loader, option, _, python, isolated, *_ = gateway_command()
+    assert loader.endswith("/lib/ld-linux-x86-64.so.2") and option == "--library-path"  # no LD_LIBRARY_PATH
+    assert python.endswith("/python/bin/python3") and isolated == "-I"  # the image's PYTHONPATH/PYTHONHOME do not apply
+
+
+def test_the_gateway_runs_in_an_image_without_a_shell_and_kernels_keep_the_images_pythonpath(backend, gateway_bundle, test_images, tmp_path):
+    _, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["no-shell"], {})
+    client = serving(endpoint)
+    kernel = client.start_kernel("python3")
+    out = client.execute(kernel, "import os, image_module; print(image_module.WHERE, os.environ['PYTHONPATH'], os.path.exists('/bin/sh'))")
+    assert out.stdout.split() == ["the", "image", "/opt/image-code", "False"]
+
+
+def test_an_r_kernel_runs_with_the_images_home_and_utf8(backend, gateway_bundle, test_images, tmp_path):
+    _, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["r-kernel"], {})
+    client = serving(endpoint)
+    assert sorted(client.kernelspecs()["kernelspecs"]) == ["ir"]
+    # As Jupyter Server's GatewayClient starts every kernel: with an env of its own.
+    kernel = client.start_kernel("ir", env={"KERNEL_USERNAME": "alice"})
+    out = client.execute(kernel, 'cat(Sys.getenv("HOME"), l10n_info()$`UTF-8`, Sys.getenv("KERNEL_USERNAME"), 6 * 7, "\n")')
+    assert out.status == "ok" and out.stdout.split() == ["/home/sagemaker-user", "TRUE", "alice", "42"], out
 
 
 def test_the_gateway_runs_in_an_image_whose_c_library_is_older_than_its_own(backend, gateway_bundle, test_images, tmp_path):

@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from byoi.gateway.tokens import token_digest
-from byoi.runtime.kgw.byoi_kgw import kernel_dirs, load_token_digests, resolve_argv0, take_image_prefixes, token_accepted
+from byoi.runtime.kgw.byoi_kgw import image_prefixes, kernel_dirs, load_token_digests, resolve_argv0, token_accepted
 
 
 def test_kernelspecs_are_looked_up_in_jupyters_own_order_never_in_the_bundle():
@@ -23,10 +23,14 @@ def test_kernelspecs_are_looked_up_in_jupyters_own_order_never_in_the_bundle():
     assert not any(d.startswith("/opt/.sagemakerinternal") for d in kernel_dirs([], {}))
 
 
-def test_the_launchers_prefix_list_never_reaches_a_kernel():
-    environ = {"BYOI_IMAGE_PREFIXES": ":/usr:/opt/conda", "HOME": "/h"}
-    assert take_image_prefixes(environ) == ["/usr", "/opt/conda"]
-    assert environ == {"HOME": "/h"}
+def test_the_images_prefixes_are_what_its_own_pythons_report_on_its_path(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, prefix in (("python3", "/opt/conda"), ("python", "/opt/conda")):
+        (bin_dir / name).write_text(f"#!/bin/sh\necho {prefix}\n")
+        (bin_dir / name).chmod(0o755)
+    assert image_prefixes({"PATH": str(bin_dir)}) == ["/opt/conda"]
+    assert image_prefixes({"PATH": str(tmp_path / "nothing-here")}) == []
 
 
 @pytest.mark.parametrize("spec_argv0, expected", [

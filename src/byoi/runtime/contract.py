@@ -36,6 +36,7 @@ import json
 from dataclasses import dataclass, field
 
 from byoi.runtime.instance_types import InstanceType
+from byoi.runtime.kgw.bundle import loader_command
 
 GATEWAY_MOUNT = "/opt/.sagemakerinternal"
 FILES_DIR = "/opt/ml/metadata"
@@ -269,7 +270,7 @@ def container_spec(app: AppIdentity, container_image: str, config: dict, host: H
     if app.app_type == "KernelGateway":
         if not host.gateway_tokens:
             raise ContractError("byoi's kernel gateway needs at least one token digest (HostSide.gateway_tokens).")
-        entrypoint, command, environment = [f"{GATEWAY_MOUNT}/bin/start-kernel-gateway"], gateway_options(host), {}
+        entrypoint, command, environment = gateway_command(), gateway_options(host), {}
         mounts.append(Mount("bind", host.gateway_bundle, GATEWAY_MOUNT, read_only=True))
         files[GATEWAY_TOKENS_FILE] = "".join(f"{digest}\n" for digest in host.gateway_tokens)
     else:
@@ -307,6 +308,12 @@ def _spec(app: AppIdentity, host: HostSide, image: str, entrypoint, command, env
         memory_bytes=limits.memory_bytes if limits else None,
         gpus=limits.gpus if limits else 0,
     )
+
+
+def gateway_command() -> list[str]:
+    """The entrypoint of every KernelGateway app: byoi's kernel gateway on the mounted bundle's
+    own loader and Python (nothing of the image's, not even a shell)."""
+    return [*loader_command(GATEWAY_MOUNT), "-m", "byoi_kgw"]
 
 
 def gateway_options(host: HostSide) -> list[str]:

@@ -284,7 +284,6 @@ class DockerBackend(RuntimeBackend):
                 entrypoint=[*loader_command(GATEWAY_MOUNT), "-c", CHOWN_HOME, *map(str, HOME_OWNER)],
                 command=[],
                 user="0:0",
-                environment={"PYTHONHOME": f"{GATEWAY_MOUNT}/python"},
                 mounts=[
                     DockerMount("/home-volume", volume, type="volume", no_copy=True),
                     DockerMount(GATEWAY_MOUNT, self._bundle_dir(), type="bind", read_only=True),

@@ -9,14 +9,14 @@ directory built from the Python that runs byoi:
               site-packages
     lib/      every shared library those binaries need, glibc's own included,
               and glibc's dynamic loader (ld-linux-x86-64.so.2)
-    bin/start-kernel-gateway   the app's command (a POSIX sh script)
 
-The interpreter is started through the bundled loader
-(``ld-linux-x86-64.so.2 --library-path <bundle libs> python3``, see
-``loader_command``), so it never touches the image's C library: the image needs
-only ``/bin/sh``, whatever its glibc (or none: musl images work too), as
-Studio's mounted gateway environment does. No variable is set for this, so
-nothing of the bundle leaks into the kernels the gateway starts.
+The interpreter is started through the bundled loader, isolated from the
+image's Python settings (``ld-linux-x86-64.so.2 --library-path <bundle libs>
+python3 -I``, see ``loader_command``; it finds its own prefix from its path), so
+it needs nothing from the image: no C library of the image's (any glibc, musl,
+or none), no shell, as Studio's mounted gateway environment does. No variable is
+set for this, so nothing of the bundle leaks into the kernels the gateway
+starts.
 ``ensure_bundle`` builds once per byoi/Python/dependency version and reuses the
 result.
 """
@@ -39,15 +39,16 @@ HERE = Path(__file__).parent
 ROOT_DISTRIBUTION = "jupyter-kernel-gateway"
 #: The dynamic loader, in the bundle's lib/ (the x86-64 ABI's name).
 LOADER = "ld-linux-x86-64.so.2"
-#: Where the bundle is mounted in app containers.
-MOUNT = "/opt/.sagemakerinternal"
 
 
-def loader_command(bundle: str = MOUNT) -> list[str]:
-    """Run the bundled Python with the bundled loader and libraries, not the image's: append
-    the Python's arguments. The library path is the loader's option, not LD_LIBRARY_PATH, so
-    processes the Python starts (kernels) run entirely on the image's own libraries."""
-    return [f"{bundle}/lib/{LOADER}", "--library-path", f"{bundle}/lib:{bundle}/python/lib", f"{bundle}/python/bin/python3"]
+def loader_command(bundle: str) -> list[str]:
+    """Run the bundle (mounted at ``bundle``)'s Python with its own loader and libraries, not
+    the image's, and isolated (``-I``) from the image's PYTHONPATH, PYTHONHOME and user site:
+    append the Python's arguments. The library path is the loader's option, not
+    LD_LIBRARY_PATH, and the environment is left as it is, so processes the Python starts
+    (kernels) run entirely on the image's own libraries and environment."""
+    return [f"{bundle}/lib/{LOADER}", "--library-path", f"{bundle}/lib:{bundle}/python/lib", f"{bundle}/python/bin/python3", "-I"]
+
 #: Standard library parts a kernel gateway never uses.
 STDLIB_SKIP = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "site-packages", "__pycache__", "venv"}
 
@@ -73,7 +74,7 @@ def gateway_distributions() -> list[metadata.Distribution]:
 def bundle_key() -> str:
     """Changes whenever anything that goes into the bundle changes."""
     parts = [sys.version, sys.base_prefix, *(f"{d.metadata['Name']}=={d.version}" for d in gateway_distributions())]
-    for path in sorted((HERE / "byoi_kgw").glob("*.py")) + [HERE / "start-kernel-gateway", HERE / "bundle.py"]:
+    for path in sorted((HERE / "byoi_kgw").glob("*.py")) + [HERE / "bundle.py"]:
         parts.append(hashlib.sha256(path.read_bytes()).hexdigest())
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
@@ -81,7 +82,7 @@ def bundle_key() -> str:
 def ensure_bundle(cache_dir: Path) -> Path:
     """The bundle for this byoi, built under ``cache_dir`` if it is not there yet."""
     dest = cache_dir / f"kgw-{bundle_key()}"
-    if (dest / "bin" / "start-kernel-gateway").exists():
+    if (dest / "lib" / LOADER).exists():  # made whole in staging, then renamed
         return dest
     staging = cache_dir / f".{dest.name}.{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -124,9 +125,6 @@ def build_bundle(dest: Path) -> None:
                 shutil.copy2(source, target)
     shutil.copytree(HERE / "byoi_kgw", site / "byoi_kgw", ignore=shutil.ignore_patterns("__pycache__"))
     copy_shared_libraries(dest, extra_search=[base / "lib"])
-    (dest / "bin").mkdir()
-    shutil.copy2(HERE / "start-kernel-gateway", dest / "bin" / "start-kernel-gateway")
-    (dest / "bin" / "start-kernel-gateway").chmod(0o755)
 
 
 def elf_files(root: Path) -> list[Path]:

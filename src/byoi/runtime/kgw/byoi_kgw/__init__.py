@@ -2,13 +2,15 @@
 
 It runs on the Python that byoi injects at /opt/.sagemakerinternal (never the
 image's), so it may use only the standard library and the kernel gateway's
-own dependencies. ``start-kernel-gateway`` (the container's command) starts it
-with the bundle's library path; ``main`` then:
+own dependencies. The container's entrypoint (``contract.gateway_command``)
+starts it through the bundle's loader, with the bundle's library path as the
+loader's option, isolated (``python -I``) from the image's Python settings; the
+environment is the image's, untouched, and needs nothing of the image (no
+shell, no C library). ``main`` then:
 
-1. restores the image's own environment (PYTHONHOME, ...), so the kernels it
-   starts run exactly as the image defines them; this process runs on the
-   bundle's loader and C library (the loader's ``--library-path``), which its
-   children never inherit;
+1. asks the image's own ``python3``/``python`` for their prefixes (where
+   ``ipykernel install`` puts kernelspecs); kernels inherit the image's
+   environment as it is, and never the bundle's loader or libraries;
 2. finds kernels as Studio does (``StudioKernelSpecManager``): Jupyter
    kernelspecs in the order ``jupyter kernelspec list`` in the image uses
    (JUPYTER_PATH, the user's data directory, the image's Python prefixes,
@@ -36,37 +38,36 @@ import hmac
 import os
 import re
 import shutil
+import subprocess
 import sys
 
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKernel
 from traitlets import default
 
-#: Variables the launcher sets for the bundle; saved originals are BYOI_ORIG_<name>. (The
-#: bundle's library path is the loader's option, never LD_LIBRARY_PATH.)
-BUNDLE_VARIABLES = ("PYTHONHOME", "PYTHONNOUSERSITE", "PYTHONPATH")
-
 #: Where conda installations usually live in images.
 CONDA_ROOTS = ("/opt/conda", "/opt/miniconda3", "/opt/miniconda", "/opt/miniforge3", "/opt/mambaforge", "/usr/local/conda")
 
-
-def restore_image_environment(environ=os.environ) -> None:
-    """Put back the image's values of the variables the launcher changed."""
-    for name in BUNDLE_VARIABLES:
-        saved = environ.pop(f"BYOI_ORIG_{name}", None)
-        if saved is None:
-            environ.pop(name, None)
-        else:
-            environ[name] = saved
-
-
-#: The image's Python prefixes, found by the launcher (BYOI_IMAGE_PREFIXES, removed at start).
+#: The image's Python prefixes (sys.prefix of its python3 and python), found at start.
 IMAGE_PREFIXES: list[str] = []
 SYSTEM_KERNEL_DIRS = ("/usr/local/share/jupyter/kernels", "/usr/share/jupyter/kernels")
 
 
-def take_image_prefixes(environ=os.environ) -> list[str]:
-    """Read and remove BYOI_IMAGE_PREFIXES, so it never reaches a kernel."""
-    return [p for p in environ.pop("BYOI_IMAGE_PREFIXES", "").split(":") if p]
+def image_prefixes(environ=os.environ) -> list[str]:
+    """sys.prefix of each of the image's ``python3`` and ``python`` on its PATH, as each reports it
+    in the image's environment (kernelspecs installed there are on Jupyter's path)."""
+    prefixes = []
+    for name in ("python3", "python"):
+        program = shutil.which(name, path=environ.get("PATH"))
+        if program is None:
+            continue
+        try:
+            out = subprocess.run([program, "-c", "import sys; print(sys.prefix)"], env=dict(environ),
+                                 capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if out.returncode == 0 and out.stdout.strip():
+            prefixes.append(out.stdout.strip().splitlines()[-1])
+    return list(dict.fromkeys(prefixes))
 
 
 def image_kernel_dirs(prefixes: list[str]) -> list[str]:
@@ -308,8 +309,7 @@ def ensure_runtime_dir(environ=os.environ) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     require_tokens(load_token_digests())
-    restore_image_environment()
-    IMAGE_PREFIXES[:] = take_image_prefixes()
+    IMAGE_PREFIXES[:] = image_prefixes()
     ensure_runtime_dir()
     kernels_as_the_image_defines_them()
     kernels_that_die_are_errors()
@@ -324,6 +324,6 @@ def main(argv: list[str] | None = None) -> None:
         "--JupyterWebsocketPersonality.list_kernels=True",
         *(sys.argv[1:] if argv is None else argv),
     ]
-    # A start request's env adds to the image's environment (everything the gateway has now:
-    # the image's, without the launcher's own), it does not replace it.
+    # A start request's env adds to the image's environment (everything the gateway has: it
+    # runs isolated from it, and sets none of its own), it does not replace it.
     KernelGatewayApp.launch_instance(argv=args, env_process_whitelist=sorted(os.environ))
