@@ -72,6 +72,21 @@ def test_presigned_urls_expire_open_one_session_and_need_a_real_user(studio):  #
     assert httpx.get(unused, follow_redirects=False).status_code == 403  # expired
 
 
+def test_a_presigned_url_lasts_300_seconds_and_its_session_12_hours_by_default(studio):  # noqa: F811
+    from urllib.parse import parse_qs, urlparse
+
+    from byoi.gateway.tokens import TokenSigner
+    from tests.api.test_apps import TEST_SECRET
+
+    _, sm, domain_id, _ = studio
+    before = time.time() * 1000
+    url = sm.create_presigned_domain_url(DomainId=domain_id, UserProfileName="alice")["AuthorizedUrl"]
+    after = time.time() * 1000
+    payload = TokenSigner(TEST_SECRET.encode()).verify(parse_qs(urlparse(url).query)["token"][0], "presign", 0)
+    assert before + 300_000 - 1000 <= payload["exp"] <= after + 300_000 + 1000
+    assert payload["session"] == 43200
+
+
 def test_idle_kernels_and_idle_apps_are_shut_down(fresh_server, test_images, studio_domains):
     srv, sm, domain_id, _ = make_studio(fresh_server, test_images, studio_domains, BYOI_APP_IDLE_TIMEOUT_SECONDS="8", BYOI_KERNEL_IDLE_TIMEOUT_SECONDS="2")
     key = {"DomainId": domain_id, "UserProfileName": "alice", "AppType": "KernelGateway", "AppName": "default"}

@@ -108,6 +108,31 @@ def test_spaces(sm, attached):
         sm.describe_space(DomainId=domain_id, SpaceName="shared")
 
 
+def test_list_spaces_summarises_each_spaces_settings(sm, attached):
+    domain_id = make_domain(sm)
+    sm.create_user_profile(DomainId=domain_id, UserProfileName="alice")
+    sm.create_space(DomainId=domain_id, SpaceName="mine", SpaceDisplayName="Mine",
+                    OwnershipSettings={"OwnerUserProfileName": "alice"}, SpaceSharingSettings={"SharingType": "Private"},
+                    SpaceSettings={"AppType": "JupyterLab", "SpaceStorageSettings": {"EbsStorageSettings": {"EbsVolumeSizeInGb": 20}}})
+    sm.create_space(DomainId=domain_id, SpaceName="bare")
+    mine, bare = sm.list_spaces(DomainIdEquals=domain_id)["Spaces"]  # Ascending by default
+    assert mine["SpaceDisplayName"] == "Mine"
+    assert mine["OwnershipSettingsSummary"] == {"OwnerUserProfileName": "alice"}
+    assert mine["SpaceSharingSettingsSummary"] == {"SharingType": "Private"}
+    assert mine["SpaceSettingsSummary"] == {"AppType": "JupyterLab", "SpaceStorageSettings": {"EbsStorageSettings": {"EbsVolumeSizeInGb": 20}}}
+    assert not {"SpaceDisplayName", "OwnershipSettingsSummary", "SpaceSharingSettingsSummary", "SpaceSettingsSummary"} & set(bare)
+
+
+def test_user_profiles_and_spaces_list_ascending_by_default_as_the_model_documents(sm):
+    domain_id = make_domain(sm)
+    for name in ("first", "second", "third"):
+        sm.create_user_profile(DomainId=domain_id, UserProfileName=name)
+        sm.create_space(DomainId=domain_id, SpaceName=name)
+    assert [p["UserProfileName"] for p in sm.list_user_profiles(DomainIdEquals=domain_id)["UserProfiles"]] == ["first", "second", "third"]
+    assert [s["SpaceName"] for s in sm.list_spaces(DomainIdEquals=domain_id)["Spaces"]] == ["first", "second", "third"]
+    assert [s["SpaceName"] for s in sm.list_spaces(DomainIdEquals=domain_id, SortOrder="Descending")["Spaces"]] == ["third", "second", "first"]
+
+
 def test_domain_deletion_needs_an_empty_domain(sm):
     domain_id = make_domain(sm)
     sm.create_user_profile(DomainId=domain_id, UserProfileName="alice")
@@ -134,6 +159,16 @@ def test_apps_without_a_container_runtime_fail_with_a_reason(sm, attached, name)
     assert app["Status"] == "Failed" and "no container runtime" in app["FailureReason"]
     assert app["SpaceName"] == "sp" and app["ResourceSpec"]["SageMakerImageVersionArn"].endswith(f"image-version/{name}/1")
     assert [a["AppName"] for a in sm.list_apps(DomainIdEquals=domain_id, SpaceNameEquals="sp")["Apps"]] == ["default"]
+
+
+def test_apps_list_ascending_by_default_as_the_model_documents(sm, attached, name):
+    domain_id = make_domain(sm, attached)
+    sm.create_user_profile(DomainId=domain_id, UserProfileName="alice")
+    spec = {"SageMakerImageArn": f"arn:aws:sagemaker:us-east-1:123456789012:image/{name}", "InstanceType": "ml.t3.medium"}
+    for app_name in ("first", "second", "third"):
+        sm.create_app(DomainId=domain_id, UserProfileName="alice", AppType="KernelGateway", AppName=app_name, ResourceSpec=spec)
+    assert [a["AppName"] for a in sm.list_apps(DomainIdEquals=domain_id)["Apps"]] == ["first", "second", "third"]
+    assert [a["AppName"] for a in sm.list_apps(DomainIdEquals=domain_id, SortOrder="Descending")["Apps"]] == ["third", "second", "first"]
 
 
 @pytest.mark.parametrize("owner", [{}, {"UserProfileName": "a", "SpaceName": "b"}])

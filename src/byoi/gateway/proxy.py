@@ -2,7 +2,7 @@
 
 * ``CreatePresignedDomainUrl`` (SageMaker API) returns
   ``<public url>/auth?token=...``: a signed token for one user profile that
-  expires after ``ExpiresInSeconds`` (default 5, as on AWS) and opens one session
+  expires after ``ExpiresInSeconds`` (default 300, as on AWS) and opens one session
   (a second use is refused; ``byoi.gateway.ledger``). ``LandingUri`` must be a path
   on byoi (one leading ``/``): anything else is a ValidationException.
 * ``GET /auth?token=...`` turns it into a session: a signed ``byoi_session``
@@ -202,7 +202,7 @@ class Gateway:
                 "domain": member.domain.domain_id,
                 "user": member.name,
                 "uid": member.home_uid,
-                "exp": now + 1000 * p.get("ExpiresInSeconds", 5),
+                "exp": now + 1000 * p.get("ExpiresInSeconds", 300),
                 "session": p.get("SessionExpirationDurationInSeconds", 43200),
                 "landing": landing,
             }

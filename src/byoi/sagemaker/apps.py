@@ -51,7 +51,7 @@ def handlers(services: Services) -> dict[str, Handler]:
         apps.delete(ctx.scope, *owner(p))
 
     def list_apps(ctx: RequestContext, p: dict) -> dict:
-        result = apps.list(ctx.scope, list_query(p, "CreationTime"), p.get("DomainIdEquals"), p.get("UserProfileNameEquals"), p.get("SpaceNameEquals"))
+        result = apps.list(ctx.scope, list_query(p, "CreationTime", default_order="Ascending"), p.get("DomainIdEquals"), p.get("UserProfileNameEquals"), p.get("SpaceNameEquals"))
         return {"Apps": [app_details(a) for a in result.items], "NextToken": result.next_token}
 
     return {"CreateApp": create_app, "DescribeApp": describe_app, "DeleteApp": delete_app, "ListApps": list_apps}

@@ -71,6 +71,27 @@ def handlers(services: Services) -> dict[str, Handler]:
             "LastModifiedTime": m.modified_ms,
         }
 
+    def space_summary(m: DomainMember, name_key: str) -> dict:
+        """ListSpaces' SpaceDetails: the member summary with the space's settings summarised."""
+        settings = m.settings
+        summary = member_summary(m, name_key)
+        if "SpaceDisplayName" in settings:
+            summary["SpaceDisplayName"] = settings["SpaceDisplayName"]
+        owner = (settings.get("OwnershipSettings") or {}).get("OwnerUserProfileName")
+        if owner:
+            summary["OwnershipSettingsSummary"] = {"OwnerUserProfileName": owner}
+        sharing = (settings.get("SpaceSharingSettings") or {}).get("SharingType")
+        if sharing:
+            summary["SpaceSharingSettingsSummary"] = {"SharingType": sharing}
+        space = settings.get("SpaceSettings") or {}
+        brief = {k: space[k] for k in ("AppType", "RemoteAccess") if k in space}
+        size = ((space.get("SpaceStorageSettings") or {}).get("EbsStorageSettings") or {}).get("EbsVolumeSizeInGb")
+        if size is not None:
+            brief["SpaceStorageSettings"] = {"EbsStorageSettings": {"EbsVolumeSizeInGb": size}}
+        if brief:
+            summary["SpaceSettingsSummary"] = brief
+        return summary
+
     def member_handlers(kind: str, noun: str, members: tuple[str, ...]) -> dict[str, Handler]:
         name_key, arn_key = f"{noun}Name", f"{noun}Arn"
 
@@ -96,11 +117,12 @@ def handlers(services: Services) -> dict[str, Handler]:
             domains.delete_member(ctx.scope, p["DomainId"], kind, p[name_key])
 
         def list_members(ctx: RequestContext, p: dict) -> dict:
-            query = list_query(p, "CreationTime")
+            query = list_query(p, "CreationTime", default_order="Ascending")
             query.name_contains = p.get(f"{noun}NameContains")
             result = domains.list_members(ctx.scope, kind, p.get("DomainIdEquals"), query)
+            summary = member_summary if kind == "user" else space_summary
             plural = "UserProfiles" if kind == "user" else "Spaces"
-            return {plural: [member_summary(m, name_key) for m in result.items], "NextToken": result.next_token}
+            return {plural: [summary(m, name_key) for m in result.items], "NextToken": result.next_token}
 
         plural = "UserProfiles" if kind == "user" else "Spaces"
         return {
