@@ -15,7 +15,11 @@ both execute_reply and the idle status. First, as the floor, the same round
 trips straight over the kernel's ZMQ sockets from inside the container
 (jupyter_client). Last, through byoi and the user's JupyterServer app (the
 server JupyterLab in a browser talks to, which reaches the kernel through its
-GatewayClient). Prints a Markdown table.
+GatewayClient). Beside them, as the reference byoi is measured against, stock
+Jupyter Kernel Gateway (the same package byoi injects, run as it ships, without
+byoi's changes) and stock Jupyter Server (the jupyterlab test image's), each in a
+container of its own on Docker's default bridge with a kernel of its own.
+Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -115,6 +119,47 @@ def zmq_round_trips(app_arn: str, kernel: str, count: int) -> list[float]:
     return json.loads(result.output.decode().strip().splitlines()[-1])
 
 
+#: A token for the stock servers (throwaway containers the benchmark removes).
+STOCK_TOKEN = uuid.uuid4().hex
+
+
+def stock_server(image: str, command: list[str], mounts: list | None = None) -> str:
+    """Run a stock server in a container of ``image`` on Docker's default bridge, start a
+    python3 kernel there; ``host:port`` and the kernel's id (the container is labelled for removal)."""
+    client = docker.from_env()
+    container = client.containers.run(image, command, entrypoint=[], user="1000:100", detach=True, mounts=mounts or [],
+                                      labels={"byoi-benchmark": "kernel_round_trip"}, working_dir="/tmp")
+    deadline = time.monotonic() + 120
+    while True:
+        container.reload()
+        address = container.attrs["NetworkSettings"]["IPAddress"]
+        try:
+            started = httpx.post(f"http://{address}:8888/api/kernels", json={"name": "python3"}, timeout=60,
+                                 headers={"Authorization": f"token {STOCK_TOKEN}"})
+            if started.status_code == 201:
+                return f"{address}:8888", started.json()["id"]
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or container.status == "exited":
+            raise RuntimeError(f"{command[0]} did not start a kernel: {container.logs().decode()[-2000:]}")
+        time.sleep(0.5)
+
+
+def stock_kernel_gateway(image: str, bundle: str) -> tuple[str, str]:
+    """Jupyter Kernel Gateway as it ships (byoi's bundle carries it), without byoi_kgw."""
+    from byoi.runtime.contract import GATEWAY_MOUNT
+    from byoi.runtime.kgw.bundle import loader_command
+
+    return stock_server(image, [*loader_command(GATEWAY_MOUNT), "-m", "kernel_gateway", "--KernelGatewayApp.ip=0.0.0.0",
+                                "--KernelGatewayApp.port=8888", f"--KernelGatewayApp.auth_token={STOCK_TOKEN}"],
+                        [docker.types.Mount(GATEWAY_MOUNT, bundle, type="bind", read_only=True)])
+
+
+def stock_jupyter_server(image: str) -> tuple[str, str]:
+    """Jupyter Server as the image has it (the jupyterlab test image)."""
+    return stock_server(image, ["jupyter", "server", "--ip=0.0.0.0", "--port=8888", f"--IdentityProvider.token={STOCK_TOKEN}"])
+
+
 def summary(samples: list[float]) -> dict:
     ordered = sorted(samples)
     return {
@@ -159,13 +204,19 @@ def main() -> None:
             if started.status_code != 201:
                 raise RuntimeError(f"the JupyterServer app did not start a kernel: {started.status_code} {started.text[:300]}")
             kernel = started.json()["id"]
-            samples: dict[str, list[float]] = {"kernel over ZMQ (in the container)": zmq_round_trips(arn, kernel, args.executions),
-                                               "direct": [], "through byoi": []}
+            samples: dict[str, list[float]] = {"kernel over ZMQ (in the container)": zmq_round_trips(arn, kernel, args.executions)}
             channels = f"/api/kernels/{kernel}/channels"
+            (app,) = docker.from_env().containers.list(filters={"label": f"byoi.app-arn={arn}"})
+            bundle = next(m["Source"] for m in app.attrs["Mounts"] if m["Destination"] == "/opt/.sagemakerinternal")
+            stock_kg, stock_kg_kernel = stock_kernel_gateway(image, bundle)
+            stock_js, stock_js_kernel = stock_jupyter_server(images["jupyterlab"])
+            stock = {"Authorization": f"token {STOCK_TOKEN}"}
             # One path at a time: a kernel broadcasts its iopub messages to every open
             # websocket, so two open at once would disturb each other's timings.
             for name, (where, path, headers) in {
-                "direct": (direct, channels, token),
+                "stock Jupyter Kernel Gateway, direct": (stock_kg, f"/api/kernels/{stock_kg_kernel}/channels", stock),
+                "stock Jupyter Server, direct": (stock_js, f"/api/kernels/{stock_js_kernel}/channels", stock),
+                "byoi's kernel gateway, direct": (direct, channels, token),
                 "through byoi": (f"127.0.0.1:{server.port}", prefix + channels, auth),
                 "through byoi and the JupyterServer app": (f"127.0.0.1:{server.port}", lab + channels, auth),
             }.items():
@@ -179,14 +230,19 @@ def main() -> None:
                 while sm.describe_app(**app)["Status"] != "Deleted":
                     time.sleep(0.5)
         finally:
+            for container in docker.from_env().containers.list(all=True, filters={"label": "byoi-benchmark=kernel_round_trip"}):
+                container.remove(force=True)
             server.stop()
     print(f"Kernel round trip (`1+1`, one websocket per path, {args.executions} executions per path, one path at a time):\n")
     print("| path | p50 ms | p99 ms | mean ms |")
     print("|---|---|---|---|")
     for name, s in stats.items():
         print(f"| {name} | {s['p50']:.2f} | {s['p99']:.2f} | {s['mean']:.2f} |")
-    ratio = stats["through byoi"]["p50"] / stats["direct"]["p50"]
-    print(f"\nthrough byoi / direct, p50: {ratio:.2f}x (mean: {stats['through byoi']['mean'] / stats['direct']['mean']:.2f}x)")
+    print()
+    for name in ("stock Jupyter Kernel Gateway, direct", "stock Jupyter Server, direct"):
+        print(f"{name} / the kernel over ZMQ, p50: {stats[name]['p50'] / stats['kernel over ZMQ (in the container)']['p50']:.2f}x")
+    byoi, direct = stats["through byoi"], stats["byoi's kernel gateway, direct"]
+    print(f"through byoi / direct, p50: {byoi['p50'] / direct['p50']:.2f}x (mean: {byoi['mean'] / direct['mean']:.2f}x)")
     zmq = stats["kernel over ZMQ (in the container)"]
     for name in ("through byoi", "through byoi and the JupyterServer app"):
         print(f"{name} / the kernel over ZMQ, p50: {stats[name]['p50'] / zmq['p50']:.2f}x (mean: {stats[name]['mean'] / zmq['mean']:.2f}x)")
