@@ -10,8 +10,12 @@ Each pass, in the settling task (never inside an API call):
   container exits (FailureReason carries its last output) or does not answer
   within ``start_timeout``.
 * InService app: a container that stopped makes it Failed; an app without
-  user activity for ``idle_timeout`` is shut down (Deleting, then Deleted) as
-  Studio's idle shutdown does, its home kept.
+  user activity (requests through byoi's gateway) for its idle timeout is shut
+  down (Deleting, then Deleted) as Studio's idle shutdown does, its home kept.
+  A JupyterLab or Code Editor app's idle timeout comes from the
+  AppLifecycleManagement.IdleSettings of its owner and domain
+  (``services.apps.idle_timeout_minutes``); otherwise, and for other app
+  types, it is ``idle_timeout`` (BYOI_APP_IDLE_TIMEOUT_SECONDS; 0 = never).
 * Deleting app: its output is saved to its log stream, the container is stopped
   like ``docker stop`` and removed, and the app becomes Deleted.
 * Every ``RECONCILE_SECONDS`` (and on the first pass after a restart): managed
@@ -43,7 +47,17 @@ from byoi.runtime.contract import (
 from byoi.runtime.instance_types import InstanceTypes
 from byoi.runtime.logs import AppLogs
 from byoi.runtime.readiness import READINESS_PATHS, answers
-from byoi.services.apps import APP_DELETED, APP_DELETING, APP_FAILED, APP_IN_SERVICE, APP_PENDING, app_arn
+from byoi.services.apps import (
+    APP_DELETED,
+    APP_DELETING,
+    APP_FAILED,
+    APP_IN_SERVICE,
+    APP_PENDING,
+    IDLE_SHUTDOWN_TYPES,
+    app_arn,
+    idle_timeout_minutes,
+    settings_chain,
+)
 from byoi.services.clock import Clock
 from byoi.store.database import Database
 from byoi.store.models import App, DomainMember
@@ -151,6 +165,16 @@ class AppSettler:
         with self._db.read() as session:
             return session.scalar(select(DomainMember.home_uid).where(DomainMember.id == app.member_pk))
 
+    def _idle_timeout_ms_of(self, app: App) -> int:
+        """The app's idle timeout: its owner's and domain's IdleSettings, else byoi's setting."""
+        if app.app_type in IDLE_SHUTDOWN_TYPES and app.member_pk is not None:
+            with self._db.read() as session:
+                member = session.get(DomainMember, app.member_pk)
+                minutes = idle_timeout_minutes(app.app_type, settings_chain(app.domain, member)) if member else None
+            if minutes:
+                return minutes * 60_000
+        return self._idle_timeout_ms
+
     def _request_headers(self, app: App) -> dict[str, str]:
         """What byoi presents to the app: its token, for byoi's kernel gateway."""
         authorization = app_authorization(self._secret, app.app_type, app.id)
@@ -231,7 +255,8 @@ class AppSettler:
             self._fail(app, f"The app's container stopped{code}. Its last output:\n{output}")
             return False
         now = self._clock.now_ms()
-        if self._idle_timeout_ms and now - (app.last_activity_ms or app.created_ms) > self._idle_timeout_ms:
+        idle_timeout_ms = self._idle_timeout_ms_of(app)
+        if idle_timeout_ms and now - (app.last_activity_ms or app.created_ms) > idle_timeout_ms:
             log.info("app %s idle since %s: shutting it down", app.id, app.last_activity_ms)
             self._set(app, APP_IN_SERVICE, status=APP_DELETING, modified_ms=now)
             return True  # the next pass deletes it

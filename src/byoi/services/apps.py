@@ -73,6 +73,37 @@ def settings_chain(domain: Domain, member: DomainMember) -> list[dict]:
     ]
 
 
+#: App types whose settings have AppLifecycleManagement (Studio's idle shutdown).
+IDLE_SHUTDOWN_TYPES = ("JupyterLab", "CodeEditor")
+
+
+def idle_timeout_minutes(app_type: str, chain: list[dict]) -> int | None:
+    """How long a JupyterLab or Code Editor app may stay idle before Studio shuts it down, from
+    ``AppLifecycleManagement.IdleSettings`` of the app type's settings along ``chain``
+    (``settings_chain``: the owner's first, then the domain's defaults); None: never.
+
+    Each field is taken from the first level that sets it. Idle shutdown applies when
+    LifecycleManagement is ENABLED; IdleTimeoutInMinutes (a space's own, or a user's, or the
+    domain's) is then kept within MinIdleTimeoutInMinutes and MaxIdleTimeoutInMinutes."""
+    if app_type not in IDLE_SHUTDOWN_TYPES:
+        return None
+    key = SETTINGS_OF_TYPE[app_type]
+    levels = [((level.get(key) or {}).get("AppLifecycleManagement") or {}).get("IdleSettings") or {} for level in chain]
+
+    def first(field: str):
+        return next((level[field] for level in levels if level.get(field) is not None), None)
+
+    timeout = first("IdleTimeoutInMinutes")
+    if first("LifecycleManagement") != "ENABLED" or timeout is None:
+        return None
+    low, high = first("MinIdleTimeoutInMinutes"), first("MaxIdleTimeoutInMinutes")
+    if low is not None:
+        timeout = max(timeout, low)
+    if high is not None:
+        timeout = min(timeout, high)
+    return timeout
+
+
 _APPS = Listing(
     "apps",
     select(App).join(App.domain).options(contains_eager(App.domain))
