@@ -73,11 +73,13 @@ def byoi_run(sm, key: dict, server: ByoiServer) -> float:
 
 
 def raw_run(image: str, bundle: str, metadata: str) -> float:
+    from byoi.runtime.contract import gateway_command
+
+    entrypoint, *arguments = gateway_command()  # what a KernelGateway app runs
     start = time.perf_counter()
     container_id = subprocess.run(
         ["docker", "run", "-d", "-u", "1000:100", "-v", f"{metadata}:/opt/ml/metadata:ro",
-         "-v", f"{bundle}:/opt/.sagemakerinternal:ro", "--entrypoint", "/opt/.sagemakerinternal/bin/start-kernel-gateway",
-         image],
+         "-v", f"{bundle}:/opt/.sagemakerinternal:ro", "--entrypoint", entrypoint, image, *arguments],
         check=True, capture_output=True, text=True,
     ).stdout.strip()
     try:
