@@ -65,11 +65,10 @@ def run_live(
         else:
             probe_server(backend, spec.name, endpoint.url + READINESS_PATHS[app_type], app_type, timeout, progress, result)
     finally:
-        backend.remove(spec.name)
+        backend.remove(spec.name)  # and its network, the app's only one
         try:
             client.volumes.get(spec.home.source).remove(force=True)
-            client.networks.get(spec.network).remove()
-        except Exception:  # noqa: BLE001 - best effort cleanup of a throwaway volume and network
+        except Exception:  # noqa: BLE001 - best effort cleanup of a throwaway volume
             pass
     return result
 

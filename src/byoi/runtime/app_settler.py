@@ -158,22 +158,18 @@ class AppSettler:
             app_id=app.id,
         )
 
-    def _owner_uid(self, app: App) -> int | None:
-        """The HomeEfsFileSystemUid of the app's user profile or space (None once it is deleted)."""
+    def _owner(self, app: App) -> DomainMember | None:
+        """The app's user profile or space (None once it is deleted)."""
         if app.member_pk is None:
             return None
         with self._db.read() as session:
-            return session.scalar(select(DomainMember.home_uid).where(DomainMember.id == app.member_pk))
+            return session.get(DomainMember, app.member_pk)
 
     def _idle_timeout_ms_of(self, app: App) -> int:
         """The app's idle timeout: its owner's and domain's IdleSettings, else byoi's setting."""
-        if app.app_type in IDLE_SHUTDOWN_TYPES and app.member_pk is not None:
-            with self._db.read() as session:
-                member = session.get(DomainMember, app.member_pk)
-                minutes = idle_timeout_minutes(app.app_type, settings_chain(app.domain, member)) if member else None
-            if minutes:
-                return minutes * 60_000
-        return self._idle_timeout_ms
+        owner = self._owner(app) if app.app_type in IDLE_SHUTDOWN_TYPES else None
+        minutes = idle_timeout_minutes(app.app_type, settings_chain(app.domain, owner)) if owner else None
+        return minutes * 60_000 if minutes else self._idle_timeout_ms
 
     def _request_headers(self, app: App) -> dict[str, str]:
         """What byoi presents to the app: its token, for byoi's kernel gateway."""
@@ -210,10 +206,11 @@ class AppSettler:
 
     def _start(self, app: App) -> bool:
         identity = self._identity(app)
-        home_uid = self._owner_uid(app)
-        if home_uid is None:
+        member = self._owner(app)
+        if member is None:
             self._fail(app, "The app's user profile or space no longer exists.")
             return False
+        home_uid = member.home_uid
         owner = owner_token(self._secret, identity.domain_id, home_uid)
         host = HostSide(
             gateway_bundle=self._bundle(),

@@ -12,8 +12,9 @@ Docker's address pools (about 30 networks by default) hold only owners with
 apps; ``prune`` removes any other network no container uses (after a crash).
 
 Containers carry labels that let the reconciler find them after a restart, get
-the owner's home as a named volume that outlives them (owned by 1000:100; mounted without Docker's copy-up, so, as on Studio's EFS, the
-image's own files at MountPath are hidden rather than copied), and the spec's
+the owner's home as a named volume that outlives them (owned by 1000:100;
+mounted without Docker's copy-up, so, as on Studio's EFS, the image's own files
+at MountPath are hidden rather than copied), and the spec's
 files in a directory mounted read-only at /opt/ml/metadata. When a 0/0 app is
 removed, whatever it left in the home is handed back to 1000:100, as Studio's
 EFS maps every container user onto the home's owner.

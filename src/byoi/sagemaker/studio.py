@@ -94,6 +94,8 @@ def handlers(services: Services) -> dict[str, Handler]:
 
     def member_handlers(kind: str, noun: str, members: tuple[str, ...]) -> dict[str, Handler]:
         name_key, arn_key = f"{noun}Name", f"{noun}Arn"
+        plural = "UserProfiles" if kind == "user" else "Spaces"
+        summary = member_summary if kind == "user" else space_summary
 
         def create(ctx: RequestContext, p: dict) -> dict:
             member = domains.create_member(ctx.scope, p["DomainId"], kind, p[name_key], pick(p, members), p.get("Tags"))
@@ -120,11 +122,8 @@ def handlers(services: Services) -> dict[str, Handler]:
             query = list_query(p, "CreationTime", default_order="Ascending")
             query.name_contains = p.get(f"{noun}NameContains")
             result = domains.list_members(ctx.scope, kind, p.get("DomainIdEquals"), query)
-            summary = member_summary if kind == "user" else space_summary
-            plural = "UserProfiles" if kind == "user" else "Spaces"
             return {plural: [summary(m, name_key) for m in result.items], "NextToken": result.next_token}
 
-        plural = "UserProfiles" if kind == "user" else "Spaces"
         return {
             f"Create{noun}": create,
             f"Describe{noun}": describe,
