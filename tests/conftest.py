@@ -36,6 +36,22 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/byoi-test"
 POSTGRES_URL = os.environ.get("BYOI_TEST_POSTGRES_URL")
 
 
+_getaddrinfo = socket.getaddrinfo
+
+
+def _resolve_localhost_subdomains(host, *args, **kwargs):
+    """Resolve ``*.localhost`` to loopback, as browsers (and curl) do, so tests reach Studio's
+    origins (``<domain id>.studio.localhost``) by the names a browser uses."""
+    if isinstance(host, (str, bytes)):
+        name = host.decode() if isinstance(host, bytes) else host
+        if name.lower().rstrip(".").endswith(".localhost"):
+            host = "127.0.0.1"
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _resolve_localhost_subdomains
+
+
 def fresh_database_url(data_dir: Path) -> str:
     """A new, empty database for one test server: SQLite in data_dir, or PostgreSQL."""
     if not POSTGRES_URL:

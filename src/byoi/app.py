@@ -27,7 +27,11 @@ from byoi.auth.keys import AccessKeys, CredentialsFileError, KeyStore
 from byoi.auth.sigv4 import Caller, SignedRequest, verify
 from byoi.aws.protocol import Authenticator, JsonProtocolEndpoint
 from byoi.cloudcontrol import cloudcontrol_service
-from byoi.gateway.proxy import Gateway
+from byoi.gateway.ledger import PresignLedger
+from byoi.gateway.proxy import Proxy
+from byoi.gateway.sessions import Sessions
+from byoi.gateway.sites import SITE_KEY, Sites, studio_origins
+from byoi.gateway.studio import StudioPages
 from byoi.gateway.tokens import TokenSigner, load_secret
 from byoi.logs import logs_service
 from byoi.runtime.app_settler import AppSettler
@@ -169,14 +173,17 @@ def create_app(
         max_versions_per_image=settings.max_versions_per_image,
         public_url=public_url,
         jupyter_server_image=settings.jupyter_server_image,
+        studio_url=settings.studio_url,
     )
     secret = load_secret(settings.data_dir, settings.session_secret)
-    signer = TokenSigner(secret)
-    gateway = Gateway(signer, clock, services.domains, services.apps, public_url, secret=secret, db=db)
+    origins = studio_origins(public_url, settings.studio_url)
+    sessions = Sessions(TokenSigner(secret), clock, services.domains, origins, PresignLedger(db))
+    proxy = Proxy(secret, clock, services.apps)
+    sites = Sites(sessions, proxy, services.domains, services.apps, public_url, origins)
     logs = AppLogs(settings.data_dir)
     services.settling.add(app_runtime(client, settings, db, clock, logs, secret), background_only=True)
     sagemaker = sagemaker_service(services)
-    sagemaker.handlers = {**sagemaker.handlers, **gateway.handlers()}
+    sagemaker.handlers = {**sagemaker.handlers, "CreatePresignedDomainUrl": sessions.presigned_url}
     endpoint = JsonProtocolEndpoint(
         [sagemaker, cloudcontrol_service(services, db, clock), logs_service(logs)],
         settings.account_id,
@@ -195,7 +202,7 @@ def create_app(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            await gateway.close()
+            await proxy.close()
             db.dispose()
 
     async def health(_request: Request) -> JSONResponse:
@@ -207,31 +214,51 @@ def create_app(
             status_code=404,
         )
 
-    routes = [
-        Route("/_byoi/health", health, methods=["GET"]),
-        *gateway.routes(),
-        Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]),
-    ]
+    async def not_here(request: Request) -> JSONResponse:
+        return JSONResponse({"message": f"Studio serves nothing at {request.url.path}"}, status_code=404)
 
     async def internal_error(_request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error", exc_info=exc)
         return JSONResponse({"__type": "InternalFailure", "message": "An internal error occurred; see the server log"}, 500)
 
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={Exception: internal_error})
-    return ByoiApp(app, endpoint, services, db)
+    errors = {Exception: internal_error}
+    anything = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
+    public = Starlette(
+        routes=[Route("/_byoi/health", health, methods=["GET"]), *sites.public_routes(), Route("/{path:path}", not_found, methods=anything)],
+        lifespan=lifespan,
+        exception_handlers=errors,
+    )
+    studio = StudioPages(sites, endpoint, services.domains)
+    domain_site = Starlette(
+        routes=[*sites.domain_routes(), *studio.routes(), Route("/{path:path}", not_here, methods=anything)], exception_handlers=errors
+    )
+    space_site = Starlette(routes=sites.space_routes(), exception_handlers=errors)
+    return ByoiApp(public, endpoint, services, db, origins, domain_site, space_site)
 
 
 class ByoiApp:
-    """The ASGI application: ``POST /`` (every AWS API call) goes straight to the
-    protocol endpoint; everything else (gateway, health, lifespan) to Starlette."""
+    """The ASGI application. A request whose Host is a Studio origin (``byoi.gateway.origins``)
+    goes to that domain's or space's site; on any other host ``POST /`` (every AWS API call)
+    goes straight to the protocol endpoint, and the rest (gateway paths, health, lifespan) to
+    Starlette."""
 
-    def __init__(self, app: Starlette, endpoint: JsonProtocolEndpoint, services, db: Database):
+    def __init__(self, app: Starlette, endpoint: JsonProtocolEndpoint, services, db: Database, origins=None, domain_site=None, space_site=None):
         self.starlette = app
         self.endpoint = endpoint
         self.services = services
         self.db = db
+        self._origins = origins
+        self._domain_site = domain_site
+        self._space_site = space_site
 
     async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] in ("http", "websocket") and self._origins is not None:
+            host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
+            site = self._origins.site(host)
+            if site is not None:
+                scope[SITE_KEY] = site
+                await (self._space_site if site.is_space else self._domain_site)(scope, receive, send)
+                return
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/":
             await self.endpoint.asgi(scope, receive, send)
         else:

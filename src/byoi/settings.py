@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="The URL users reach byoi at (Domain Url, presigned URLs). Default: http://HOST:PORT."
     )
+    studio_url: str | None = Field(
+        None,
+        description="Where Studio's origins live: each domain's Studio at <domain id>.<host> and each space's apps at "
+        "s-<space uid>.<domain id>.<host> (point a wildcard DNS name at byoi). Default: http://studio.localhost:PORT "
+        "when the public URL is on loopback or an address (browsers resolve *.localhost to loopback), else studio.<public host>.",
+    )
     session_secret: str | None = Field(
         None,
         description="Key that signs presigned URLs and sessions. Default: a random key kept in <data_dir>/gateway.key "
@@ -163,6 +169,15 @@ class Settings(BaseSettings):
                 f"must be a number of bytes from {MIN_MAX_REQUEST_BYTES} (1 KiB) to {MAX_MAX_REQUEST_BYTES} (1 GiB), "
                 f"e.g. {DEFAULT_MAX_REQUEST_BYTES} for 16 MiB; got {value}"
             )
+        return value
+
+    @field_validator("studio_url")
+    @classmethod
+    def _studio_origin(cls, value: str | None) -> str | None:
+        if value is not None:
+            from byoi.gateway.origins import StudioOrigins
+
+            StudioOrigins(value)  # raises ValueError with what is wrong
         return value
 
     @field_validator("log_level")

@@ -34,7 +34,7 @@ def test_domain_create_describe_update(sm, attached):
     domain_id = created["DomainId"]
     assert re.fullmatch(r"d-[a-z0-9]{12}", domain_id)
     assert created["DomainArn"] == f"arn:aws:sagemaker:us-east-1:123456789012:domain/{domain_id}"
-    assert created["Url"].endswith(f"/studio/{domain_id}")
+    assert re.fullmatch(rf"http://{domain_id}\.studio\.localhost:\d+", created["Url"])  # the domain's own origin
     described = sm.describe_domain(DomainId=domain_id)
     assert described["Status"] == "InService" and described["DomainName"] == "team" and described["AuthMode"] == "IAM"
     assert described["DefaultUserSettings"]["KernelGatewayAppSettings"]["CustomImages"] == attached

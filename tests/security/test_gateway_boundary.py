@@ -364,7 +364,7 @@ def test_the_session_cookie_and_a_forged_landing(studio):
             "exp": now + 60_000, "session": 60, "landing": bad,
         })
         response = httpx.get(f"{studio.srv.url}/auth", params={"token": token}, follow_redirects=False)
-        assert response.status_code == 302 and response.headers["location"] == f"/studio/{studio.domain_id}"
+        assert response.status_code == 302 and response.headers["location"] == "/"
 
 
 def test_the_session_cookie_is_secure_when_byoi_is_https(fresh_server):
@@ -372,8 +372,9 @@ def test_the_session_cookie_is_secure_when_byoi_is_https(fresh_server):
     studio = Studio(srv, None)
     alice = studio.user("alice")
     url = studio.sm.create_presigned_domain_url(DomainId=studio.domain_id, UserProfileName=alice)["AuthorizedUrl"]
-    assert url.startswith("https://studio.example/auth?token=")
-    response = httpx.get(url.replace("https://studio.example", srv.url), follow_redirects=False)
+    assert url.startswith(f"https://{studio.domain_id}.studio.studio.example/auth?token=")
+    response = httpx.get(url.replace(f"https://{studio.domain_id}.studio.studio.example", srv.url), follow_redirects=False)
+    assert response.headers["set-cookie"].startswith("__Host-byoi_session=")
     attributes = [a.strip().lower() for a in response.headers["set-cookie"].split(";")[1:]]
     assert "secure" in attributes and "httponly" in attributes and not any(a.startswith("domain") for a in attributes)
     studio.db.dispose()

@@ -15,6 +15,8 @@ from byoi.gateway.policy import (
     app_prefix,
     landing_ok,
     landing_path,
+    session_cookies,
+    space_app_at,
     origin_allowed,
     own_origins,
     owner_segment,
@@ -22,6 +24,7 @@ from byoi.gateway.policy import (
     scope_set_cookie,
     space_admits,
 )
+from byoi.gateway.origins import Site, StudioOrigins, default_studio_url
 from byoi.gateway.proxy import app_headers, browser_headers
 
 
@@ -159,16 +162,69 @@ def test_idle_pools_are_closed_and_busy_ones_kept():
     asyncio.run(check())
 
 
-@pytest.mark.parametrize("uri, expected", [
-    (None, "/studio/d-1"),
-    ("studio::notebooks/x", "/studio/d-1"),
-    ("app:JupyterServer:lab/tree/a.ipynb", "/apps/d-1/alice/JupyterServer/default/lab/tree/a.ipynb"),
-    ("app:JupyterLab:lab", "/apps/d-1/space:team/JupyterLab/default/lab"),
-    ("app:CodeEditor:", "/apps/d-1/space:team/CodeEditor/default/"),
-    ("/apps/d-1/alice/JupyterServer/default/lab", "/apps/d-1/alice/JupyterServer/default/lab"),
-    ("app:KernelGateway:x", None),
-    ("app:JupyterServer:/\\evil", None),
-    ("//evil.example", None),
+@pytest.mark.parametrize("uri, space, expected", [
+    (None, "team", "/spaces/team/"),
+    (None, None, "/"),
+    ("studio::", "team", "/"),
+    ("studio::notebooks/x", None, "/notebooks/x"),
+    ("app:JupyterServer:lab/tree/a.ipynb", "team", "/apps/d-1/alice/JupyterServer/default/lab/tree/a.ipynb"),
+    ("app:JupyterLab:lab", "team", "/spaces/team/JupyterLab/lab"),
+    ("app:CodeEditor:", "team", "/spaces/team/CodeEditor/"),
+    ("app:JupyterLab:lab", None, "/apps/d-1/alice/JupyterLab/default/lab"),
+    ("/apps/d-1/alice/JupyterServer/default/lab", "team", "/apps/d-1/alice/JupyterServer/default/lab"),
+    ("app:KernelGateway:x", "team", None),
+    ("app:JupyterServer:/\\evil", "team", None),
+    ("app:JupyterLab:/\\evil", "team", None),
+    ("studio::/\\evil", None, None),
+    ("//evil.example", "team", None),
 ])
-def test_studios_landing_uri_forms_land_on_byoi_apps_and_nowhere_else(uri, expected):
-    assert landing_path(uri, "d-1", "alice", "team") == expected
+def test_studios_landing_uri_forms_land_on_the_domains_studio_and_nowhere_else(uri, space, expected):
+    """A landing is a path on the domain's Studio origin: a space's app through the hand-off
+    to the space's origin, a user's own apps under /apps/, the home page otherwise."""
+    assert landing_path(uri, "d-1", "alice", space) == expected
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("/jupyterlab/default", ("JupyterLab", "/jupyterlab/default")),
+    ("/jupyterlab/default/lab/tree/a%20b.ipynb", ("JupyterLab", "/jupyterlab/default/lab/tree/a%20b.ipynb")),
+    ("/JupyterLab/default/api/status", ("JupyterLab", "/jupyterlab/default/api/status")),
+    ("/CodeEditor/default/", ("CodeEditor", "/codeeditor/default/")),
+    ("/codeeditor/default/static/x.js", ("CodeEditor", "/codeeditor/default/static/x.js")),
+    ("/jupyterlab/defaultx", None),
+    ("/", None),
+    ("/_byoi/auth", None),
+])
+def test_a_space_serves_its_apps_at_studios_base_paths_in_any_case(path, expected):
+    assert space_app_at(path) == expected
+
+
+def test_studio_origins_name_each_domain_and_space_and_nothing_else():
+    origins = StudioOrigins("http://studio.localhost:8080")
+    assert origins.domain("d-abc123") == "http://d-abc123.studio.localhost:8080"
+    assert origins.space("d-abc123", 200004) == "http://s-200004.d-abc123.studio.localhost:8080"
+    assert origins.site("d-abc123.studio.localhost:8080") == Site("d-abc123")
+    assert origins.site("S-200004.D-ABC123.studio.localhost:9999") == Site("d-abc123", 200004)  # port: see origins.site
+    for host in ("studio.localhost:8080", "127.0.0.1:8080", "evil.com", "x.d-abc.studio.localhost", "s-1.s-2.d-a.studio.localhost",
+                 "d-abc.studio.localhost.evil.com", "s-1x.d-abc.studio.localhost", "[::1]:8080", "", None):
+        assert origins.site(host) is None, host
+    assert StudioOrigins("https://studio.example.com").domain("d-1") == "https://d-1.studio.example.com"
+    with pytest.raises(ValueError):
+        StudioOrigins("studio.localhost")
+
+
+@pytest.mark.parametrize("public, studio", [
+    ("http://127.0.0.1:8080", "http://studio.localhost:8080"),
+    ("http://localhost:9000", "http://studio.localhost:9000"),
+    ("https://byoi.example.com", "https://studio.byoi.example.com"),
+    ("http://10.1.2.3:8080", "http://studio.localhost:8080"),
+])
+def test_studio_lives_under_localhost_on_loopback_and_under_the_public_host_elsewhere(public, studio):
+    assert default_studio_url(public) == studio
+
+
+def test_two_session_cookies_in_one_request_are_both_distrusted():
+    """A sibling origin's script can plant a cookie for a parent domain beside the browser's own."""
+    assert session_cookies("a=1; byoi_session=x; b=2") == ["x"]
+    assert session_cookies("byoi_session=x; byoi_session=y") == ["x", "y"]
+    assert session_cookies("__Host-byoi_session=x; byoi_session=y") == ["x", "y"]
+    assert session_cookies(None) == []

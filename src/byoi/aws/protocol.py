@@ -251,6 +251,16 @@ class JsonProtocolEndpoint:
         params = parse_input(op_model.input_shape, data)
         return serialize_output(op_model.output_shape, handler(ctx, params))
 
+    def call(self, target_prefix: str, operation: str, data: dict, scope: Scope) -> dict:
+        """One operation called in-process (byoi's own pages act through the API this way, with
+        its validation and errors): ``data`` as a client would send it, the output as a client
+        would get it. Raises the operation's ``AwsError``. Blocks: call from a worker thread."""
+        service = self._services.get(target_prefix)
+        if service is None:
+            raise errors.UnknownOperationException(f"byoi serves no service {target_prefix}")
+        ctx = RequestContext(request_id=new_request_id(), scope=scope)
+        return self._dispatch(service, operation, json.dumps(data).encode(), ctx)
+
     @staticmethod
     def _error(exc: errors.AwsError, request_id: str, content_type: str) -> tuple[int, str, dict[str, str], str]:
         body = json.dumps(exc.body(), separators=(",", ":"))

@@ -8,6 +8,10 @@ import ipaddress
 from urllib.parse import quote, urlsplit
 
 SESSION_COOKIE = "byoi_session"
+#: Its name where Studio is served over https: a ``__Host-`` cookie cannot be set by another
+#: host (a space's scripts cannot plant one for the domain's Studio) nor for another path.
+SECURE_SESSION_COOKIE = "__Host-byoi_session"
+SESSION_COOKIES = (SESSION_COOKIE, SECURE_SESSION_COOKIE)
 #: A space's owner segment in the gateway path: ``space:<name>``. Profile and space names
 #: match ``[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}``, so no user's segment looks like this.
 SPACE_PREFIX = "space:"
@@ -25,25 +29,51 @@ def landing_ok(uri: str) -> bool:
     return not any(c == "\\" or c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in uri)
 
 
-#: Studio's LandingUri forms for apps (``app:<AppType>:<path>``) and the gateway app they open.
-LANDING_APPS = {"JupyterServer": "JupyterServer", "JupyterLab": "JupyterLab", "CodeEditor": "CodeEditor"}
+#: Studio's LandingUri forms for apps (``app:<AppType>:<path>``).
+LANDING_APPS = ("JupyterServer", "JupyterLab", "CodeEditor")
+#: The apps a space serves on its own origin, at Studio's base paths (AWS's docs also write
+#: ``/CodeEditor/default``: base paths are matched without regard to case).
+SPACE_BASE_PATHS = {"JupyterLab": "/jupyterlab/default", "CodeEditor": "/codeeditor/default"}
 
 
 def landing_path(uri: str | None, domain_id: str, user: str, space: str | None) -> str | None:
-    """Where a presigned URL lands on byoi, from CreatePresignedDomainUrl's LandingUri; None if
-    it is neither a path on byoi nor one of Studio's forms. ``studio::<path>`` (and no LandingUri)
-    opens the domain's Studio page; ``app:<AppType>:<path>`` the ``default`` app of that type
-    (a JupyterLab or Code Editor app of ``space`` when one is named, else of the user)."""
-    if not uri or uri.startswith("studio::"):
-        return f"/studio/{domain_id}"
-    if uri.startswith("app:"):
+    """Where a presigned URL lands, as a path on the domain's Studio origin, from
+    CreatePresignedDomainUrl's LandingUri; None if it is neither a path nor one of Studio's
+    forms. ``studio::<path>`` opens the Studio home page (at ``<path>``); ``app:<AppType>:<path>``
+    the ``default`` app of that type: of ``space`` when one is named (through
+    ``/spaces/<space>/<AppType>/<path>``, which hands the browser on to the space's origin), else
+    the user's own under ``/apps/``. With no LandingUri: the space when one is named, else the
+    home page."""
+    if not uri:
+        return space_path(space, None, "") if space else "/"
+    if uri.startswith("studio::"):
+        target = "/" + uri[len("studio::"):].lstrip("/")
+    elif uri.startswith("app:"):
         app_type, _, path = uri[4:].partition(":")
         if app_type not in LANDING_APPS:
             return None
-        owner = owner_segment("space", space) if space and app_type != "JupyterServer" else owner_segment("user", user)
-        target = app_prefix(domain_id, owner, app_type, "default") + path.lstrip("/")
-        return target if landing_ok(target) else None
-    return uri if landing_ok(uri) else None
+        if space and app_type in SPACE_BASE_PATHS:
+            target = space_path(space, app_type, path)
+        else:
+            target = app_prefix(domain_id, user, app_type, "default") + path.lstrip("/")
+    else:
+        target = uri
+    return target if landing_ok(target) else None
+
+
+def space_path(space: str, app_type: str | None, path: str) -> str:
+    """The domain origin's path that opens a space (its ``app_type`` app at ``path``)."""
+    return f"/spaces/{quote(space, safe='')}/" + (f"{app_type}/{path.lstrip('/')}" if app_type else "")
+
+
+def space_app_at(path: str) -> tuple[str, str] | None:
+    """(app type, path on the app's server) for a path on a space's origin: under one of
+    Studio's base paths, matched without regard to case, served at the lower-case one."""
+    lowered = path.lower()
+    for app_type, base in SPACE_BASE_PATHS.items():
+        if lowered == base or lowered.startswith(base + "/"):
+            return app_type, base + path[len(base):]
+    return None
 
 
 # --- gateway paths ------------------------------------------------------------------
@@ -72,24 +102,35 @@ def app_prefix(domain_id: str, owner: str, app_type: str, app_name: str) -> str:
 
 def app_cookies(header: str) -> str | None:
     """A request's Cookie header as an app may see it: without byoi's session cookie."""
-    kept = [c.strip() for c in header.split(";") if c.strip() and c.strip().partition("=")[0].strip() != SESSION_COOKIE]
+    kept = [c.strip() for c in header.split(";") if c.strip() and c.strip().partition("=")[0].strip() not in SESSION_COOKIES]
     return "; ".join(kept) or None
 
 
-def scope_set_cookie(header: str, prefix: str) -> str | None:
-    """An app's Set-Cookie header as the browser gets it: ``Path`` forced to the app's own
-    gateway prefix and ``Domain`` removed (a host-only cookie), so the browser sends it
-    back to that app only. None for cookies no app may set: byoi's session cookie, and
-    ``__Host-`` cookies (which need ``Path=/``)."""
+def session_cookies(header: str | None) -> list[str]:
+    """The values of every byoi session cookie in a Cookie header. More than one means a
+    cookie was planted beside the browser's own (a script of a sibling origin can set one for
+    a parent domain): the gateway then trusts none."""
+    values = []
+    for part in (header or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name.strip() in SESSION_COOKIES:
+            values.append(value.strip())
+    return values
+
+
+def scope_set_cookie(header: str, prefix: str | None) -> str | None:
+    """An app's Set-Cookie header as the browser gets it: ``Domain`` removed (a host-only
+    cookie) and, on a shared origin (``prefix`` given), ``Path`` forced to the app's own
+    gateway prefix, so the browser sends it back to that app only; on a space's own origin
+    the app's Path stands. None for cookies no app may set: byoi's session cookies, and
+    ``__Host-`` cookies on a shared origin (which need ``Path=/``)."""
     parts = header.split(";")
     name = parts[0].partition("=")[0].strip()
-    if not name or name == SESSION_COOKIE or name.lower().startswith("__host-"):
+    if not name or name in SESSION_COOKIES or (prefix is not None and name.lower().startswith("__host-")):
         return None
-    kept = [
-        a.strip() for a in parts[1:]
-        if a.strip() and a.partition("=")[0].strip().lower() not in ("path", "domain")
-    ]
-    return "; ".join([parts[0].strip(), *kept, f"Path={prefix}"])
+    dropped = ("path", "domain") if prefix is not None else ("domain",)
+    kept = [a.strip() for a in parts[1:] if a.strip() and a.partition("=")[0].strip().lower() not in dropped]
+    return "; ".join([parts[0].strip(), *kept, *([f"Path={prefix}"] if prefix is not None else [])])
 
 
 # --- origins ------------------------------------------------------------------------------

@@ -107,6 +107,7 @@ def handlers(services: Services) -> dict[str, Handler]:
                 **member_summary(m, name_key),
                 **m.settings,
                 arn_key: member_arn(m),
+                **({"Url": domains.space_url(m)} if kind == "space" else {}),
                 "HomeEfsFileSystemUid": str(m.home_uid),
                 "FailureReason": m.failure_reason,
             }

@@ -73,6 +73,13 @@ def settings_chain(domain: Domain, member: DomainMember) -> list[dict]:
     ]
 
 
+def attached_images(app_type: str, chain: list[dict]) -> list[dict]:
+    """The CustomImages an owner's apps of ``app_type`` may run: those of the first level of
+    ``chain`` (``settings_chain``) that attaches any."""
+    key = SETTINGS_OF_TYPE[app_type]
+    return next(((level.get(key) or {})["CustomImages"] for level in chain if (level.get(key) or {}).get("CustomImages")), [])
+
+
 #: App types whose settings have AppLifecycleManagement (Studio's idle shutdown).
 IDLE_SHUTDOWN_TYPES = ("JupyterLab", "CodeEditor")
 
@@ -121,7 +128,7 @@ _APPS = Listing(
 _SERVING = Prepared(
     select(
         App.id, App.app_type, App.owner_kind, App.owner_name, App.endpoint_host, App.endpoint_port,
-        Domain.domain_id, DomainMember.settings.label("owner_settings"),
+        Domain.domain_id, DomainMember.settings.label("owner_settings"), DomainMember.home_uid.label("owner_uid"),
     )
     .join(Domain, Domain.id == App.domain_pk)
     .outerjoin(DomainMember, DomainMember.id == App.member_pk)
@@ -227,8 +234,7 @@ class AppService:
         image = find_image(session, scope, parsed.path[0])
         if image is None:
             raise ValidationException(f"Image {image_arn} does not exist")
-        custom_images = next((s["CustomImages"] for s in chain if s.get("CustomImages")), [])
-        attached = [c for c in custom_images if c["ImageName"].lower() == image.name.lower()]
+        attached = [c for c in attached_images(app_type, settings_chain(domain, member)) if c["ImageName"].lower() == image.name.lower()]
         if not attached:
             owner = "user profile" if member.kind == "user" else "space"
             raise ValidationException(
@@ -317,7 +323,7 @@ class AppService:
     def serving(self, domain_id: str, kind: str, owner: str, app_type: str, name: str):
         """The InService app of a user profile or space (``kind``) at a gateway path, as a row
         (id, app_type, owner_kind, owner_name, endpoint_host, endpoint_port, domain_id and
-        the owner's settings as ``owner_settings``), or None."""
+        the owner's settings as ``owner_settings`` and HomeEfsFileSystemUid as ``owner_uid``), or None."""
         params = {"domain_id": domain_id, "kind": kind, "owner": owner, "app_type": app_type.lower(), "name": name}
         with self._db.raw_read() as tx:
             return tx.first(_SERVING, params)

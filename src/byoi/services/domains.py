@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, contains_eager
 from byoi.aws.arns import DOMAIN, SPACE, USER_PROFILE, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
 from byoi.aws.protocol import Scope
+from byoi.gateway.origins import StudioOrigins
 from byoi.services.app_image_configs import config_row
 from byoi.services.clock import Clock
 from byoi.services.images import has_version, image_id
@@ -71,8 +72,9 @@ _LIVE_APP_ID = Prepared(
     )
 )
 #: The gateway's check of a session's identity, on every proxied request.
-_HOME_UID = Prepared(
-    select(DomainMember.home_uid).join(Domain, Domain.id == DomainMember.domain_pk).where(
+_SCOPE_OF = Prepared(select(Domain.account_id, Domain.region).where(Domain.domain_id == bindparam("domain_id")))
+_MEMBER_IN = Prepared(
+    select(DomainMember.name, DomainMember.home_uid, DomainMember.settings).join(Domain, Domain.id == DomainMember.domain_pk).where(
         Domain.domain_id == bindparam("domain_id"), DomainMember.kind == bindparam("kind"),
         DomainMember.name_key == bindparam("name_key"),
     )
@@ -158,14 +160,19 @@ def new_domain_id() -> str:
 
 
 class DomainService:
-    def __init__(self, db: Database, clock: Clock, settling: Settling, public_url: str):
+    def __init__(self, db: Database, clock: Clock, settling: Settling, origins: StudioOrigins):
         self._db = db
         self._clock = clock
         self._settling = settling
-        self._public_url = public_url.rstrip("/")
+        self._origins = origins
 
     def url(self, domain: Domain) -> str:
-        return f"{self._public_url}/studio/{domain.domain_id}"
+        """DescribeDomain's Url: the origin of the domain's Studio."""
+        return self._origins.domain(domain.domain_id)
+
+    def space_url(self, member: DomainMember) -> str:
+        """DescribeSpace's Url: the origin of the space's apps."""
+        return self._origins.space(member.domain.domain_id, member.home_uid)
 
     # --- domains --------------------------------------------------------------
 
@@ -288,8 +295,20 @@ class DomainService:
     def home_uid(self, domain_id: str, kind: str, name: str) -> int | None:
         """The HomeEfsFileSystemUid of a user profile or space, None if there is none by that name.
         A member deleted and created again gets a new one, so it tells the two apart."""
+        member = self.member_in(domain_id, kind, name)
+        return member.home_uid if member else None
+
+    def scope_of(self, domain_id: str) -> Scope | None:
+        """The account and region a domain belongs to (domain ids are unique across them)."""
         with self._db.raw_read() as tx:
-            return tx.scalar(_HOME_UID, {"domain_id": domain_id, "kind": kind, "name_key": name.lower()})
+            row = tx.first(_SCOPE_OF, {"domain_id": domain_id})
+        return Scope(row.account_id, row.region) if row else None
+
+    def member_in(self, domain_id: str, kind: str, name: str):
+        """A user profile or space of a domain by id (whatever its account), as a row of its name,
+        home_uid and settings; None if there is none by that name."""
+        with self._db.raw_read() as tx:
+            return tx.first(_MEMBER_IN, {"domain_id": domain_id, "kind": kind, "name_key": name.lower()})
 
     def update_member(self, scope: Scope, domain_id: str, kind: str, name: str, changes: dict) -> DomainMember:
         settings_key = "UserSettings" if kind == "user" else "SpaceSettings"
