@@ -179,7 +179,8 @@ class Sites:
         member, refusal = await anyio.to_thread.run_sync(self._space_for, session, site, space)
         if refusal is not None:
             return refusal
-        app_type, _, path = request.path_params["rest"].partition("/")
+        rest = raw_path(request).split("/", 3)[3]  # as sent, percent-escapes kept: /spaces/<space>/<rest>
+        app_type, _, path = rest.partition("/")
         if app_type and app_type not in SPACE_BASE_PATHS:
             return refuse(404, f"A space serves {' and '.join(SPACE_BASE_PATHS)} apps, not {app_type}.")
         landing = f"{SPACE_BASE_PATHS[app_type]}/{path}" if app_type else "/"
