@@ -10,21 +10,21 @@ import httpx
 import pytest
 
 from byoi.gateway.limits import AppPools, Slots, app_client
+from byoi.gateway.origins import Site, StudioOrigins, default_studio_url
 from byoi.gateway.policy import (
     app_cookies,
     app_prefix,
     landing_ok,
     landing_path,
-    session_cookies,
-    space_app_at,
     origin_allowed,
     own_origins,
     owner_segment,
     parse_owner,
     scope_set_cookie,
+    session_cookies,
     space_admits,
+    space_app_at,
 )
-from byoi.gateway.origins import Site, StudioOrigins, default_studio_url
 from byoi.gateway.proxy import app_headers, browser_headers
 
 
