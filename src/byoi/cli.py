@@ -130,6 +130,37 @@ def fetch_config(name: str, endpoint_url: str, region: str) -> dict:
     return described
 
 
+@main.command("quickstart")
+@click.argument("image")
+@click.option("--user", default="me", show_default=True, help="User profile to make (or reuse) and sign in as.")
+@click.option("--space", default="my-space", show_default=True, help="Private space of that user to run JupyterLab in.")
+@click.option("--endpoint-url", default="http://127.0.0.1:8080", show_default=True, help="The running byoi.")
+@click.option("--region", default="us-east-1", show_default=True)
+@click.option("--timeout", default=600.0, show_default=True, help="Seconds each wait (image version, app start) may take.")
+def quickstart_command(image, user, space, endpoint_url, region, timeout) -> None:
+    """Run IMAGE (a local JupyterLab image) as a space's JupyterLab app and print a URL that opens it.
+
+    It makes, or reuses, the image and a version of it, a JupyterLab AppImageConfig, a domain
+    named quickstart that attaches the image, the user profile, a private space and its app.
+    """
+    import botocore.session
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from byoi.quickstart import QuickstartError, quickstart
+
+    session = botocore.session.get_session()
+    if session.get_credentials() is None:
+        session.set_credentials("byoi", "byoi")
+    sm = session.create_client("sagemaker", region_name=region, endpoint_url=endpoint_url)
+    try:
+        url = quickstart(sm, image, user, space, say=lambda message: click.echo(f"byoi quickstart: {message}", err=True), timeout=timeout)
+    except (QuickstartError, BotoCoreError, ClientError) as exc:
+        click.echo(f"byoi quickstart: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Open this in a browser on this machine within 5 minutes (it signs you in once):\n{url}", err=True)
+    click.echo(url)
+
+
 @main.group()
 def keys() -> None:
     """Manage the access keys that may sign requests (stored in byoi's database)."""

@@ -1,0 +1,126 @@
+"""``byoi quickstart IMAGE``: from a local JupyterLab image to a browser tab in one command.
+
+Against a running byoi (``--endpoint-url``), through the SageMaker API as any client would:
+the image and a version of it, an AppImageConfig for JupyterLab, a domain that attaches the
+image for JupyterLab apps (``quickstart``, made once and reused), a user profile, a Private
+space of that user's, and the space's JupyterLab app; then a presigned URL that opens the app
+on the space's own origin. Each step is skipped when already done, so it can be run again
+(for another image, user or space) and reports what it does as it goes.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+ROLE = "arn:aws:iam::123456789012:role/byoi-quickstart"
+DOMAIN = "quickstart"
+
+
+class QuickstartError(Exception):
+    """A step failed; the message says which and why."""
+
+
+def image_name(tag: str) -> str:
+    """A SageMaker image name from a Docker tag: ``registry/my_lab:1`` -> ``my-lab``."""
+    base = tag.rsplit("/", 1)[-1].split("@", 1)[0].split(":", 1)[0]
+    name = re.sub(r"[^a-zA-Z0-9]+", "-", base).strip("-")[:63]
+    return name or "image"
+
+
+def _wait(what: str, read: Callable[[], str], done: set[str], failed: Callable[[], str | None], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while (state := read()) not in done:
+        reason = failed()
+        if reason is not None:
+            raise QuickstartError(f"{what} failed: {reason}")
+        if time.monotonic() > deadline:
+            raise QuickstartError(f"{what} is still {state} after {timeout:.0f} s")
+        time.sleep(1)
+
+
+def quickstart(sm, tag: str, user: str, space: str, say: Callable[[str], None], timeout: float = 600) -> str:
+    """Runs ``tag`` as the JupyterLab app of ``user``'s space ``space``; the presigned URL."""
+    errors = sm.exceptions
+    name = image_name(tag)
+    config = f"{name}-jupyterlab"
+
+    try:
+        sm.describe_image(ImageName=name)
+    except errors.ResourceNotFound:
+        say(f"creating image {name}")
+        sm.create_image(ImageName=name, RoleArn=ROLE)
+    versions = sm.list_image_versions(ImageName=name, SortBy="VERSION", SortOrder="DESCENDING")["ImageVersions"]
+    if not versions or sm.describe_image_version(ImageName=name)["BaseImage"] != tag:
+        say(f"creating a version of {name} from {tag}")
+        sm.create_image_version(ImageName=name, BaseImage=tag)
+
+    def version():
+        return sm.describe_image_version(ImageName=name)
+
+    _wait(f"image version of {name}", lambda: version()["ImageVersionStatus"], {"CREATED"},
+          lambda: version().get("FailureReason") if version()["ImageVersionStatus"].endswith("FAILED") else None, timeout)
+
+    try:
+        sm.describe_app_image_config(AppImageConfigName=config)
+    except errors.ResourceNotFound:
+        say(f"creating AppImageConfig {config}")
+        sm.create_app_image_config(AppImageConfigName=config, JupyterLabAppImageConfig={})
+
+    domain = next((d for d in sm.list_domains()["Domains"] if d["DomainName"] == DOMAIN), None)
+    attached = {"ImageName": name, "AppImageConfigName": config}
+    if domain is None:
+        say(f"creating domain {DOMAIN}")
+        domain_id = sm.create_domain(
+            DomainName=DOMAIN, AuthMode="IAM", SubnetIds=["subnet-byoi"], VpcId="vpc-byoi",
+            DefaultUserSettings={"ExecutionRole": ROLE, "JupyterLabAppSettings": {"CustomImages": [attached]}},
+        )["DomainId"]
+    else:
+        domain_id = domain["DomainId"]
+        settings = sm.describe_domain(DomainId=domain_id)["DefaultUserSettings"]
+        lab = settings.setdefault("JupyterLabAppSettings", {})
+        if attached not in lab.get("CustomImages", []):
+            say(f"attaching {name} to domain {DOMAIN}")
+            lab["CustomImages"] = [c for c in lab.get("CustomImages", []) if c["ImageName"] != name] + [attached]
+            sm.update_domain(DomainId=domain_id, DefaultUserSettings=settings)
+
+    try:
+        sm.describe_user_profile(DomainId=domain_id, UserProfileName=user)
+    except errors.ResourceNotFound:
+        say(f"creating user profile {user}")
+        sm.create_user_profile(DomainId=domain_id, UserProfileName=user)
+    try:
+        sm.describe_space(DomainId=domain_id, SpaceName=space)
+    except errors.ResourceNotFound:
+        say(f"creating space {space}, private to {user}")
+        sm.create_space(DomainId=domain_id, SpaceName=space, OwnershipSettings={"OwnerUserProfileName": user},
+                        SpaceSharingSettings={"SharingType": "Private"}, SpaceSettings={"AppType": "JupyterLab"})
+
+    key = {"DomainId": domain_id, "SpaceName": space, "AppType": "JupyterLab", "AppName": "default"}
+
+    def app() -> dict:
+        try:
+            return sm.describe_app(**key)
+        except errors.ResourceNotFound:
+            return {"Status": "Deleted"}
+
+    current = app()
+    if current["Status"] == "InService" and not current["ResourceSpec"].get("SageMakerImageArn", "").endswith(f"/{name}"):
+        say("stopping the space's JupyterLab app, which runs another image")
+        sm.delete_app(**key)
+        current = app()
+    if current["Status"] in ("Deleting",):
+        _wait("the old app", lambda: app()["Status"], {"Deleted", "Failed"}, lambda: None, timeout)
+        current = app()
+    if current["Status"] in ("Deleted", "Failed"):
+        if current["Status"] == "Failed":
+            sm.delete_app(**key)
+            _wait("the failed app", lambda: app()["Status"], {"Deleted"}, lambda: None, timeout)
+        say(f"starting JupyterLab from {tag} in space {space}")
+        sm.create_app(**key, ResourceSpec={"SageMakerImageArn": sm.describe_image(ImageName=name)["ImageArn"], "InstanceType": "ml.t3.medium"})
+    _wait("the JupyterLab app", lambda: app()["Status"], {"InService"},
+          lambda: app().get("FailureReason") if app()["Status"] == "Failed" else None, timeout)
+    say("JupyterLab is running")
+    return sm.create_presigned_domain_url(DomainId=domain_id, UserProfileName=user, SpaceName=space,
+                                          LandingUri="app:JupyterLab:lab")["AuthorizedUrl"]
