@@ -5,7 +5,8 @@ every origin.
 
 Each step's screenshot is saved under ``test-artifacts/browser/<test>/`` (BYOI_TEST_ARTIFACTS
 moves it). Every wait is on a condition of the page, never a fixed time: these tests pass on
-a loaded 2-core machine (docs/testing.md says how they were run 20 times under load).
+a loaded 2-core machine (scripts/browser-under-load.sh runs them 20 times beside two
+CPU-bound processes).
 """
 
 from __future__ import annotations
