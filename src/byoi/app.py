@@ -28,9 +28,10 @@ from byoi.auth.sigv4 import Caller, SignedRequest, verify
 from byoi.aws.protocol import Authenticator, JsonProtocolEndpoint
 from byoi.cloudcontrol import cloudcontrol_service
 from byoi.gateway.ledger import PresignLedger
+from byoi.gateway.origins import StudioOrigins, default_studio_url
 from byoi.gateway.proxy import Proxy
 from byoi.gateway.sessions import Sessions
-from byoi.gateway.sites import SITE_KEY, Sites, studio_origins
+from byoi.gateway.sites import SITE_KEY, Sites
 from byoi.gateway.studio import StudioPages
 from byoi.gateway.tokens import TokenSigner, load_secret
 from byoi.logs import logs_service
@@ -158,6 +159,7 @@ def create_app(
         private_dir(settings.data_dir)
     except OSError as exc:
         raise StartupError(f"cannot create the data directory {settings.data_dir} (BYOI_DATA_DIR): {exc}") from None
+    origins = StudioOrigins(settings.studio_url or default_studio_url(public_url))
     db = Database(settings.resolved_database_url())
     try:
         db.migrate()
@@ -173,10 +175,9 @@ def create_app(
         max_versions_per_image=settings.max_versions_per_image,
         public_url=public_url,
         jupyter_server_image=settings.jupyter_server_image,
-        studio_url=settings.studio_url,
+        origins=origins,
     )
     secret = load_secret(settings.data_dir, settings.session_secret)
-    origins = studio_origins(public_url, settings.studio_url)
     sessions = Sessions(TokenSigner(secret), clock, services.domains, origins, PresignLedger(db))
     proxy = Proxy(secret, clock, services.apps)
     sites = Sites(sessions, proxy, services.domains, services.apps, public_url, origins)
@@ -242,7 +243,8 @@ class ByoiApp:
     goes straight to the protocol endpoint, and the rest (gateway paths, health, lifespan) to
     Starlette."""
 
-    def __init__(self, app: Starlette, endpoint: JsonProtocolEndpoint, services, db: Database, origins=None, domain_site=None, space_site=None):
+    def __init__(self, app: Starlette, endpoint: JsonProtocolEndpoint, services, db: Database, origins: StudioOrigins,
+                 domain_site: Starlette, space_site: Starlette):
         self.starlette = app
         self.endpoint = endpoint
         self.services = services
@@ -252,7 +254,7 @@ class ByoiApp:
         self._space_site = space_site
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] in ("http", "websocket") and self._origins is not None:
+        if scope["type"] in ("http", "websocket"):
             host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
             site = self._origins.site(host)
             if site is not None:

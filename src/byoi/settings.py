@@ -107,7 +107,8 @@ class Settings(BaseSettings):
         0, ge=0, description="Image versions allowed per image (ResourceLimitExceeded beyond); 0 = no limit."
     )
     public_url: str | None = Field(
-        None, description="The URL users reach byoi at (Domain Url, presigned URLs). Default: http://HOST:PORT."
+        None, description="The URL clients reach byoi's API at (their endpoint URL); Studio's origins derive from it "
+        "unless BYOI_STUDIO_URL is set. Default: http://HOST:PORT."
     )
     studio_url: str | None = Field(
         None,

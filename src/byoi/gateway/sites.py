@@ -30,7 +30,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from byoi.gateway.origins import Site, StudioOrigins, default_studio_url
+from byoi.gateway.origins import Site, StudioOrigins
 from byoi.gateway.policy import (
     SPACE_BASE_PATHS,
     app_prefix,
@@ -288,6 +288,3 @@ class Sites:
             Route("/{path:path}", self.space_http, methods=METHODS),
         ]
 
-
-def studio_origins(public_url: str, studio_url: str | None) -> StudioOrigins:
-    return StudioOrigins(studio_url or default_studio_url(public_url))

@@ -55,7 +55,7 @@ def build_services(
     max_versions_per_image: int = 0,
     public_url: str = "http://127.0.0.1:8080",
     jupyter_server_image: str | None = None,
-    studio_url: str | None = None,
+    origins: StudioOrigins | None = None,
 ) -> Services:
     settling = Settling(transition_seconds)
     settling.add(ImageSettler(db, clock, resolver, transition_seconds))
@@ -65,7 +65,7 @@ def build_services(
         image_versions=ImageVersionService(db, clock, settling, max_versions_per_image),
         app_image_configs=AppImageConfigService(db, clock),
         tags=TagService(db, resource_exists),
-        domains=DomainService(db, clock, settling, StudioOrigins(studio_url or default_studio_url(public_url))),
+        domains=DomainService(db, clock, settling, origins or StudioOrigins(default_studio_url(public_url))),
         apps=AppService(db, clock, settling, jupyter_server_image),
         settling=settling,
     )

@@ -71,13 +71,14 @@ _LIVE_APP_ID = Prepared(
         App.status != "Deleted",
     )
 )
-#: The gateway's check of a session's identity, on every proxied request.
 _SCOPE_OF = Prepared(select(Domain.account_id, Domain.region).where(Domain.domain_id == bindparam("domain_id")))
+_MEMBER_IN_DOMAIN = (
+    Domain.domain_id == bindparam("domain_id"), DomainMember.kind == bindparam("kind"), DomainMember.name_key == bindparam("name_key"),
+)
+#: The gateway's check of a session's identity, on every proxied request: the uid alone.
+_HOME_UID = Prepared(select(DomainMember.home_uid).join(Domain, Domain.id == DomainMember.domain_pk).where(*_MEMBER_IN_DOMAIN))
 _MEMBER_IN = Prepared(
-    select(DomainMember.name, DomainMember.home_uid, DomainMember.settings).join(Domain, Domain.id == DomainMember.domain_pk).where(
-        Domain.domain_id == bindparam("domain_id"), DomainMember.kind == bindparam("kind"),
-        DomainMember.name_key == bindparam("name_key"),
-    )
+    select(DomainMember.name, DomainMember.home_uid, DomainMember.settings).join(Domain, Domain.id == DomainMember.domain_pk).where(*_MEMBER_IN_DOMAIN)
 )
 _INSERT_DOMAIN = Prepared(insert(Domain).values({
     c: bindparam(c) for c in (
@@ -295,8 +296,8 @@ class DomainService:
     def home_uid(self, domain_id: str, kind: str, name: str) -> int | None:
         """The HomeEfsFileSystemUid of a user profile or space, None if there is none by that name.
         A member deleted and created again gets a new one, so it tells the two apart."""
-        member = self.member_in(domain_id, kind, name)
-        return member.home_uid if member else None
+        with self._db.raw_read() as tx:
+            return tx.scalar(_HOME_UID, {"domain_id": domain_id, "kind": kind, "name_key": name.lower()})
 
     def scope_of(self, domain_id: str) -> Scope | None:
         """The account and region a domain belongs to (domain ids are unique across them)."""
