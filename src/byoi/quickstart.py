@@ -29,14 +29,18 @@ def image_name(tag: str) -> str:
     return name or "image"
 
 
-def _wait(what: str, read: Callable[[], str], done: set[str], failed: Callable[[], str | None], timeout: float) -> None:
+def _wait(what: str, state: Callable[[], tuple[str, str | None]], done: set[str], timeout: float) -> None:
+    """Polls ``state()`` (status, failure reason or None) until the status is one of ``done``;
+    raises QuickstartError on a failure reason or after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
-    while (state := read()) not in done:
-        reason = failed()
+    while True:
+        status, reason = state()
+        if status in done:
+            return
         if reason is not None:
             raise QuickstartError(f"{what} failed: {reason}")
         if time.monotonic() > deadline:
-            raise QuickstartError(f"{what} is still {state} after {timeout:.0f} s")
+            raise QuickstartError(f"{what} is still {status} after {timeout:.0f} s")
         time.sleep(1)
 
 
@@ -56,11 +60,12 @@ def quickstart(sm, tag: str, user: str, space: str, say: Callable[[str], None], 
         say(f"creating a version of {name} from {tag}")
         sm.create_image_version(ImageName=name, BaseImage=tag)
 
-    def version():
-        return sm.describe_image_version(ImageName=name)
+    def version() -> tuple[str, str | None]:
+        described = sm.describe_image_version(ImageName=name)
+        status = described["ImageVersionStatus"]
+        return status, described.get("FailureReason") if status.endswith("FAILED") else None
 
-    _wait(f"image version of {name}", lambda: version()["ImageVersionStatus"], {"CREATED"},
-          lambda: version().get("FailureReason") if version()["ImageVersionStatus"].endswith("FAILED") else None, timeout)
+    _wait(f"image version of {name}", version, {"CREATED"}, timeout)
 
     try:
         sm.describe_app_image_config(AppImageConfigName=config)
@@ -105,22 +110,26 @@ def quickstart(sm, tag: str, user: str, space: str, say: Callable[[str], None], 
         except errors.ResourceNotFound:
             return {"Status": "Deleted"}
 
+    def app_state(reason_counts: bool = False) -> tuple[str, str | None]:
+        described = app()
+        failed = reason_counts and described["Status"] == "Failed"
+        return described["Status"], described.get("FailureReason") if failed else None
+
     current = app()
     if current["Status"] == "InService" and not current["ResourceSpec"].get("SageMakerImageArn", "").endswith(f"/{name}"):
         say("stopping the space's JupyterLab app, which runs another image")
         sm.delete_app(**key)
         current = app()
-    if current["Status"] in ("Deleting",):
-        _wait("the old app", lambda: app()["Status"], {"Deleted", "Failed"}, lambda: None, timeout)
+    if current["Status"] == "Deleting":
+        _wait("the old app", app_state, {"Deleted", "Failed"}, timeout)
         current = app()
     if current["Status"] in ("Deleted", "Failed"):
         if current["Status"] == "Failed":
             sm.delete_app(**key)
-            _wait("the failed app", lambda: app()["Status"], {"Deleted"}, lambda: None, timeout)
+            _wait("the failed app", app_state, {"Deleted"}, timeout)
         say(f"starting JupyterLab from {tag} in space {space}")
         sm.create_app(**key, ResourceSpec={"SageMakerImageArn": sm.describe_image(ImageName=name)["ImageArn"], "InstanceType": "ml.t3.medium"})
-    _wait("the JupyterLab app", lambda: app()["Status"], {"InService"},
-          lambda: app().get("FailureReason") if app()["Status"] == "Failed" else None, timeout)
+    _wait("the JupyterLab app", lambda: app_state(reason_counts=True), {"InService"}, timeout)
     say("JupyterLab is running")
     return sm.create_presigned_domain_url(DomainId=domain_id, UserProfileName=user, SpaceName=space,
                                           LandingUri="app:JupyterLab:lab")["AuthorizedUrl"]
