@@ -13,16 +13,10 @@ from byoi.cloudcontrol.settler import RequestSettler
 from byoi.services.base_images import PassThroughResolver
 from byoi.services.container import build_services
 from byoi.store.database import Database
+from tests.services.test_settling import FakeClock
 
 SCOPE = Scope("123456789012", "us-east-1")
 HOUR_MS = 3600 * 1000
-
-
-class FakeClock:
-    ms = 1_700_000_000_000
-
-    def now_ms(self) -> int:
-        return self.ms
 
 
 @pytest.fixture
