@@ -7,7 +7,8 @@
 #   bash scripts/test.sh -k tags    # extra arguments go to the first pytest run
 #
 # Installs (via apt) and starts a Docker engine and a PostgreSQL server, and
-# installs debootstrap and Chromium (for the browser test), when they are missing, creates .venv with byoi and its test dependencies, and fails
+# installs debootstrap, Chromium (for the browser tests) and what the code-server test image
+# compiles against, when they are missing, creates .venv with byoi and its test dependencies, and fails
 # loudly if any of it cannot be done. Needs root or sudo for the apt/daemon steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,15 @@ command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
 command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+# The code-server test image (a real Code Editor for the browser test) is installed with npm
+# on this machine: its native modules compile against these, and Debian's ripgrep replaces a
+# download from outside the registries (tests/images/build.py).
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+command -v rg >/dev/null 2>&1 || missing+=(ripgrep)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+for dev in libkrb5-dev libxkbfile-dev libsecret-1-dev; do
+  dpkg -s "$dev" >/dev/null 2>&1 || missing+=("$dev")
+done
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   as_root apt-get update -qq

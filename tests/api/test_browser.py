@@ -1,7 +1,8 @@
 """A person in a browser (Debian's headless Chromium, driven with Selenium): presigned URL ->
 Studio -> a JupyterLab app of their own image, on the space's own origin, running a cell and
-a terminal; the Studio home page starting an app and opening it; another user refused at
-every origin.
+a terminal; a Code Editor app (code-server standing in for sagemaker-code-editor) rendering
+the home and a file of it; the Studio home page starting an app and opening it; another user
+refused at every origin.
 
 Each step's screenshot is saved under ``test-artifacts/browser/<test>/`` (BYOI_TEST_ARTIFACTS
 moves it). Every wait is on a condition of the page, never a fixed time: these tests pass on
@@ -76,6 +77,23 @@ class Page:
             raise AssertionError(f"{step}: timed out at {self.driver.current_url}; page text: {self.text()[:2000]}") from None
         self.shot(step)
         return value
+
+    def until_after(self, action, done, step: str, attempts: int = 4, each: float = 30) -> None:
+        """Do ``action`` until ``done()`` holds within ``each`` seconds of it (keys sent while a
+        page is still starting can be lost; the action must be safe to repeat)."""
+        from selenium.common.exceptions import TimeoutException
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        for attempt in range(attempts):
+            action()
+            try:
+                WebDriverWait(self.driver, each, poll_frequency=0.5).until(lambda _d: done())
+            except TimeoutException:
+                self.shot(f"retry-{step}-{attempt}")
+                continue
+            self.shot(step)
+            return
+        raise AssertionError(f"{step}: not done after {attempts} tries; page text: {self.text()[:2000]}")
 
     def css(self, selector: str) -> list:
         from selenium.webdriver.common.by import By
@@ -223,6 +241,62 @@ def test_a_jupyterlab_space_from_a_custom_image_runs_a_cell_and_a_terminal_on_it
     page.until(lambda _d: read_home_file(arn, "/home/sagemaker-user/terminal-probe.txt") == "42-1000\n", "terminal-answered")
 
 
+def test_a_code_editor_space_from_a_custom_image_renders_and_lists_the_home(fresh_server, test_images, studio_domains, chromium):
+    """The image is tests/images/code-server: code-server (VS Code in the browser, from the npm
+    registry) stands in for sagemaker-code-editor, serving /codeeditor/default on 8888 with no
+    token. The workbench's files come over its websocket, through byoi's gateway."""
+    srv, sm, domain_id, customs = make_studio(fresh_server, test_images, studio_domains)
+    sm.create_app_image_config(AppImageConfigName="ce", CodeEditorAppImageConfig={})
+    sm.update_domain(DomainId=domain_id, DefaultUserSettings={
+        "ExecutionRole": sm.describe_domain(DomainId=domain_id)["DefaultUserSettings"]["ExecutionRole"],
+        "KernelGatewayAppSettings": {"CustomImages": customs},
+        "CodeEditorAppSettings": {"CustomImages": [{"ImageName": "code-server", "AppImageConfigName": "ce"}]},
+    })
+    sm.create_space(DomainId=domain_id, SpaceName="editor", OwnershipSettings={"OwnerUserProfileName": "alice"},
+                    SpaceSharingSettings={"SharingType": "Private"}, SpaceSettings={"AppType": "CodeEditor"})
+    key = {"DomainId": domain_id, "SpaceName": "editor", "AppType": "CodeEditor", "AppName": "default"}
+    arn = sm.create_app(**key, ResourceSpec={"SageMakerImageArn": image_arn("code-server"), "InstanceType": "ml.t3.medium"})["AppArn"]
+    in_service(sm, **key)
+    write_home_file(arn, "/home/sagemaker-user/probe.py", "print(6 * 7)  # written in the space's home\n")
+    origin = sm.describe_space(DomainId=domain_id, SpaceName="editor")["Url"]
+
+    page = Page(chromium, "code-editor-space")
+    page.open(sm.create_presigned_domain_url(DomainId=domain_id, UserProfileName="alice", SpaceName="editor",
+                                             LandingUri="app:CodeEditor:")["AuthorizedUrl"], "presigned-url")
+    page.until(lambda d: d.current_url.startswith(f"{origin}/codeeditor/default/"), "on-the-spaces-origin")
+    page.until(lambda _d: page.css(".monaco-workbench"), "workbench-rendered")
+    # The Explorer lists the home (the folder code-server opened), read over the websocket.
+    row = '.explorer-folders-view .monaco-list-row[aria-label^="probe.py"]'
+    page.until(lambda _d: page.css(row), "home-listed")
+    page.click(row, "file-clicked")
+    page.until(lambda _d: any("written in the space" in e.text for e in page.css(".editor-instance .view-lines")), "file-open")
+
+    # An edit saved in the browser lands in the space's home.
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    def keys(*chord_then_text):
+        modifier, key, *text = chord_then_text
+        ActionChains(chromium).key_down(modifier).send_keys(key).key_up(modifier).send_keys(*text).perform()
+
+    page.click(".editor-instance .view-lines", "editor-focused")
+    keys(Keys.CONTROL, Keys.END, "answer = 42")
+    page.until_after(lambda: keys(Keys.CONTROL, "s"), lambda: "answer = 42" in (read_home_file(arn, "/home/sagemaker-user/probe.py") or ""), "edit-saved")
+
+    # The terminal (node-pty, compiled for the image) runs a command as the image's user.
+    def type_in_terminal():
+        if not page.css(".integrated-terminal .xterm-helper-textarea"):
+            keys(Keys.CONTROL, "`")  # opens the panel (only when it is not open: the same keys close it)
+            page.until(lambda _d: page.css(".integrated-terminal .xterm-helper-textarea"), "terminal-open")
+        page.css(".integrated-terminal .xterm-helper-textarea")[0].send_keys("echo $((6*7))-$(id -u) > terminal-probe.txt\n")
+
+    page.until_after(type_in_terminal, lambda: read_home_file(arn, "/home/sagemaker-user/terminal-probe.txt") == "42-1000\n", "terminal-answered")
+
+    # AWS's docs also write the base path /CodeEditor/default: the same app, the same home.
+    page.open(f"{origin}/CodeEditor/default/", "capitalised-base-path")
+    page.until(lambda _d: page.css('.explorer-folders-view .monaco-list-row[aria-label^="terminal-probe.txt"]'), "capitalised-home-listed")
+
+
 def test_the_studio_home_page_creates_a_space_starts_its_app_and_opens_it(fresh_server, test_images, studio_domains, chromium):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -277,6 +351,7 @@ def test_another_users_session_is_refused_at_every_origin(fresh_server, test_ima
     for url, expected in (
         (f"{space}/jupyterlab/default/lab", "Open this space from"),  # the space's origin: no session there
         (f"{space}/", "Open this space from"),
+        (f"{space}/codeeditor/default/", "Open this space from"),
         (f"{studio}/spaces/lab/JupyterLab/lab", "private to another user"),
         (f"{studio}/apps/{domain_id}/alice/JupyterServer/default/lab", "belongs to another user"),
         (f"{sm.describe_domain(DomainId=other)['Url']}/", "Sign in to Studio"),

@@ -20,6 +20,7 @@ CORPUS = [
     ("good kernel gateway", "sample", KG, []),
     ("good JupyterLab", "jupyterlab", JL, []),
     ("good Code Editor", "codeeditor", CE, []),
+    ("good Code Editor with a real editor (code-server behind /codeeditor/default)", "code-server", CE, []),
     ("Code Editor answering only below its base path", "codeeditor-below", CE, []),
     ("good root image", "root", {"KernelGatewayImageConfig": {"KernelSpecs": [{"Name": "python3"}], "FileSystemConfig": {"MountPath": "/root", "DefaultUid": 0, "DefaultGid": 0}}}, []),
     ("good image on an older C library (Debian 11, glibc 2.31)", "bullseye", KG, []),

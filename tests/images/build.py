@@ -3,12 +3,21 @@
 1. ``build_debian_python_image`` makes ``byoi/debian-python:<release>`` with
    debootstrap + docker import (no registry), for each release an image needs;
 2. the host's pip downloads wheels for the image's Python (manylinux x86_64);
-3. each ``tests/images/<name>/Dockerfile`` is built with ``--network none``
-   from a context holding the Dockerfile and those wheels.
+3. a Node.js app an image carries (``NODE_APPS``: code-server, the real editor of the
+   ``code-server`` image) is installed on the host by npm, from the npm registry, with the
+   host's Node.js, which goes into the context beside it;
+4. each ``tests/images/<name>/Dockerfile`` is built with ``--network none``
+   from a context holding the image's folder, those wheels and that app.
+
+An image with a Node.js app is slow to install and large to send, so it is rebuilt only when
+its inputs change (its folder, the app's version, the host's Node.js, its base image): they
+are hashed into the image's ``byoi.test-image-key`` label.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -58,7 +67,17 @@ IMAGES = {
     "high-owner": ("bookworm", None),
     "home-files": ("bookworm", None),
     "opt-ml": ("bookworm", None),
+    # A Code Editor app with a real editor in it, for the browser tests (built on sample).
+    "code-server": ("bookworm", None),
 }
+#: Image -> (npm package spec, the Node.js major version it needs). code-server stands in for
+#: sagemaker-code-editor (not reachable offline); 4.100.3 is the newest release on Node.js 20,
+#: the version this machine has (later releases need 22 or 24).
+NODE_APPS = {"code-server": ("code-server@4.100.3", 20)}
+#: @vscode/ripgrep's install step downloads ripgrep from outside the registries; the file it
+#: would download (under $TMPDIR/vscode-ripgrep-cache-<package version>/) is made from Debian's
+#: ripgrep instead. (package version, ripgrep release) as code-server 4.100.3's shrinkwrap pins them.
+RIPGREP_DOWNLOADS = [("1.15.11", "v13.0.0-10")]
 WHEEL_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64", "linux_x86_64")
 
 
@@ -75,6 +94,52 @@ def download_wheels(dest: Path, python_version: str, packages: list[str]) -> Non
     marker.touch()
 
 
+def node_version() -> tuple[str, int]:
+    """The host's Node.js: its path and major version."""
+    node = shutil.which("node")
+    if not node:
+        raise RuntimeError("Node.js is not installed: the code-server test image needs the host's node and npm")
+    version = subprocess.run([node, "--version"], check=True, capture_output=True, text=True).stdout.strip()
+    return node, int(version.lstrip("v").split(".")[0])
+
+
+def install_node_app(dest: Path, downloads: Path, spec: str, node_major: int) -> None:
+    """``npm install`` ``spec`` into the npm prefix ``dest``, with ``downloads`` as its TMPDIR.
+    Native modules are compiled here, so Debian's libkrb5-dev, libxkbfile-dev, libsecret-1-dev,
+    pkg-config and ripgrep must be installed (scripts/test.sh installs them)."""
+    _, major = node_version()
+    if major != node_major:
+        raise RuntimeError(f"{spec} needs Node.js {node_major}; this machine has Node.js {major}")
+    rg = shutil.which("rg")
+    if not rg or Path(rg).name != "rg":
+        raise RuntimeError("Debian's ripgrep is not installed (apt-get install ripgrep): @vscode/ripgrep's download is made from it")
+    for package_version, release in RIPGREP_DOWNLOADS:
+        folder = downloads / f"vscode-ripgrep-cache-{package_version}"
+        folder.mkdir(parents=True)
+        subprocess.run(["tar", "czf", str(folder / f"ripgrep-{release}-x86_64-unknown-linux-musl.tar.gz"),
+                        "-C", str(Path(rg).parent), "rg"], check=True)
+    dest.mkdir(parents=True)
+    # npm_config_yes: code-server's install runs `npx node-gyp`, which must not stop to ask.
+    env = {**os.environ, "TMPDIR": str(downloads), "npm_config_yes": "true"}
+    proc = subprocess.run(["npm", "install", "--no-save", "--no-fund", "--no-audit", "--unsafe-perm", "--prefix", str(dest), spec],
+                          env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"npm install {spec} failed ({proc.returncode}):\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+
+
+def image_key(client, name: str) -> str:
+    """What a cached build of ``name`` was made from: its folder, its base image, its Node.js app."""
+    digest = hashlib.sha256()
+    for path in sorted((HERE / name).iterdir()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    base = next(line.split()[1] for line in (HERE / name / "Dockerfile").read_text().splitlines() if line.startswith("FROM "))
+    digest.update(client.images.get(base).id.encode())
+    if name in NODE_APPS:
+        node, _ = node_version()
+        digest.update(NODE_APPS[name][0].encode() + hashlib.sha256(Path(node).read_bytes()).digest())
+    return digest.hexdigest()
+
+
 def build_test_images(cache: Path, names: list[str] | None = None) -> dict[str, str]:
     """Build the test images (reusing what exists); name -> image tag."""
     client = docker.from_env()
@@ -84,13 +149,23 @@ def build_test_images(cache: Path, names: list[str] | None = None) -> dict[str, 
         base_tag, release, packages = BASES[base]
         build_debian_python_image(client, tag=base_tag, release=release, packages=packages)
         tag = f"byoi-test/{name}:1"
+        tags[name] = tag
+        key = image_key(client, name) if name in NODE_APPS else None
+        if key and any(image.labels.get("byoi.test-image-key") == key for image in client.images.list(name=tag)):
+            continue
         with tempfile.TemporaryDirectory() as tmp:
-            context = Path(tmp)
-            shutil.copy(HERE / name / "Dockerfile", context / "Dockerfile")
+            context = Path(tmp) / "context"
+            shutil.copytree(HERE / name, context)
             if wheel_set:
                 wheels = cache / wheel_set
                 download_wheels(wheels, *WHEELS[wheel_set])
                 shutil.copytree(wheels, context / "wheels")
-            subprocess.run(["docker", "build", "-q", "--network", "none", "-t", tag, str(context)], check=True, capture_output=True)
-        tags[name] = tag
+            if name in NODE_APPS:
+                spec, major = NODE_APPS[name]
+                install_node_app(context / spec.split("@")[0], Path(tmp) / "npm-tmp", spec, major)
+                shutil.copy(node_version()[0], context / "node")
+            labels = ["--label", f"byoi.test-image-key={key}"] if key else []
+            proc = subprocess.run(["docker", "build", "-q", "--network", "none", *labels, "-t", tag, str(context)], capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise RuntimeError(f"building {tag} failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
     return tags
