@@ -26,6 +26,7 @@ from starlette.routing import Route
 from byoi.auth.keys import AccessKeys, CredentialsFileError, KeyStore
 from byoi.auth.sigv4 import Caller, SignedRequest, verify
 from byoi.aws.protocol import Authenticator, JsonProtocolEndpoint
+from byoi.clock import Clock, SystemClock
 from byoi.cloudcontrol import cloudcontrol_service
 from byoi.gateway.ledger import PresignLedger
 from byoi.gateway.origins import StudioOrigins, default_studio_url
@@ -39,7 +40,6 @@ from byoi.runtime.app_settler import AppSettler
 from byoi.runtime.logs import AppLogs
 from byoi.sagemaker import sagemaker_service
 from byoi.services.base_images import BaseImageResolver, DockerResolver, PassThroughResolver
-from byoi.services.clock import Clock, SystemClock
 from byoi.services.container import build_services
 from byoi.settings import DockerMode, Settings
 from byoi.store.database import Database

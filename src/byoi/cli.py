@@ -133,15 +133,17 @@ def fetch_config(name: str, endpoint_url: str, region: str) -> dict:
 @main.command("quickstart")
 @click.argument("image")
 @click.option("--user", default="me", show_default=True, help="User profile to make (or reuse) and sign in as.")
-@click.option("--space", default="my-space", show_default=True, help="Private space of that user to run JupyterLab in.")
+@click.option("--space", help="Private space of that user to run the app in.  [default: my-space; my-editor for CodeEditor]")
+@click.option("--app-type", type=click.Choice(["JupyterLab", "CodeEditor"]), default="JupyterLab", show_default=True,
+              help="The space's app: IMAGE serves it on 8888 under /jupyterlab/default or /codeeditor/default.")
 @click.option("--endpoint-url", default="http://127.0.0.1:8080", show_default=True, help="The running byoi.")
 @click.option("--region", default="us-east-1", show_default=True)
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds each wait (image version, app start) may take.")
-def quickstart_command(image, user, space, endpoint_url, region, timeout) -> None:
-    """Run IMAGE (a local JupyterLab image) as a space's JupyterLab app and print a URL that opens it.
+def quickstart_command(image, user, space, app_type, endpoint_url, region, timeout) -> None:
+    """Run IMAGE (a local JupyterLab or Code Editor image) as a space's app and print a URL that opens it.
 
-    It makes, or reuses, the image and a version of it, a JupyterLab AppImageConfig, a domain
-    named quickstart that attaches the image, the user profile, a private space and its app.
+    It makes, or reuses, the image and a version of it, an AppImageConfig for the app type, a
+    domain named quickstart that attaches the image, the user profile, a private space and its app.
     """
     import botocore.session
     from botocore.exceptions import BotoCoreError, ClientError
@@ -153,7 +155,8 @@ def quickstart_command(image, user, space, endpoint_url, region, timeout) -> Non
         session.set_credentials("byoi", "byoi")
     sm = session.create_client("sagemaker", region_name=region, endpoint_url=endpoint_url)
     try:
-        url = quickstart(sm, image, user, space, say=lambda message: click.echo(f"byoi quickstart: {message}", err=True), timeout=timeout)
+        url = quickstart(sm, image, user, space or ("my-editor" if app_type == "CodeEditor" else "my-space"),
+                         say=lambda message: click.echo(f"byoi quickstart: {message}", err=True), timeout=timeout, app_type=app_type)
     except (QuickstartError, BotoCoreError, ClientError) as exc:
         click.echo(f"byoi quickstart: {exc}", err=True)
         sys.exit(1)
@@ -168,7 +171,7 @@ def keys() -> None:
 
 def _access_keys():
     from byoi.auth.keys import AccessKeys
-    from byoi.services.clock import SystemClock
+    from byoi.clock import SystemClock
     from byoi.store.database import Database
 
     settings = load_settings()

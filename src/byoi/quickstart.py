@@ -1,10 +1,11 @@
-"""``byoi quickstart IMAGE``: from a local JupyterLab image to a browser tab in one command.
+"""``byoi quickstart IMAGE``: from a local JupyterLab or Code Editor image to a browser tab in
+one command.
 
 Against a running byoi (``--endpoint-url``), through the SageMaker API as any client would:
-the image and a version of it, an AppImageConfig for JupyterLab, a domain that attaches the
-image for JupyterLab apps (``quickstart``, made once and reused), a user profile, a Private
-space of that user's, and the space's JupyterLab app; then a presigned URL that opens the app
-on the space's own origin. Each step is skipped when already done, so it can be run again
+the image and a version of it, an AppImageConfig for the app type, a domain that attaches the
+image for that app type (``quickstart``, made once and reused), a user profile, a Private
+space of that user's, and the space's app; then a presigned URL that opens the app on the
+space's own origin. Each step is skipped when already done, so it can be run again
 (for another image, user or space) and reports what it does as it goes.
 """
 
@@ -14,8 +15,13 @@ import re
 import time
 from collections.abc import Callable
 
+from byoi.vocabulary import SPACE_APPS
+
 ROLE = "arn:aws:iam::123456789012:role/byoi-quickstart"
 DOMAIN = "quickstart"
+#: Where a presigned URL lands in each app type a space runs.
+LANDING = {"JupyterLab": "lab", "CodeEditor": ""}
+assert set(LANDING) == set(SPACE_APPS)
 
 
 class QuickstartError(Exception):
@@ -44,11 +50,16 @@ def _wait(what: str, state: Callable[[], tuple[str, str | None]], done: set[str]
         time.sleep(1)
 
 
-def quickstart(sm, tag: str, user: str, space: str, say: Callable[[str], None], timeout: float = 600) -> str:
-    """Runs ``tag`` as the JupyterLab app of ``user``'s space ``space``; the presigned URL."""
+def quickstart(sm, tag: str, user: str, space: str, say: Callable[[str], None], timeout: float = 600,
+               app_type: str = "JupyterLab") -> str:
+    """Runs ``tag`` as the ``app_type`` app (JupyterLab or CodeEditor) of ``user``'s space
+    ``space``; the presigned URL."""
+    if app_type not in LANDING:
+        raise QuickstartError(f"a space runs {' or '.join(LANDING)} apps, not {app_type}")
     errors = sm.exceptions
     name = image_name(tag)
-    config = f"{name}-jupyterlab"
+    config = f"{name}-{app_type.lower()}"
+    members = {"config": SPACE_APPS[app_type].config, "settings": SPACE_APPS[app_type].settings}
 
     try:
         sm.describe_image(ImageName=name)
@@ -71,7 +82,7 @@ def quickstart(sm, tag: str, user: str, space: str, say: Callable[[str], None], 
         sm.describe_app_image_config(AppImageConfigName=config)
     except errors.ResourceNotFound:
         say(f"creating AppImageConfig {config}")
-        sm.create_app_image_config(AppImageConfigName=config, JupyterLabAppImageConfig={})
+        sm.create_app_image_config(AppImageConfigName=config, **{members["config"]: {}})
 
     domain = next((d for d in sm.list_domains()["Domains"] if d["DomainName"] == DOMAIN), None)
     attached = {"ImageName": name, "AppImageConfigName": config}
@@ -79,15 +90,15 @@ def quickstart(sm, tag: str, user: str, space: str, say: Callable[[str], None], 
         say(f"creating domain {DOMAIN}")
         domain_id = sm.create_domain(
             DomainName=DOMAIN, AuthMode="IAM", SubnetIds=["subnet-byoi"], VpcId="vpc-byoi",
-            DefaultUserSettings={"ExecutionRole": ROLE, "JupyterLabAppSettings": {"CustomImages": [attached]}},
+            DefaultUserSettings={"ExecutionRole": ROLE, members["settings"]: {"CustomImages": [attached]}},
         )["DomainId"]
     else:
         domain_id = domain["DomainId"]
         settings = sm.describe_domain(DomainId=domain_id)["DefaultUserSettings"]
-        lab = settings.setdefault("JupyterLabAppSettings", {})
-        if attached not in lab.get("CustomImages", []):
-            say(f"attaching {name} to domain {DOMAIN}")
-            lab["CustomImages"] = [c for c in lab.get("CustomImages", []) if c["ImageName"] != name] + [attached]
+        app_settings = settings.setdefault(members["settings"], {})
+        if attached not in app_settings.get("CustomImages", []):
+            say(f"attaching {name} to domain {DOMAIN} for {app_type} apps")
+            app_settings["CustomImages"] = [c for c in app_settings.get("CustomImages", []) if c["ImageName"] != name] + [attached]
             sm.update_domain(DomainId=domain_id, DefaultUserSettings=settings)
 
     try:
@@ -96,13 +107,17 @@ def quickstart(sm, tag: str, user: str, space: str, say: Callable[[str], None], 
         say(f"creating user profile {user}")
         sm.create_user_profile(DomainId=domain_id, UserProfileName=user)
     try:
-        sm.describe_space(DomainId=domain_id, SpaceName=space)
+        existing = sm.describe_space(DomainId=domain_id, SpaceName=space)
     except errors.ResourceNotFound:
         say(f"creating space {space}, private to {user}")
         sm.create_space(DomainId=domain_id, SpaceName=space, OwnershipSettings={"OwnerUserProfileName": user},
-                        SpaceSharingSettings={"SharingType": "Private"}, SpaceSettings={"AppType": "JupyterLab"})
+                        SpaceSharingSettings={"SharingType": "Private"}, SpaceSettings={"AppType": app_type})
+    else:
+        theirs = (existing.get("SpaceSettings") or {}).get("AppType")
+        if theirs and theirs != app_type:
+            raise QuickstartError(f"space {space} is a {theirs} space; name another with --space")
 
-    key = {"DomainId": domain_id, "SpaceName": space, "AppType": "JupyterLab", "AppName": "default"}
+    key = {"DomainId": domain_id, "SpaceName": space, "AppType": app_type, "AppName": "default"}
 
     def app() -> dict:
         try:
@@ -117,7 +132,7 @@ def quickstart(sm, tag: str, user: str, space: str, say: Callable[[str], None], 
 
     current = app()
     if current["Status"] == "InService" and not current["ResourceSpec"].get("SageMakerImageArn", "").endswith(f"/{name}"):
-        say("stopping the space's JupyterLab app, which runs another image")
+        say(f"stopping the space's {app_type} app, which runs another image")
         sm.delete_app(**key)
         current = app()
     if current["Status"] == "Deleting":
@@ -127,9 +142,9 @@ def quickstart(sm, tag: str, user: str, space: str, say: Callable[[str], None], 
         if current["Status"] == "Failed":
             sm.delete_app(**key)
             _wait("the failed app", app_state, {"Deleted"}, timeout)
-        say(f"starting JupyterLab from {tag} in space {space}")
+        say(f"starting {app_type} from {tag} in space {space}")
         sm.create_app(**key, ResourceSpec={"SageMakerImageArn": sm.describe_image(ImageName=name)["ImageArn"], "InstanceType": "ml.t3.medium"})
-    _wait("the JupyterLab app", lambda: app_state(reason_counts=True), {"InService"}, timeout)
-    say("JupyterLab is running")
+    _wait(f"the {app_type} app", lambda: app_state(reason_counts=True), {"InService"}, timeout)
+    say(f"{app_type} is running")
     return sm.create_presigned_domain_url(DomainId=domain_id, UserProfileName=user, SpaceName=space,
-                                          LandingUri="app:JupyterLab:lab")["AuthorizedUrl"]
+                                          LandingUri=f"app:{app_type}:{LANDING[app_type]}")["AuthorizedUrl"]

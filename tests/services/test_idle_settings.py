@@ -2,7 +2,7 @@
 
 import pytest
 
-from byoi.services.apps import idle_timeout_minutes
+from byoi.app_settings import idle_timeout_minutes
 
 
 def idle(app_type="JupyterLab", **settings) -> dict:

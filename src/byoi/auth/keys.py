@@ -27,7 +27,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from byoi.auth.sigv4 import Credential
-from byoi.services.clock import Clock
+from byoi.clock import Clock
 from byoi.store.database import Database
 from byoi.store.models import AccessKey
 

@@ -28,6 +28,12 @@ def sagemaker_arn(scope: Scope, resource_type: str, *path: str | int) -> str:
     return f"arn:aws:sagemaker:{scope.region}:{scope.account_id}:{resource_type}/{tail}"
 
 
+def app_arn(app) -> str:
+    """An App row's ARN: ``app/<domain id>/<owner>/<app type>/<name>``, lower-cased."""
+    d = app.domain
+    return sagemaker_arn(Scope(d.account_id, d.region), APP, d.domain_id, app.owner_name, app.app_type.lower(), app.name)
+
+
 @dataclass(frozen=True)
 class ParsedArn:
     """The parts of a SageMaker ARN byoi needs to find the resource it names."""

@@ -26,7 +26,8 @@ from byoi.runtime.backend import BackendError
 from byoi.runtime.contract import AppIdentity, ContractError, HostSide, container_spec
 from byoi.runtime.docker_backend import DockerBackend
 from byoi.runtime.kernel_client import KernelClient, KernelError
-from byoi.runtime.readiness import READINESS_PATHS, answers
+from byoi.runtime.readiness import answers
+from byoi.vocabulary import CUSTOM_IMAGE_APPS
 
 
 @dataclass
@@ -63,7 +64,7 @@ def run_live(
         if app_type == "KernelGateway":
             probe_kernels(backend, spec.name, endpoint.url, {"Authorization": f"token {token}"}, mode, timeout, progress, result)
         else:
-            probe_server(backend, spec.name, endpoint.url + READINESS_PATHS[app_type], app_type, timeout, progress, result)
+            probe_server(backend, spec.name, endpoint.url + CUSTOM_IMAGE_APPS[app_type].readiness_path, app_type, timeout, progress, result)
     finally:
         backend.remove(spec.name)  # and its network, the app's only one
         try:

@@ -12,9 +12,9 @@ from byoi.check.findings import ERROR, Finding, Report
 from byoi.check.live import run_live
 from byoi.check.scan import scan_image
 from byoi.check.static import check_image, check_kernels
-from byoi.runtime.contract import CONFIG_MEMBER, DEFAULT_FILE_SYSTEM
+from byoi.vocabulary import CUSTOM_IMAGE_APPS, DEFAULT_FILE_SYSTEM
 
-APP_TYPES = tuple(CONFIG_MEMBER)
+APP_TYPES = tuple(CUSTOM_IMAGE_APPS)
 
 
 def config_findings(params: dict | None) -> tuple[list[Finding], dict]:
@@ -27,7 +27,7 @@ def config_findings(params: dict | None) -> tuple[list[Finding], dict]:
     except AwsError as exc:
         return [Finding("config-invalid", ERROR, "The AppImageConfig would be refused by CreateAppImageConfig.", exc.message,
                         "Fix the members named in the message.")], {}
-    modes = [m for m in CONFIG_MEMBER.values() if validated.get(m) is not None]
+    modes = [kind.config for kind in CUSTOM_IMAGE_APPS.values() if validated.get(kind.config) is not None]
     if len(modes) != 1:
         return [Finding("config-invalid", ERROR, f"An AppImageConfig needs exactly one app mode; this one has {len(modes)}.",
                         ", ".join(modes) or "none", "Keep exactly one of KernelGatewayImageConfig, JupyterLabAppImageConfig, CodeEditorAppImageConfig.")], validated
@@ -49,12 +49,12 @@ def run_check(
 
     findings, validated = config_findings(config)
     if app_type is None:
-        app_type = next((t for t, m in CONFIG_MEMBER.items() if validated.get(m) is not None), "KernelGateway")
+        app_type = next((t for t, kind in CUSTOM_IMAGE_APPS.items() if validated.get(kind.config) is not None), "KernelGateway")
     report = Report(image=image, app_type=app_type, findings=findings, checked=["config"])
-    mode = validated.get(CONFIG_MEMBER[app_type])
+    mode = validated.get(CUSTOM_IMAGE_APPS[app_type].config)
     if validated and mode is None and not findings:
-        report.findings.append(Finding("config-missing-mode", ERROR, f"The AppImageConfig has no {CONFIG_MEMBER[app_type]}, which a {app_type} app needs.",
-                                       fix=f"Add {CONFIG_MEMBER[app_type]} (or check with --app-type of the mode it has)."))
+        report.findings.append(Finding("config-missing-mode", ERROR, f"The AppImageConfig has no {CUSTOM_IMAGE_APPS[app_type].config}, which a {app_type} app needs.",
+                                       fix=f"Add {CUSTOM_IMAGE_APPS[app_type].config} (or check with --app-type of the mode it has)."))
     mode = mode or {}
     fs = {**DEFAULT_FILE_SYSTEM, **(mode.get("FileSystemConfig") or {})}
     progress(f"reading the layers of {image}")

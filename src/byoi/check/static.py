@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from byoi.check.findings import ERROR, WARNING, Finding
 from byoi.runtime.contract import RESERVED_DIRS, SUPPORTED_IDS
+from byoi.vocabulary import MAX_IMAGE_BYTES
 
-MAX_IMAGE_BYTES = 25 * 10**9
 MAX_ID = 65535
 #: What ``useradd --create-home`` copies from /etc/skel: harmless when hidden.
 SKELETON_FILES = {".bashrc", ".profile", ".bash_logout"}

@@ -8,10 +8,10 @@ registers its settler with ``services.settling`` and returns the
 from __future__ import annotations
 
 from byoi.aws.protocol import Handler, JsonService, RequestContext
+from byoi.clock import Clock
 from byoi.cloudcontrol.requests import CloudControlService
 from byoi.cloudcontrol.resources import resource_types
 from byoi.cloudcontrol.settler import RequestSettler
-from byoi.services.clock import Clock
 from byoi.services.container import Services
 from byoi.store.database import Database
 

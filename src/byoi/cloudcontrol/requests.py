@@ -32,6 +32,7 @@ from byoi.aws import json_depth
 from byoi.aws.errors import ValidationException
 from byoi.aws.pagination import decode_token, encode_token
 from byoi.aws.protocol import Scope
+from byoi.clock import Clock
 from byoi.cloudcontrol.errors import (
     ClientTokenConflictException,
     ConcurrentModificationException,
@@ -41,7 +42,6 @@ from byoi.cloudcontrol.errors import (
     ResourceNotFoundException,
     TypeNotFoundException,
 )
-from byoi.services.clock import Clock
 from byoi.services.settling import Settling
 from byoi.store.database import Database
 from byoi.store.models import ResourceRequest

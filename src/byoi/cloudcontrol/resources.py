@@ -27,11 +27,11 @@ from byoi.aws.model import operation_model
 from byoi.aws.protocol import Scope
 from byoi.aws.validate import parse_input
 from byoi.cloudcontrol.schema import ResourceSchema
-from byoi.services import status
-from byoi.services.app_image_configs import MODES, config_arn, modes_given
+from byoi.services.app_image_configs import config_arn, modes_given
 from byoi.services.container import Services
 from byoi.services.image_versions import METADATA_FIELDS, version_arn
 from byoi.services.images import image_arn
+from byoi.vocabulary import CONFIG_COLUMNS, ImageStatus
 
 
 class Readiness(Enum):
@@ -56,7 +56,7 @@ def sagemaker_params(operation: str, params: dict) -> dict:
 def state_of(resource_status: str | None, failure_reason: str | None = None) -> State:
     if resource_status is None:
         return State(Readiness.GONE)
-    if resource_status == status.CREATED:
+    if resource_status == ImageStatus.CREATED:
         return State(Readiness.READY)
     if resource_status.endswith("_FAILED"):
         return State(Readiness.FAILED, failure_reason or f"resource is {resource_status}")
@@ -277,7 +277,7 @@ class AppImageConfigResource(TaggedResource):
 
     def create(self, scope: Scope, model: dict, token: str) -> str:
         params = {"AppImageConfigName": model.get("AppImageConfigName"), "Tags": model.get("Tags")}
-        p = sagemaker_params("CreateAppImageConfig", {**params, **{m: model.get(m) for m in MODES}})
+        p = sagemaker_params("CreateAppImageConfig", {**params, **{m: model.get(m) for m in CONFIG_COLUMNS}})
         self.services.app_image_configs.create(scope, p["AppImageConfigName"], modes_given(p), p.get("Tags"))
         return p["AppImageConfigName"]
 
@@ -290,7 +290,7 @@ class AppImageConfigResource(TaggedResource):
     def _model(self, config) -> dict:
         arn = config_arn(config)
         model = {"AppImageConfigArn": arn, "AppImageConfigName": config.name}
-        for member, column in MODES.items():
+        for member, column in CONFIG_COLUMNS.items():
             if getattr(config, column) is not None:
                 model[member] = getattr(config, column)
         tags = self.tags_of(arn)
@@ -306,9 +306,9 @@ class AppImageConfigResource(TaggedResource):
         return State(Readiness.READY if self._config(scope, identifier) else Readiness.GONE)
 
     def update(self, scope: Scope, identifier: str, previous: dict, desired: dict) -> None:
-        if any(desired.get(m) != previous.get(m) for m in MODES):
+        if any(desired.get(m) != previous.get(m) for m in CONFIG_COLUMNS):
             p = sagemaker_params(
-                "UpdateAppImageConfig", {"AppImageConfigName": identifier, **{m: desired.get(m) for m in MODES}}
+                "UpdateAppImageConfig", {"AppImageConfigName": identifier, **{m: desired.get(m) for m in CONFIG_COLUMNS}}
             )
             self.services.app_image_configs.update(scope, identifier, modes_given(p))
         self.sync_tags(previous["AppImageConfigArn"], previous.get("Tags"), desired.get("Tags"))

@@ -31,6 +31,7 @@ from byoi.aws.errors import (
     ValidationException,
 )
 from byoi.aws.protocol import Scope
+from byoi.clock import Clock
 from byoi.cloudcontrol.requests import (
     CANCEL_COMPLETE,
     CANCEL_IN_PROGRESS,
@@ -41,7 +42,6 @@ from byoi.cloudcontrol.requests import (
     CloudControlService,
 )
 from byoi.cloudcontrol.resources import Readiness
-from byoi.services.clock import Clock
 from byoi.store.database import Database
 from byoi.store.models import ResourceRequest
 

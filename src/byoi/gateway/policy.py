@@ -7,6 +7,8 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import quote, urlsplit
 
+from byoi.vocabulary import LANDING_APPS, SPACE_APPS
+
 SESSION_COOKIE = "byoi_session"
 #: Its name where Studio is served over https: a ``__Host-`` cookie cannot be set by another
 #: host (a space's scripts cannot plant one for the domain's Studio) nor for another path.
@@ -29,11 +31,9 @@ def landing_ok(uri: str) -> bool:
     return not any(c == "\\" or c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in uri)
 
 
-#: Studio's LandingUri forms for apps (``app:<AppType>:<path>``).
-LANDING_APPS = ("JupyterServer", "JupyterLab", "CodeEditor")
 #: The apps a space serves on its own origin, at Studio's base paths (AWS's docs also write
 #: ``/CodeEditor/default``: base paths are matched without regard to case).
-SPACE_BASE_PATHS = {"JupyterLab": "/jupyterlab/default", "CodeEditor": "/codeeditor/default"}
+SPACE_BASE_PATHS = {app_type: kind.base_path for app_type, kind in SPACE_APPS.items()}
 
 
 def landing_path(uri: str | None, domain_id: str, user: str, space: str | None) -> str | None:

@@ -30,11 +30,11 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from byoi.aws.errors import ValidationException
 from byoi.aws.protocol import RequestContext
+from byoi.clock import Clock
 from byoi.gateway.ledger import PresignLedger
 from byoi.gateway.origins import Site, StudioOrigins
 from byoi.gateway.policy import SECURE_SESSION_COOKIE, SESSION_COOKIE, landing_ok, landing_path, session_cookies
 from byoi.gateway.tokens import TokenSigner
-from byoi.services.clock import Clock
 from byoi.services.domains import DomainService
 
 #: How long the link that carries a session on to a space's origin may take to be followed.

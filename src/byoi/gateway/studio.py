@@ -25,18 +25,19 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from byoi.app_settings import attached_images
 from byoi.aws.errors import AwsError
 from byoi.aws.protocol import JsonProtocolEndpoint, Scope
 from byoi.gateway.policy import SPACE_BASE_PATHS, space_admits, space_path
 from byoi.gateway.sites import Sites, site_of
 from byoi.runtime.logs import LOG_GROUP, log_stream
-from byoi.services.apps import attached_images
 from byoi.services.domains import DomainService
+from byoi.vocabulary import AppStatus
 
 #: What the page offers to run an app on (any type of byoi's table may be asked for by the API).
 INSTANCE_TYPES = ("ml.t3.medium", "ml.t3.large", "ml.t3.xlarge", "ml.m5.large", "ml.m5.xlarge", "ml.g4dn.xlarge")
 #: App states in which an app is on its way and the page refreshes itself.
-MOVING = ("Pending", "Deleting")
+MOVING = (AppStatus.Pending, AppStatus.Deleting)
 SM = "SageMaker"
 
 _templates = Environment(loader=PackageLoader("byoi.gateway", "templates"), autoescape=select_autoescape(), trim_blocks=True, lstrip_blocks=True)
@@ -95,11 +96,11 @@ class StudioPages:
         names = {s["SpaceName"].lower() for s in spaces}
         apps = [
             a for a in self._all(scope, "ListApps", "Apps", DomainIdEquals=domain_id)
-            if a.get("Status") != "Deleted"
+            if a.get("Status") != AppStatus.Deleted
             and ((a.get("SpaceName") or "").lower() in names or (a.get("UserProfileName") or "").lower() == user.lower())
         ]
         for app in apps:
-            if app.get("Status") == "Failed":
+            if app.get("Status") == AppStatus.Failed:
                 owner = {"SpaceName": app["SpaceName"]} if app.get("SpaceName") else {"UserProfileName": app["UserProfileName"]}
                 app["FailureReason"] = self._call(
                     scope, "DescribeApp", DomainId=domain_id, AppType=app["AppType"], AppName=app["AppName"], **owner

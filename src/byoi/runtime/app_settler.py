@@ -14,7 +14,7 @@ Each pass, in the settling task (never inside an API call):
   down (Deleting, then Deleted) as Studio's idle shutdown does, its home kept.
   A JupyterLab or Code Editor app's idle timeout comes from the
   AppLifecycleManagement.IdleSettings of its owner and domain
-  (``services.apps.idle_timeout_minutes``); otherwise, and for other app
+  (``app_settings.idle_timeout_minutes``); otherwise, and for other app
   types, it is ``idle_timeout`` (BYOI_APP_IDLE_TIMEOUT_SECONDS; 0 = never).
 * Deleting app: its output is saved to its log stream, the container is stopped
   like ``docker stop`` and removed, and the app becomes Deleted.
@@ -33,6 +33,9 @@ from collections.abc import Callable
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
+from byoi.app_settings import idle_timeout_minutes, settings_chain
+from byoi.aws.arns import app_arn
+from byoi.clock import Clock
 from byoi.gateway.tokens import app_authorization, app_token, owner_token, token_digest
 from byoi.runtime.backend import BackendError, RuntimeBackend
 from byoi.runtime.contract import (
@@ -46,21 +49,10 @@ from byoi.runtime.contract import (
 )
 from byoi.runtime.instance_types import InstanceTypes
 from byoi.runtime.logs import AppLogs
-from byoi.runtime.readiness import READINESS_PATHS, answers
-from byoi.services.apps import (
-    APP_DELETED,
-    APP_DELETING,
-    APP_FAILED,
-    APP_IN_SERVICE,
-    APP_PENDING,
-    IDLE_SHUTDOWN_TYPES,
-    app_arn,
-    idle_timeout_minutes,
-    settings_chain,
-)
-from byoi.services.clock import Clock
+from byoi.runtime.readiness import answers
 from byoi.store.database import Database
 from byoi.store.models import App, DomainMember
+from byoi.vocabulary import CUSTOM_IMAGE_APPS, LIVE_APP_STATES, SPACE_APPS, AppStatus
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +66,7 @@ RECONCILE_SECONDS = 30.0
 def readiness_path(app: AppIdentity) -> str:
     if app.app_type == "JupyterServer":
         return jupyter_server_path(app) + "api/status"
-    return READINESS_PATHS[app.app_type]
+    return CUSTOM_IMAGE_APPS[app.app_type].readiness_path
 
 
 #: The instance type of an app created without one (AWS: the domain's default, else these).
@@ -119,16 +111,16 @@ class AppSettler:
             self._remove_orphans()
         with self._db.read() as session:
             rows = session.execute(
-                select(App.id, App.status).where(App.status.in_((APP_PENDING, APP_IN_SERVICE, APP_DELETING)))
+                select(App.id, App.status).where(App.status.in_(LIVE_APP_STATES))
             ).all()
         waits = []
         for app_id, state in rows:
             try:
-                if state == APP_PENDING:
+                if state == AppStatus.Pending:
                     wait = self._advance(app_id)
                     if wait is not None:
                         waits.append(wait)
-                elif state == APP_DELETING:
+                elif state == AppStatus.Deleting:
                     self._delete(app_id)
                 elif self._healthy(app_id):
                     waits.append(HEALTH_SECONDS)
@@ -167,7 +159,7 @@ class AppSettler:
 
     def _idle_timeout_ms_of(self, app: App) -> int:
         """The app's idle timeout: its owner's and domain's IdleSettings, else byoi's setting."""
-        owner = self._owner(app) if app.app_type in IDLE_SHUTDOWN_TYPES else None
+        owner = self._owner(app) if app.app_type in SPACE_APPS else None
         minutes = idle_timeout_minutes(app.app_type, settings_chain(app.domain, owner)) if owner else None
         return minutes * 60_000 if minutes else self._idle_timeout_ms
 
@@ -179,7 +171,7 @@ class AppSettler:
     def _advance(self, app_id: int) -> float | None:
         """Move a Pending app along; seconds until it needs looking at again (None: settled for good)."""
         app = self._load(app_id)
-        if app is None or app.status != APP_PENDING:
+        if app is None or app.status != AppStatus.Pending:
             return None
         if self._backend is None:
             self._fail(app, "byoi has no container runtime: start it with a Docker engine (BYOI_DOCKER=on)")
@@ -194,7 +186,7 @@ class AppSettler:
             return None
         if state.endpoint and answers(state.endpoint.url + readiness_path(self._identity(app)), self._request_headers(app)):
             now = self._clock.now_ms()
-            self._set(app, APP_PENDING, status=APP_IN_SERVICE, last_health_ms=now, last_activity_ms=now, modified_ms=now)
+            self._set(app, AppStatus.Pending, status=AppStatus.InService, last_health_ms=now, last_activity_ms=now, modified_ms=now)
             return HEALTH_SECONDS  # from now on, health (and idle) checks
         if self._clock.now_ms() - (app.started_ms or app.created_ms) > self._start_timeout_ms:
             output = self._backend.logs(app.container_name).strip()[-1500:]
@@ -232,7 +224,7 @@ class AppSettler:
             return False
         self._set(
             app,
-            APP_PENDING,
+            AppStatus.Pending,
             container_name=spec.name,
             endpoint_host=endpoint.host,
             endpoint_port=endpoint.port,
@@ -243,7 +235,7 @@ class AppSettler:
     def _healthy(self, app_id: int) -> bool:
         """Check an InService app; True while it stays InService."""
         app = self._load(app_id)
-        if app is None or app.status != APP_IN_SERVICE or self._backend is None:
+        if app is None or app.status != AppStatus.InService or self._backend is None:
             return False
         state = self._backend.state(app.container_name) if app.container_name else None
         if state is None or not state.running:
@@ -255,29 +247,29 @@ class AppSettler:
         idle_timeout_ms = self._idle_timeout_ms_of(app)
         if idle_timeout_ms and now - (app.last_activity_ms or app.created_ms) > idle_timeout_ms:
             log.info("app %s idle since %s: shutting it down", app.id, app.last_activity_ms)
-            self._set(app, APP_IN_SERVICE, status=APP_DELETING, modified_ms=now)
+            self._set(app, AppStatus.InService, status=AppStatus.Deleting, modified_ms=now)
             return True  # the next pass deletes it
         values = {"last_health_ms": now}
         if state.endpoint and (state.endpoint.host, state.endpoint.port) != (app.endpoint_host, app.endpoint_port):
             values.update(endpoint_host=state.endpoint.host, endpoint_port=state.endpoint.port)
-        self._set(app, APP_IN_SERVICE, **values)
+        self._set(app, AppStatus.InService, **values)
         return True
 
     def _delete(self, app_id: int) -> None:
         app = self._load(app_id)
-        if app is None or app.status != APP_DELETING:
+        if app is None or app.status != AppStatus.Deleting:
             return
         if app.container_name and self._backend is not None:
             self._save_logs(app)
             self._backend.stop(app.container_name)
             self._backend.remove(app.container_name)
-        self._set(app, APP_DELETING, status=APP_DELETED, live_key=f"deleted:{app.id}", modified_ms=self._clock.now_ms())
+        self._set(app, AppStatus.Deleting, status=AppStatus.Deleted, live_key=f"deleted:{app.id}", modified_ms=self._clock.now_ms())
 
     def _fail(self, app: App, reason: str) -> None:
         if app.container_name and self._backend is not None:
             self._save_logs(app)
             self._backend.remove(app.container_name)
-        self._set(app, app.status, status=APP_FAILED, failure_reason=reason, modified_ms=self._clock.now_ms())
+        self._set(app, app.status, status=AppStatus.Failed, failure_reason=reason, modified_ms=self._clock.now_ms())
 
     def _save_logs(self, app: App) -> None:
         try:
@@ -295,7 +287,7 @@ class AppSettler:
             live = set(
                 session.scalars(
                     select(App.container_name).where(
-                        App.status.in_((APP_PENDING, APP_IN_SERVICE, APP_DELETING)), App.container_name.is_not(None)
+                        App.status.in_(LIVE_APP_STATES), App.container_name.is_not(None)
                     )
                 )
             )

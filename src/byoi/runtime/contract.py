@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 from byoi.runtime.instance_types import InstanceType
 from byoi.runtime.kgw.bundle import loader_command
+from byoi.vocabulary import CUSTOM_IMAGE_APPS, DEFAULT_FILE_SYSTEM, SPACE_APPS
 
 GATEWAY_MOUNT = "/opt/.sagemakerinternal"
 FILES_DIR = "/opt/ml/metadata"
@@ -82,7 +83,6 @@ _kernel_websockets_without_delay()
 """
 RESERVED_DIRS = ("/opt/ml", GATEWAY_MOUNT)
 APP_PORT = 8888
-DEFAULT_FILE_SYSTEM = {"MountPath": "/home/sagemaker-user", "DefaultUid": 1000, "DefaultGid": 100}
 SUPPORTED_IDS = ((1000, 100), (0, 0))
 #: What a 0/0 app may still do as root (install packages, change owners): Docker's default
 #: set without NET_RAW (raw sockets, spoofing), MKNOD and AUDIT_WRITE. Other apps get none.
@@ -91,13 +91,6 @@ ROOT_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGI
 #: Processes and threads per app: plenty for kernels and their thread pools, not a fork bomb.
 PIDS_LIMIT = 4096
 
-#: The AppImageConfig member that configures each app type.
-CONFIG_MEMBER = {
-    "KernelGateway": "KernelGatewayImageConfig",
-    "JupyterLab": "JupyterLabAppImageConfig",
-    "CodeEditor": "CodeEditorAppImageConfig",
-}
-BASE_PATH = {"JupyterLab": "/jupyterlab/default", "CodeEditor": "/codeeditor/default"}
 class ContractError(Exception):
     """The app cannot run as configured; the message is its FailureReason."""
 
@@ -261,7 +254,7 @@ def container_spec(app: AppIdentity, container_image: str, config: dict, host: H
     """The container for ``app``; ``config`` is the AppImageConfig mode of its app type."""
     if app.app_type == "JupyterServer":
         return jupyter_server_spec(app, container_image, host)
-    if app.app_type not in CONFIG_MEMBER:
+    if app.app_type not in CUSTOM_IMAGE_APPS:
         raise ContractError(f"App type {app.app_type} cannot run a custom image; use KernelGateway, JupyterLab or CodeEditor.")
     mount_path, uid, gid = file_system(config)
     home = Mount("volume", host.home_volume, mount_path)
@@ -333,8 +326,8 @@ def platform_environment(app: AppIdentity) -> dict[str, str]:
         "SAGEMAKER_APP_TYPE_LOWERCASE": app.app_type.lower(),
         "SAGEMAKER_DOMAIN_ID": app.domain_id,
     }
-    if app.app_type in BASE_PATH:
-        env["SAGEMAKER_BASE_PATH"] = BASE_PATH[app.app_type]
+    if app.app_type in SPACE_APPS:
+        env["SAGEMAKER_BASE_PATH"] = SPACE_APPS[app.app_type].base_path
     if app.space_name:
         env["SAGEMAKER_SPACE_NAME"] = app.space_name
     if app.user_profile_name:

@@ -36,13 +36,12 @@ from docker.types import DeviceRequest
 from docker.types import Mount as DockerMount
 
 from byoi.runtime.backend import BackendError, Endpoint, RunState, RuntimeBackend
-from byoi.runtime.contract import DEFAULT_FILE_SYSTEM, FILES_DIR, GATEWAY_MOUNT, ContainerSpec
+from byoi.runtime.contract import FILES_DIR, GATEWAY_MOUNT, ContainerSpec
 from byoi.runtime.kgw.bundle import loader_command
+from byoi.vocabulary import DEFAULT_FILE_SYSTEM, MAX_IMAGE_BYTES
 
 log = logging.getLogger(__name__)
 
-#: Studio refuses images larger than this (studio-byoi-specs: "Limited to 25 GB").
-MAX_IMAGE_BYTES = 25 * 10**9
 MANAGED_LABEL = "byoi.managed"
 #: The host-side interface of every app network starts with this (see byoi.runtime.firewall).
 BRIDGE_PREFIX = "byoi"

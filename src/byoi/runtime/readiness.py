@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import httpx
 
-READINESS_PATHS = {"KernelGateway": "/api/kernelspecs", "JupyterLab": "/jupyterlab/default/api/status", "CodeEditor": "/codeeditor/default/"}
-
 
 def answers(url: str, headers: dict[str, str] | None = None) -> bool:
     """Whether a server answers at ``url`` (any status below 500)."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from byoi.aws.protocol import Handler, RequestContext
 from byoi.sagemaker.listing import list_query
-from byoi.services.app_image_configs import MODES, config_arn, modes_given
+from byoi.services.app_image_configs import config_arn, modes_given
 from byoi.services.container import Services
 from byoi.store.models import AppImageConfig
+from byoi.vocabulary import CONFIG_COLUMNS
 
 
 def config_details(config: AppImageConfig) -> dict:
@@ -16,7 +17,7 @@ def config_details(config: AppImageConfig) -> dict:
         "AppImageConfigName": config.name,
         "CreationTime": config.created_ms,
         "LastModifiedTime": config.modified_ms,
-        **{member: getattr(config, column) for member, column in MODES.items()},
+        **{member: getattr(config, column) for member, column in CONFIG_COLUMNS.items()},
     }
 
 

@@ -22,21 +22,13 @@ from sqlalchemy.orm import Session
 from byoi.aws.arns import APP_IMAGE_CONFIG, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
 from byoi.aws.protocol import Scope
-from byoi.services.clock import Clock
+from byoi.clock import Clock
 from byoi.services.listing import Listing, ListQuery, Page
 from byoi.services.tags import delete_tags_of, insert_tags
 from byoi.store.database import Database, lookup
 from byoi.store.models import AppImageConfig
 from byoi.store.raw import Prepared, Transaction
-
-#: API member of each mode -> model column.
-MODES = {
-    "KernelGatewayImageConfig": "kernel_gateway",
-    "JupyterLabAppImageConfig": "jupyter_lab",
-    "CodeEditorAppImageConfig": "code_editor",
-}
-
-DEFAULT_FILE_SYSTEM_CONFIG = {"MountPath": "/home/sagemaker-user", "DefaultUid": 1000, "DefaultGid": 100}
+from byoi.vocabulary import CONFIG_COLUMNS, DEFAULT_FILE_SYSTEM
 
 CONFIG_SORTS = {
     "CreationTime": AppImageConfig.created_ms,
@@ -64,7 +56,7 @@ def find_config(session: Session, scope: Scope, name: str) -> AppImageConfig | N
 
 _FIND_CONFIG = Prepared(_CONFIG_BY_NAME, locks=AppImageConfig)
 _INSERT_CONFIG = Prepared(insert(AppImageConfig).values({
-    c: bindparam(c) for c in ("account_id", "region", "name", "name_key", "created_ms", "modified_ms", *MODES.values())
+    c: bindparam(c) for c in ("account_id", "region", "name", "name_key", "created_ms", "modified_ms", *CONFIG_COLUMNS.values())
 }))
 _CONFIGS = Listing(
     "configs",
@@ -95,12 +87,12 @@ def with_defaults(mode_config: dict) -> dict:
     """A mode's configuration with a given FileSystemConfig completed by the defaults."""
     result = copy.deepcopy(mode_config)
     if "FileSystemConfig" in result:
-        result["FileSystemConfig"] = {**DEFAULT_FILE_SYSTEM_CONFIG, **result["FileSystemConfig"]}
+        result["FileSystemConfig"] = {**DEFAULT_FILE_SYSTEM, **result["FileSystemConfig"]}
     return result
 
 
 def modes_given(params: dict) -> dict[str, dict]:
-    return {member: params[member] for member in MODES if params.get(member) is not None}
+    return {member: params[member] for member in CONFIG_COLUMNS if params.get(member) is not None}
 
 
 class AppImageConfigService:
@@ -120,7 +112,7 @@ class AppImageConfigService:
         values = {
             "account_id": scope.account_id, "region": scope.region, "name": name, "name_key": name.lower(),
             "created_ms": now, "modified_ms": now,
-            **{column: with_defaults(modes[member]) if member in modes else None for member, column in MODES.items()},
+            **{column: with_defaults(modes[member]) if member in modes else None for member, column in CONFIG_COLUMNS.items()},
         }
         try:
             with self._db.raw_write() as tx:
@@ -148,7 +140,7 @@ class AppImageConfigService:
             )
         with self._db.write() as session:
             config = get_config(session, scope, name)
-            for member, column in MODES.items():
+            for member, column in CONFIG_COLUMNS.items():
                 if modes:
                     setattr(config, column, with_defaults(modes[member]) if member in modes else None)
             config.modified_ms = self._clock.now_ms()

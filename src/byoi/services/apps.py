@@ -24,13 +24,12 @@ from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
-from byoi.aws.arns import APP, IMAGE, IMAGE_VERSION, parse_sagemaker_arn, sagemaker_arn
+from byoi.app_settings import attached_images, settings_chain
+from byoi.aws.arns import APP, IMAGE, IMAGE_VERSION, app_arn, parse_sagemaker_arn, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
 from byoi.aws.protocol import Scope
-from byoi.runtime.contract import CONFIG_MEMBER
-from byoi.services import status
-from byoi.services.app_image_configs import MODES, find_config
-from byoi.services.clock import Clock
+from byoi.clock import Clock
+from byoi.services.app_image_configs import find_config
 from byoi.services.domains import DELETING, get_domain, get_member
 from byoi.services.image_versions import version_arn
 from byoi.services.images import find_image
@@ -40,16 +39,7 @@ from byoi.services.tags import insert_tags
 from byoi.store.database import Database
 from byoi.store.models import App, Domain, DomainMember, ImageVersion, ImageVersionAlias
 from byoi.store.raw import Prepared
-
-APP_PENDING, APP_IN_SERVICE, APP_FAILED = "Pending", "InService", "Failed"
-APP_DELETING, APP_DELETED = "Deleting", "Deleted"
-RUNNABLE_TYPES = tuple(CONFIG_MEMBER)
-SETTINGS_OF_TYPE = {"KernelGateway": "KernelGatewayAppSettings", "JupyterLab": "JupyterLabAppSettings", "CodeEditor": "CodeEditorAppSettings"}
-
-
-def app_arn(app: App) -> str:
-    d = app.domain
-    return sagemaker_arn(Scope(d.account_id, d.region), APP, d.domain_id, app.owner_name, app.app_type.lower(), app.name)
+from byoi.vocabulary import CUSTOM_IMAGE_APPS, AppStatus, ImageVersionStatus
 
 
 def live_key(domain: Domain, kind: str, owner: str, app_type: str, name: str) -> str:
@@ -60,55 +50,6 @@ def owner_of(user_profile: str | None, space: str | None) -> tuple[str, str]:
     if bool(user_profile) == bool(space):
         raise ValidationException("Specify exactly one of UserProfileName and SpaceName")
     return ("user", user_profile) if user_profile else ("space", space)
-
-
-def settings_chain(domain: Domain, member: DomainMember) -> list[dict]:
-    """The owner's settings first, then the domain's defaults for that kind of owner."""
-    if member.kind == "user":
-        return [member.settings.get("UserSettings") or {}, domain.settings.get("DefaultUserSettings") or {}]
-    return [
-        member.settings.get("SpaceSettings") or {},
-        domain.settings.get("DefaultSpaceSettings") or {},
-        domain.settings.get("DefaultUserSettings") or {},
-    ]
-
-
-def attached_images(app_type: str, chain: list[dict]) -> list[dict]:
-    """The CustomImages an owner's apps of ``app_type`` may run: those of the first level of
-    ``chain`` (``settings_chain``) that attaches any."""
-    key = SETTINGS_OF_TYPE[app_type]
-    return next(((level.get(key) or {})["CustomImages"] for level in chain if (level.get(key) or {}).get("CustomImages")), [])
-
-
-#: App types whose settings have AppLifecycleManagement (Studio's idle shutdown).
-IDLE_SHUTDOWN_TYPES = ("JupyterLab", "CodeEditor")
-
-
-def idle_timeout_minutes(app_type: str, chain: list[dict]) -> int | None:
-    """How long a JupyterLab or Code Editor app may stay idle before Studio shuts it down, from
-    ``AppLifecycleManagement.IdleSettings`` of the app type's settings along ``chain``
-    (``settings_chain``: the owner's first, then the domain's defaults); None: never.
-
-    Each field is taken from the first level that sets it. Idle shutdown applies when
-    LifecycleManagement is ENABLED; IdleTimeoutInMinutes (a space's own, or a user's, or the
-    domain's) is then kept within MinIdleTimeoutInMinutes and MaxIdleTimeoutInMinutes."""
-    if app_type not in IDLE_SHUTDOWN_TYPES:
-        return None
-    key = SETTINGS_OF_TYPE[app_type]
-    levels = [((level.get(key) or {}).get("AppLifecycleManagement") or {}).get("IdleSettings") or {} for level in chain]
-
-    def first(field: str):
-        return next((level[field] for level in levels if level.get(field) is not None), None)
-
-    timeout = first("IdleTimeoutInMinutes")
-    if first("LifecycleManagement") != "ENABLED" or timeout is None:
-        return None
-    low, high = first("MinIdleTimeoutInMinutes"), first("MaxIdleTimeoutInMinutes")
-    if low is not None:
-        timeout = max(timeout, low)
-    if high is not None:
-        timeout = min(timeout, high)
-    return timeout
 
 
 _APPS = Listing(
@@ -138,7 +79,7 @@ _SERVING = Prepared(
         App.owner_name == bindparam("owner"),
         func.lower(App.app_type) == bindparam("app_type"),
         App.name == bindparam("name"),
-        App.status == APP_IN_SERVICE,
+        App.status == AppStatus.InService,
     )
     .limit(1)
 )
@@ -168,7 +109,7 @@ class AppService:
                 raise ValidationException("A JupyterServer app belongs to a user profile, not a space")
             if not self._jupyter_server_image:
                 raise ValidationException("This byoi runs no JupyterServer apps: set BYOI_JUPYTER_SERVER_IMAGE to an image with jupyterlab")
-        elif app_type not in RUNNABLE_TYPES:
+        elif app_type not in CUSTOM_IMAGE_APPS:
             raise ValidationException(f"byoi runs KernelGateway, JupyterLab and CodeEditor apps with custom images, not {app_type}")
         try:
             with self._db.write() as session:
@@ -193,7 +134,7 @@ class AppService:
                     app_type=app_type,
                     name=name,
                     live_key=key,
-                    status=APP_PENDING,
+                    status=AppStatus.Pending,
                     resource_spec=spec,
                     container_image=container_image,
                     image_version_arn=version_arn_,
@@ -211,7 +152,7 @@ class AppService:
         return app
 
     def _resolve(self, session: Session, scope: Scope, domain: Domain, member: DomainMember, app_type: str, requested: dict):
-        chain = [s.get(SETTINGS_OF_TYPE[app_type]) or {} for s in settings_chain(domain, member)]
+        chain = [s.get(CUSTOM_IMAGE_APPS[app_type].settings) or {} for s in settings_chain(domain, member)]
         default_spec = next((s["DefaultResourceSpec"] for s in chain if s.get("DefaultResourceSpec")), {})
         spec = {**default_spec, **requested}
         image_arn = spec.get("SageMakerImageArn")
@@ -239,13 +180,14 @@ class AppService:
             owner = "user profile" if member.kind == "user" else "space"
             raise ValidationException(
                 f"Image {image.name} is not attached to {owner} {member.name} or domain {domain.domain_id}: "
-                f"add it to {SETTINGS_OF_TYPE[app_type]}.CustomImages"
+                f"add it to {CUSTOM_IMAGE_APPS[app_type].settings}.CustomImages"
             )
         custom = attached[0]
         version = self._version(session, image, spec, custom)
         config = find_config(session, scope, custom["AppImageConfigName"])
-        member_name = CONFIG_MEMBER[app_type]
-        mode = getattr(config, MODES[member_name]) if config is not None else None
+        kind = CUSTOM_IMAGE_APPS[app_type]
+        member_name = kind.config
+        mode = getattr(config, kind.config_column) if config is not None else None
         if mode is None:
             raise ValidationException(
                 f"AppImageConfig {custom['AppImageConfigName']} has no {member_name}, which a {app_type} app needs"
@@ -272,12 +214,12 @@ class AppService:
             wanted = f"version {custom['ImageVersionNumber']} of image {image.name}"
         else:
             version = session.scalar(
-                stmt.where(ImageVersion.status == status.CREATED).order_by(ImageVersion.version.desc()).limit(1)
+                stmt.where(ImageVersion.status == ImageVersionStatus.CREATED).order_by(ImageVersion.version.desc()).limit(1)
             )
             wanted = f"a CREATED version of image {image.name}"
         if version is None:
             raise ValidationException(f"There is no {wanted}")
-        if version.status != status.CREATED:
+        if version.status != ImageVersionStatus.CREATED:
             raise ValidationException(
                 f"Image version {version.version} of {image.name} is {version.status}"
                 + (f": {version.failure_reason}" if version.failure_reason else "")
@@ -296,7 +238,7 @@ class AppService:
                 App.app_type == app_type,
                 App.name == name,
             )
-            .order_by((App.status == APP_DELETED).asc(), App.id.desc())
+            .order_by((App.status == AppStatus.Deleted).asc(), App.id.desc())
             .limit(1)
         )
         if app is None:
@@ -312,11 +254,11 @@ class AppService:
     def delete(self, scope: Scope, domain_id: str, user_profile, space, app_type: str, name: str) -> None:
         with self._db.write() as session:
             app = self._find(session, scope, domain_id, user_profile, space, app_type, name)
-            if app.status == APP_DELETED:
+            if app.status == AppStatus.Deleted:
                 raise ResourceNotFound(f"App with ARN {app_arn(app)} is already deleted")
-            if app.status == APP_DELETING:
+            if app.status == AppStatus.Deleting:
                 return
-            app.status = APP_DELETING
+            app.status = AppStatus.Deleting
             app.modified_ms = self._clock.now_ms()
         self._settling.changed("apps")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from byoi.aws.arns import APP_IMAGE_CONFIG, IMAGE, IMAGE_VERSION, parse_sagemaker_arn
+from byoi.clock import Clock
 from byoi.gateway.origins import StudioOrigins, default_studio_url
 from byoi.services.app_image_configs import AppImageConfigService, config_row
 from byoi.services.apps import AppService
 from byoi.services.base_images import BaseImageResolver
-from byoi.services.clock import Clock
 from byoi.services.domains import DomainService, DomainSettler, studio_resource_exists
 from byoi.services.image_settler import ImageSettler
 from byoi.services.image_versions import ImageVersionService

@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session, contains_eager
 from byoi.aws.arns import DOMAIN, SPACE, USER_PROFILE, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
 from byoi.aws.protocol import Scope
+from byoi.clock import Clock
 from byoi.gateway.origins import StudioOrigins
 from byoi.services.app_image_configs import config_row
-from byoi.services.clock import Clock
 from byoi.services.images import has_version, image_id
 from byoi.services.listing import Listing, ListQuery, Page
 from byoi.services.settling import Settling
@@ -36,11 +36,11 @@ from byoi.services.tags import delete_tags_of, insert_tags
 from byoi.store.database import Database, lookup
 from byoi.store.models import App, Domain, DomainMember
 from byoi.store.raw import Prepared, Transaction
+from byoi.vocabulary import CUSTOM_IMAGE_APPS, LIVE_APP_STATES, AppStatus, StudioStatus
 
-PENDING, IN_SERVICE, DELETING = "Pending", "InService", "Deleting"
-LIVE_APP_STATES = ("Pending", "InService", "Deleting")
+PENDING, IN_SERVICE, DELETING = StudioStatus.Pending, StudioStatus.InService, StudioStatus.Deleting
 MEMBER_KINDS = {"user": ("user profile", USER_PROFILE), "space": ("space", SPACE)}
-APP_SETTINGS = ("KernelGatewayAppSettings", "JupyterLabAppSettings", "CodeEditorAppSettings")
+APP_SETTINGS = tuple(kind.settings for kind in CUSTOM_IMAGE_APPS.values())
 
 
 def domain_arn(domain: Domain) -> str:
@@ -68,7 +68,7 @@ _LIVE_APP_ID = Prepared(
         func.lower(App.owner_name) == bindparam("owner"),
         func.lower(App.app_type) == bindparam("app_type"),
         func.lower(App.name) == bindparam("name"),
-        App.status != "Deleted",
+        App.status != AppStatus.Deleted,
     )
 )
 _SCOPE_OF = Prepared(select(Domain.account_id, Domain.region).where(Domain.domain_id == bindparam("domain_id")))

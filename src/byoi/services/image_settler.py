@@ -18,12 +18,12 @@ from sqlalchemy import delete, func, select, update
 
 from byoi.aws.arns import IMAGE, IMAGE_VERSION, sagemaker_arn
 from byoi.aws.protocol import Scope
-from byoi.services import status
+from byoi.clock import Clock
 from byoi.services.base_images import BaseImageError, BaseImageResolver
-from byoi.services.clock import Clock
 from byoi.services.tags import delete_tags_of
 from byoi.store.database import Database
 from byoi.store.models import Image, ImageVersion
+from byoi.vocabulary import IMAGE_TRANSITIONAL, VERSION_TRANSITIONAL, ImageStatus, ImageVersionStatus
 
 log = logging.getLogger(__name__)
 
@@ -44,21 +44,21 @@ class ImageSettler:
         with self._db.read() as session:
             versions = session.execute(
                 select(ImageVersion.id, ImageVersion.status, ImageVersion.base_image).where(
-                    ImageVersion.status.in_(status.VERSION_TRANSITIONAL), ImageVersion.modified_ms <= cutoff
+                    ImageVersion.status.in_(VERSION_TRANSITIONAL), ImageVersion.modified_ms <= cutoff
                 )
             ).all()
             images = session.execute(
                 select(Image.id, Image.status).where(
-                    Image.status.in_(status.IMAGE_TRANSITIONAL), Image.modified_ms <= cutoff
+                    Image.status.in_(IMAGE_TRANSITIONAL), Image.modified_ms <= cutoff
                 )
             ).all()
         for version_id, state, base_image in versions:
-            if state == status.CREATING:
+            if state == ImageVersionStatus.CREATING:
                 self._finish_version_create(version_id, base_image)
             else:
                 self._finish_version_delete(version_id)
         for image_id, state in images:
-            if state == status.DELETING:
+            if state == ImageStatus.DELETING:
                 self._finish_image_delete(image_id)
             else:
                 self._finish_image_change(image_id, state)
@@ -75,11 +75,11 @@ class ImageSettler:
         except Exception as exc:  # noqa: BLE001 - an engine fault fails the version, not byoi
             log.exception("resolving BaseImage %s failed", base_image)
             reason = f"BaseImage {base_image} could not be resolved: {exc}"
-        new_state = status.CREATE_FAILED if reason else status.CREATED
+        new_state = ImageVersionStatus.CREATE_FAILED if reason else ImageVersionStatus.CREATED
         with self._db.write() as session:
             session.execute(
                 update(ImageVersion)
-                .where(ImageVersion.id == version_id, ImageVersion.status == status.CREATING)
+                .where(ImageVersion.id == version_id, ImageVersion.status == ImageVersionStatus.CREATING)
                 .values(
                     status=new_state,
                     container_image=container_image,
@@ -93,7 +93,7 @@ class ImageSettler:
             row = session.execute(
                 select(Image.account_id, Image.region, Image.name, ImageVersion.version)
                 .join(ImageVersion.image)
-                .where(ImageVersion.id == version_id, ImageVersion.status == status.DELETING)
+                .where(ImageVersion.id == version_id, ImageVersion.status == ImageVersionStatus.DELETING)
             ).first()
             if row is None:
                 return
@@ -104,7 +104,7 @@ class ImageSettler:
     def _finish_image_delete(self, image_id: int) -> None:
         with self._db.write() as session:
             image = session.get(Image, image_id)
-            if image is None or image.status != status.DELETING:
+            if image is None or image.status != ImageStatus.DELETING:
                 return
             scope = Scope(image.account_id, image.region)
             numbers = session.scalars(select(ImageVersion.version).where(ImageVersion.image_id == image_id))
@@ -118,16 +118,16 @@ class ImageSettler:
             session.execute(
                 update(Image)
                 .where(Image.id == image_id, Image.status == state)
-                .values(status=status.CREATED, modified_ms=self._clock.now_ms())
+                .values(status=ImageStatus.CREATED, modified_ms=self._clock.now_ms())
             )
 
     def _seconds_until_next_due(self) -> float | None:
         with self._db.read() as session:
             oldest = [
-                session.scalar(select(func.min(Image.modified_ms)).where(Image.status.in_(status.IMAGE_TRANSITIONAL))),
+                session.scalar(select(func.min(Image.modified_ms)).where(Image.status.in_(IMAGE_TRANSITIONAL))),
                 session.scalar(
                     select(func.min(ImageVersion.modified_ms)).where(
-                        ImageVersion.status.in_(status.VERSION_TRANSITIONAL)
+                        ImageVersion.status.in_(VERSION_TRANSITIONAL)
                     )
                 ),
             ]

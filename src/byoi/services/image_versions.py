@@ -23,13 +23,13 @@ from byoi.aws.arns import IMAGE_VERSION, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, ValidationException
 from byoi.aws.pagination import decode_token, encode_token
 from byoi.aws.protocol import Scope
-from byoi.services import status
-from byoi.services.clock import Clock
+from byoi.clock import Clock
 from byoi.services.images import get_image, image_arn
 from byoi.services.listing import Listing, ListQuery, Page
 from byoi.services.settling import Settling
 from byoi.store.database import Database
 from byoi.store.models import Image, ImageVersion, ImageVersionAlias
+from byoi.vocabulary import ImageStatus, ImageVersionStatus
 
 VERSION_SORTS = {
     "CREATION_TIME": ImageVersion.created_ms,
@@ -108,7 +108,7 @@ class ImageVersionService:
         with self._db.write() as session:
             image = get_image(session, scope, image_name)
             session.refresh(image, with_for_update=True)  # row lock on PostgreSQL; SQLite is already serialized
-            if image.status == status.DELETING:
+            if image.status == ImageStatus.DELETING:
                 raise ResourceInUse(f"Image with ARN {image_arn(image)} is being deleted")
             existing = session.scalar(
                 select(ImageVersion)
@@ -126,7 +126,7 @@ class ImageVersionService:
                 image_id=image.id,
                 version=number,
                 base_image=base_image,
-                status=status.CREATING,
+                status=ImageVersionStatus.CREATING,
                 client_token=token,
                 created_ms=now,
                 modified_ms=now,
@@ -225,7 +225,7 @@ class ImageVersionService:
             with self._db.write() as session:
                 image = get_image(session, scope, image_name)
                 row = self._select(session, image, version, alias)
-                if row.status != status.CREATED:
+                if row.status != ImageVersionStatus.CREATED:
                     raise ResourceInUse(f"Image version {version_arn(image, row.version)} is {row.status}")
                 current = {a.alias: a for a in row.aliases}
                 missing = [a for a in to_delete if a not in current]
@@ -255,14 +255,14 @@ class ImageVersionService:
         with self._db.write() as session:
             image = get_image(session, scope, image_name)
             row = self._select(session, image, version, alias)
-            if row.status == status.DELETING:
+            if row.status == ImageVersionStatus.DELETING:
                 return
-            if row.status == status.CREATING:
+            if row.status == ImageVersionStatus.CREATING:
                 raise ResourceInUse(f"Image version {version_arn(image, row.version)} is CREATING; delete it once that ends")
             session.execute(
                 update(ImageVersion)
                 .where(ImageVersion.id == row.id)
-                .values(status=status.DELETING, modified_ms=self._clock.now_ms())
+                .values(status=ImageVersionStatus.DELETING, modified_ms=self._clock.now_ms())
             )
         self._settling.changed("images")
 

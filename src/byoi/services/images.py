@@ -15,14 +15,14 @@ from sqlalchemy.orm import Session
 from byoi.aws.arns import IMAGE, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, ValidationException
 from byoi.aws.protocol import Scope
-from byoi.services import status
-from byoi.services.clock import Clock
+from byoi.clock import Clock
 from byoi.services.listing import Listing, ListQuery, Page
 from byoi.services.settling import Settling
 from byoi.services.tags import insert_tags
 from byoi.store.database import Database, lookup
 from byoi.store.models import Image, ImageVersion
 from byoi.store.raw import Prepared, Transaction
+from byoi.vocabulary import IMAGE_TRANSITIONAL, ImageStatus
 
 IMAGE_SORTS = {"CREATION_TIME": Image.created_ms, "LAST_MODIFIED_TIME": Image.modified_ms, "IMAGE_NAME": Image.name}
 
@@ -106,7 +106,7 @@ class ImageService:
                         role_arn=role_arn,
                         display_name=display_name,
                         description=description,
-                        status=status.CREATING,
+                        status=ImageStatus.CREATING,
                         created_ms=now,
                         modified_ms=now,
                         next_version=1,
@@ -139,9 +139,9 @@ class ImageService:
             )
         with self._db.write() as session:
             image = get_image(session, scope, name)
-            if image.status in status.IMAGE_TRANSITIONAL:
+            if image.status in IMAGE_TRANSITIONAL:
                 raise ResourceInUse(f"Image with ARN {image_arn(image)} is {image.status} and cannot be updated now")
-            values: dict = {"status": status.UPDATING, "modified_ms": self._clock.now_ms()}
+            values: dict = {"status": ImageStatus.UPDATING, "modified_ms": self._clock.now_ms()}
             if display_name is not None:
                 values["display_name"] = display_name
             if description is not None:
@@ -159,15 +159,15 @@ class ImageService:
         """Start deleting the image and all its versions. Deleting twice is harmless."""
         with self._db.write() as session:
             image = get_image(session, scope, name)
-            if image.status == status.DELETING:
+            if image.status == ImageStatus.DELETING:
                 return
-            if image.status in (status.CREATING, status.UPDATING):
+            if image.status in (ImageStatus.CREATING, ImageStatus.UPDATING):
                 raise ResourceInUse(f"Image with ARN {image_arn(image)} is {image.status}; delete it once that ends")
             now = self._clock.now_ms()
             session.execute(
-                update(ImageVersion).where(ImageVersion.image_id == image.id).values(status=status.DELETING, modified_ms=now)
+                update(ImageVersion).where(ImageVersion.image_id == image.id).values(status=ImageStatus.DELETING, modified_ms=now)
             )
-            session.execute(update(Image).where(Image.id == image.id).values(status=status.DELETING, modified_ms=now))
+            session.execute(update(Image).where(Image.id == image.id).values(status=ImageStatus.DELETING, modified_ms=now))
         self._settling.changed("images")
 
     def list(self, scope: Scope, query: ListQuery) -> Page:

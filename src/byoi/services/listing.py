@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from byoi.aws.pagination import decode_token, encode_token
-from byoi.services.clock import to_ms
+from byoi.clock import to_ms
 from byoi.store.raw import Prepared, Transaction
 
 T = TypeVar("T")

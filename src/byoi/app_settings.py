@@ -1,0 +1,53 @@
+"""Studio's rules over an owner's settings: which custom images its apps may run and when
+they idle out. Pure functions of the settings documents (a Domain's and a DomainMember's
+``settings``), used by the services (CreateApp) and the runtime (idle shutdown) alike.
+"""
+
+from __future__ import annotations
+
+from byoi.vocabulary import CUSTOM_IMAGE_APPS, SPACE_APPS
+
+
+def settings_chain(domain, member) -> list[dict]:
+    """The owner's settings first, then the domain's defaults for that kind of owner."""
+    if member.kind == "user":
+        return [member.settings.get("UserSettings") or {}, domain.settings.get("DefaultUserSettings") or {}]
+    return [
+        member.settings.get("SpaceSettings") or {},
+        domain.settings.get("DefaultSpaceSettings") or {},
+        domain.settings.get("DefaultUserSettings") or {},
+    ]
+
+
+def attached_images(app_type: str, chain: list[dict]) -> list[dict]:
+    """The CustomImages an owner's apps of ``app_type`` may run: those of the first level of
+    ``chain`` (``settings_chain``) that attaches any."""
+    key = CUSTOM_IMAGE_APPS[app_type].settings
+    return next(((level.get(key) or {})["CustomImages"] for level in chain if (level.get(key) or {}).get("CustomImages")), [])
+
+
+def idle_timeout_minutes(app_type: str, chain: list[dict]) -> int | None:
+    """How long a JupyterLab or Code Editor app may stay idle before Studio shuts it down, from
+    ``AppLifecycleManagement.IdleSettings`` of the app type's settings along ``chain``
+    (``settings_chain``: the owner's first, then the domain's defaults); None: never.
+
+    Each field is taken from the first level that sets it. Idle shutdown applies when
+    LifecycleManagement is ENABLED; IdleTimeoutInMinutes (a space's own, or a user's, or the
+    domain's) is then kept within MinIdleTimeoutInMinutes and MaxIdleTimeoutInMinutes."""
+    if app_type not in SPACE_APPS:  # the app types whose settings have AppLifecycleManagement
+        return None
+    key = SPACE_APPS[app_type].settings
+    levels = [((level.get(key) or {}).get("AppLifecycleManagement") or {}).get("IdleSettings") or {} for level in chain]
+
+    def first(field: str):
+        return next((level[field] for level in levels if level.get(field) is not None), None)
+
+    timeout = first("IdleTimeoutInMinutes")
+    if first("LifecycleManagement") != "ENABLED" or timeout is None:
+        return None
+    low, high = first("MinIdleTimeoutInMinutes"), first("MaxIdleTimeoutInMinutes")
+    if low is not None:
+        timeout = max(timeout, low)
+    if high is not None:
+        timeout = min(timeout, high)
+    return timeout
