@@ -121,6 +121,8 @@ def install_node_app(dest: Path, downloads: Path, spec: str, node_major: int) ->
     dest.mkdir(parents=True)
     # npm_config_yes: code-server's install runs `npx node-gyp`, which must not stop to ask.
     env = {**os.environ, "TMPDIR": str(downloads), "npm_config_yes": "true"}
+    if Path("/usr/include/node/node.h").exists():  # node-gyp's headers from the machine's Node.js, not a download
+        env.setdefault("npm_config_nodedir", "/usr")
     proc = subprocess.run(["npm", "install", "--no-save", "--no-fund", "--no-audit", "--unsafe-perm", "--prefix", str(dest), spec],
                           env=env, capture_output=True, text=True)
     if proc.returncode != 0:

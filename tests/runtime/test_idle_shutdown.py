@@ -6,46 +6,15 @@ import pytest
 
 from byoi.aws.protocol import Scope
 from byoi.runtime.app_settler import AppSettler
-from byoi.runtime.backend import Endpoint, RunState, RuntimeBackend
 from byoi.runtime.logs import AppLogs
 from byoi.services.container import build_services
 from byoi.store.database import Database
 from byoi.store.models import App, DomainMember
+from tests.runtime.fakes import FakeBackend
 from tests.services.test_settling import FakeClock, FakeResolver
 
 SCOPE = Scope("123456789012", "us-east-1")
 MINUTE = 60_000
-
-
-class FakeBackend(RuntimeBackend):
-    """Containers that run until removed; records what was stopped and removed."""
-
-    def __init__(self):
-        self.running: set[str] = set()
-        self.removed: list[str] = []
-
-    def start(self, spec):
-        self.running.add(spec.name)
-        return Endpoint("10.0.0.2", 8888)
-
-    def state(self, name):
-        return RunState(True, endpoint=Endpoint("10.0.0.2", 8888)) if name in self.running else None
-
-    def stop(self, name, timeout=10):
-        pass
-
-    def remove(self, name):
-        self.running.discard(name)
-        self.removed.append(name)
-
-    def logs(self, name, timestamps=False):
-        return ""
-
-    def managed(self, instance_id):
-        return {name: RunState(True) for name in self.running}
-
-    def prune(self, instance_id):
-        pass
 
 
 @pytest.fixture
@@ -59,7 +28,7 @@ def studio(tmp_path):
         "AppLifecycleManagement": {"IdleSettings": {"LifecycleManagement": "ENABLED", "IdleTimeoutInMinutes": 120,
                                                     "MinIdleTimeoutInMinutes": 60, "MaxIdleTimeoutInMinutes": 480}}}}}, None)
     backend = FakeBackend()
-    settler = AppSettler(db, clock, backend, lambda: "/nonexistent", b"secret", AppLogs(tmp_path), idle_timeout=0)
+    settler = AppSettler(db, clock, backend, lambda: "/nonexistent", b"secret", AppLogs(tmp_path), idle_timeout=0, probe=backend.serves)
 
     def running_app(space: str, space_settings: dict | None = None) -> int:
         """A space with an InService JupyterLab app, last used now."""

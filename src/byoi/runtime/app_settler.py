@@ -90,6 +90,7 @@ class AppSettler:
         idle_timeout: float = 0,
         kernel_idle_timeout: int = 0,
         instance_types: InstanceTypes | None = None,
+        probe: Callable[[str, dict[str, str] | None], bool] = answers,
     ):
         self._db = db
         self._clock = clock
@@ -103,6 +104,7 @@ class AppSettler:
         self._idle_timeout_ms = int(idle_timeout * 1000)
         self._kernel_idle_timeout = kernel_idle_timeout
         self._instance_types = instance_types or InstanceTypes.load(None)
+        self._probe = probe  # whether a server answers at a URL (readiness.answers; a fake's in unit tests)
 
     def settle_due(self) -> float | None:
         now = self._clock.now_ms()
@@ -184,7 +186,7 @@ class AppSettler:
             output = self._backend.logs(app.container_name).strip()[-1500:]
             self._fail(app, f"The app's container exited{code} before serving on port 8888. Its last output:\n{output}")
             return None
-        if state.endpoint and answers(state.endpoint.url + readiness_path(self._identity(app)), self._request_headers(app)):
+        if state.endpoint and self._probe(state.endpoint.url + readiness_path(self._identity(app)), self._request_headers(app)):
             now = self._clock.now_ms()
             self._set(app, AppStatus.Pending, status=AppStatus.InService, last_health_ms=now, last_activity_ms=now, modified_ms=now)
             return HEALTH_SECONDS  # from now on, health (and idle) checks

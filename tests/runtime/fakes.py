@@ -1,0 +1,89 @@
+"""Backends that behave one way, for the runtime's unit tests (as JupyterHub's MockSpawner and
+SlowSpawner are for its spawner): each runs no container, keeps what it was asked in memory,
+and decides whether its apps serve (``serves``, the settler's readiness probe in these tests).
+
+* ``FakeBackend``: starts at once and serves at once; containers run until removed.
+* ``NeverServes``: starts, runs, never answers on port 8888.
+* ``ExitsAtOnce``: the container exits with code 1 as soon as it starts, having printed a line.
+* ``DiesLater``: like FakeBackend until ``die(name)``; then the container has exited (137).
+"""
+
+from __future__ import annotations
+
+from byoi.runtime.backend import Endpoint, RunState, RuntimeBackend
+
+ENDPOINT = Endpoint("10.0.0.2", 8888)
+
+
+class FakeBackend(RuntimeBackend):
+    """Starts at once and serves at once. ``started`` holds the specs it was given, ``removed``
+    and ``stopped`` the names it was asked to remove and stop."""
+
+    serving = True
+
+    def __init__(self):
+        self.started = []
+        self.running: set[str] = set()
+        self.exited: dict[str, int] = {}
+        self.output: dict[str, str] = {}
+        self.stopped: list[str] = []
+        self.removed: list[str] = []
+        self.pruned = 0
+
+    def start(self, spec):
+        self.started.append(spec)
+        self.exited.pop(spec.name, None)
+        self.running.add(spec.name)
+        return ENDPOINT
+
+    def state(self, name):
+        if name in self.running:
+            return RunState(True, endpoint=ENDPOINT)
+        if name in self.exited:
+            return RunState(False, exit_code=self.exited[name])
+        return None
+
+    def stop(self, name, timeout=10):
+        self.stopped.append(name)
+        if name in self.running:
+            self.running.discard(name)
+            self.exited[name] = 0
+
+    def remove(self, name):
+        self.running.discard(name)
+        self.exited.pop(name, None)
+        self.removed.append(name)
+
+    def logs(self, name, timestamps=False):
+        text = self.output.get(name, "")
+        return "".join(f"2026-01-01T00:00:00Z {line}\n" for line in text.splitlines()) if timestamps else text
+
+    def managed(self, instance_id):
+        return {name: self.state(name) for name in (*self.running, *self.exited)}
+
+    def prune(self, instance_id):
+        self.pruned += 1
+
+    def serves(self, url: str, headers: dict | None = None) -> bool:
+        """The readiness probe: whether a running container answers at ``url``."""
+        return self.serving and url.startswith(ENDPOINT.url) and bool(self.running)
+
+
+class NeverServes(FakeBackend):
+    serving = False
+
+
+class ExitsAtOnce(FakeBackend):
+    def start(self, spec):
+        super().start(spec)
+        self.running.discard(spec.name)
+        self.exited[spec.name] = 1
+        self.output[spec.name] = "jupyter: command not found"
+        return ENDPOINT
+
+
+class DiesLater(FakeBackend):
+    def die(self, name: str, code: int = 137, output: str = "Killed") -> None:
+        self.running.discard(name)
+        self.exited[name] = code
+        self.output[name] = output
