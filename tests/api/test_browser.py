@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import docker
 import pytest
 
+from byoi.vocabulary import SPACE_APPS
 from tests.api.test_apps import image_arn, in_service, make_studio
 
 pytestmark = pytest.mark.docker
@@ -162,19 +163,26 @@ def chromium(tmp_path):
     session.quit()
 
 
-def lab_studio(fresh_server, test_images, studio_domains, **env):
-    """make_studio, with the jupyterlab test image attached for JupyterLab apps (a config with a
-    JupyterLabAppImageConfig) and a Private space ``lab`` of alice's."""
+def space_studio(fresh_server, test_images, studio_domains, app_type: str = "JupyterLab", image: str = "jupyterlab",
+                 space: str = "lab", **env):
+    """make_studio, with the test image ``image`` attached for ``app_type`` apps (a config with
+    that type's member) and a Private space ``space`` of alice's for that app type."""
+    kind = SPACE_APPS[app_type]
     srv, sm, domain_id, customs = make_studio(fresh_server, test_images, studio_domains, **env)
-    sm.create_app_image_config(AppImageConfigName="lab", JupyterLabAppImageConfig={})
+    sm.create_app_image_config(AppImageConfigName=space, **{kind.config: {}})
     sm.update_domain(DomainId=domain_id, DefaultUserSettings={
         "ExecutionRole": sm.describe_domain(DomainId=domain_id)["DefaultUserSettings"]["ExecutionRole"],
         "KernelGatewayAppSettings": {"CustomImages": customs},
-        "JupyterLabAppSettings": {"CustomImages": [{"ImageName": "jupyterlab", "AppImageConfigName": "lab"}]},
+        kind.settings: {"CustomImages": [{"ImageName": image, "AppImageConfigName": space}]},
     })
-    sm.create_space(DomainId=domain_id, SpaceName="lab", OwnershipSettings={"OwnerUserProfileName": "alice"},
-                    SpaceSharingSettings={"SharingType": "Private"}, SpaceSettings={"AppType": "JupyterLab"})
+    sm.create_space(DomainId=domain_id, SpaceName=space, OwnershipSettings={"OwnerUserProfileName": "alice"},
+                    SpaceSharingSettings={"SharingType": "Private"}, SpaceSettings={"AppType": app_type})
     return srv, sm, domain_id
+
+
+def lab_studio(fresh_server, test_images, studio_domains, **env):
+    """A JupyterLab space ``lab`` of alice's, from the jupyterlab test image."""
+    return space_studio(fresh_server, test_images, studio_domains, **env)
 
 
 def write_home_file(arn: str, path: str, content: str) -> None:
@@ -245,15 +253,7 @@ def test_a_code_editor_space_from_a_custom_image_renders_and_lists_the_home(fres
     """The image is tests/images/code-server: code-server (VS Code in the browser, from the npm
     registry) stands in for sagemaker-code-editor, serving /codeeditor/default on 8888 with no
     token. The workbench's files come over its websocket, through byoi's gateway."""
-    srv, sm, domain_id, customs = make_studio(fresh_server, test_images, studio_domains)
-    sm.create_app_image_config(AppImageConfigName="ce", CodeEditorAppImageConfig={})
-    sm.update_domain(DomainId=domain_id, DefaultUserSettings={
-        "ExecutionRole": sm.describe_domain(DomainId=domain_id)["DefaultUserSettings"]["ExecutionRole"],
-        "KernelGatewayAppSettings": {"CustomImages": customs},
-        "CodeEditorAppSettings": {"CustomImages": [{"ImageName": "code-server", "AppImageConfigName": "ce"}]},
-    })
-    sm.create_space(DomainId=domain_id, SpaceName="editor", OwnershipSettings={"OwnerUserProfileName": "alice"},
-                    SpaceSharingSettings={"SharingType": "Private"}, SpaceSettings={"AppType": "CodeEditor"})
+    srv, sm, domain_id = space_studio(fresh_server, test_images, studio_domains, "CodeEditor", "code-server", "editor")
     key = {"DomainId": domain_id, "SpaceName": "editor", "AppType": "CodeEditor", "AppName": "default"}
     arn = sm.create_app(**key, ResourceSpec={"SageMakerImageArn": image_arn("code-server"), "InstanceType": "ml.t3.medium"})["AppArn"]
     in_service(sm, **key)

@@ -17,13 +17,19 @@ def quickstart(srv, image: str, *more: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=900)
 
 
-def test_quickstart_runs_a_local_image_as_a_jupyterlab_space_and_prints_a_url_that_opens_it(fresh_server, test_images, studio_domains):
+def first_quickstart(fresh_server, studio_domains, image: str, *more: str):
+    """byoi quickstart on a new byoi: (the server, a client, the domain it made, its result)."""
     srv = fresh_server(BYOI_DOCKER="on", BYOI_SESSION_SECRET=TEST_SECRET)
-    first = quickstart(srv, test_images["jupyterlab"], "--space", "lab")
-    assert first.returncode == 0, first.stderr
+    result = quickstart(srv, image, *more)
+    assert result.returncode == 0, result.stderr
     sm = srv.client()
     (domain,) = sm.list_domains()["Domains"]
     studio_domains.append(domain["DomainId"])
+    return srv, sm, domain, result
+
+
+def test_quickstart_runs_a_local_image_as_a_jupyterlab_space_and_prints_a_url_that_opens_it(fresh_server, test_images, studio_domains):
+    srv, sm, domain, first = first_quickstart(fresh_server, studio_domains, test_images["jupyterlab"], "--space", "lab")
     assert "creating image jupyterlab" in first.stderr and "JupyterLab is running" in first.stderr
 
     landed = Browser().get(first.stdout.strip())
@@ -37,12 +43,7 @@ def test_quickstart_runs_a_local_image_as_a_jupyterlab_space_and_prints_a_url_th
 
 
 def test_quickstart_runs_a_code_editor_image_in_a_space_of_its_own(fresh_server, test_images, studio_domains):
-    srv = fresh_server(BYOI_DOCKER="on", BYOI_SESSION_SECRET=TEST_SECRET)
-    result = quickstart(srv, test_images["code-server"], "--app-type", "CodeEditor")
-    assert result.returncode == 0, result.stderr
-    sm = srv.client()
-    (domain,) = sm.list_domains()["Domains"]
-    studio_domains.append(domain["DomainId"])
+    srv, sm, domain, result = first_quickstart(fresh_server, studio_domains, test_images["code-server"], "--app-type", "CodeEditor")
     assert "CodeEditor is running" in result.stderr
     space = sm.describe_space(DomainId=domain["DomainId"], SpaceName="my-editor")
     assert space["SpaceSettings"]["AppType"] == "CodeEditor"
