@@ -9,6 +9,7 @@ import click
 from pydantic import ValidationError
 
 from byoi.settings import Settings
+from byoi.vocabulary import CUSTOM_IMAGE_APPS, SPACE_APPS
 
 
 def load_settings(**overrides) -> Settings:
@@ -61,7 +62,7 @@ def serve(**options) -> None:
 @click.option("--app-image-config-name", "config_name", help="Read the AppImageConfig from a SageMaker endpoint (see --endpoint-url).")
 @click.option("--endpoint-url", default="http://127.0.0.1:8080", show_default=True, help="SageMaker endpoint for --app-image-config-name.")
 @click.option("--region", default="us-east-1", show_default=True, help="Region for --app-image-config-name.")
-@click.option("--app-type", type=click.Choice(["KernelGateway", "JupyterLab", "CodeEditor"]), help="Default: the config's mode, else KernelGateway.")
+@click.option("--app-type", type=click.Choice(list(CUSTOM_IMAGE_APPS)), help="Default: the config's mode, else KernelGateway.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--no-live", is_flag=True, help="Only the static checks: do not run the image.")
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds each live step may take.")
@@ -134,7 +135,7 @@ def fetch_config(name: str, endpoint_url: str, region: str) -> dict:
 @click.argument("image")
 @click.option("--user", default="me", show_default=True, help="User profile to make (or reuse) and sign in as.")
 @click.option("--space", help="Private space of that user to run the app in.  [default: my-space; my-editor for CodeEditor]")
-@click.option("--app-type", type=click.Choice(["JupyterLab", "CodeEditor"]), default="JupyterLab", show_default=True,
+@click.option("--app-type", type=click.Choice(list(SPACE_APPS)), default="JupyterLab", show_default=True,
               help="The space's app: IMAGE serves it on 8888 under /jupyterlab/default or /codeeditor/default.")
 @click.option("--endpoint-url", default="http://127.0.0.1:8080", show_default=True, help="The running byoi.")
 @click.option("--region", default="us-east-1", show_default=True)
@@ -155,8 +156,8 @@ def quickstart_command(image, user, space, app_type, endpoint_url, region, timeo
         session.set_credentials("byoi", "byoi")
     sm = session.create_client("sagemaker", region_name=region, endpoint_url=endpoint_url)
     try:
-        url = quickstart(sm, image, user, space or ("my-editor" if app_type == "CodeEditor" else "my-space"),
-                         say=lambda message: click.echo(f"byoi quickstart: {message}", err=True), timeout=timeout, app_type=app_type)
+        url = quickstart(sm, image, user, space, say=lambda message: click.echo(f"byoi quickstart: {message}", err=True),
+                         timeout=timeout, app_type=app_type)
     except (QuickstartError, BotoCoreError, ClientError) as exc:
         click.echo(f"byoi quickstart: {exc}", err=True)
         sys.exit(1)

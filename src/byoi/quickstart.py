@@ -19,9 +19,10 @@ from byoi.vocabulary import SPACE_APPS
 
 ROLE = "arn:aws:iam::123456789012:role/byoi-quickstart"
 DOMAIN = "quickstart"
-#: Where a presigned URL lands in each app type a space runs.
+#: Where a presigned URL lands in each app type a space runs (tests/test_vocabulary.py checks
+#: that these are SPACE_APPS), and the space it runs in unless told.
 LANDING = {"JupyterLab": "lab", "CodeEditor": ""}
-assert set(LANDING) == set(SPACE_APPS)
+DEFAULT_SPACE = {"JupyterLab": "my-space", "CodeEditor": "my-editor"}
 
 
 class QuickstartError(Exception):
@@ -50,12 +51,13 @@ def _wait(what: str, state: Callable[[], tuple[str, str | None]], done: set[str]
         time.sleep(1)
 
 
-def quickstart(sm, tag: str, user: str, space: str, say: Callable[[str], None], timeout: float = 600,
+def quickstart(sm, tag: str, user: str, space: str | None, say: Callable[[str], None], timeout: float = 600,
                app_type: str = "JupyterLab") -> str:
     """Runs ``tag`` as the ``app_type`` app (JupyterLab or CodeEditor) of ``user``'s space
-    ``space``; the presigned URL."""
+    ``space`` (None: ``DEFAULT_SPACE``); the presigned URL."""
     if app_type not in LANDING:
         raise QuickstartError(f"a space runs {' or '.join(LANDING)} apps, not {app_type}")
+    space = space or DEFAULT_SPACE[app_type]
     errors = sm.exceptions
     name = image_name(tag)
     config = f"{name}-{app_type.lower()}"

@@ -103,13 +103,10 @@ def node_version() -> tuple[str, int]:
     return node, int(version.lstrip("v").split(".")[0])
 
 
-def install_node_app(dest: Path, downloads: Path, spec: str, node_major: int) -> None:
+def install_node_app(dest: Path, downloads: Path, spec: str) -> None:
     """``npm install`` ``spec`` into the npm prefix ``dest``, with ``downloads`` as its TMPDIR.
     Native modules are compiled here, so Debian's libkrb5-dev, libxkbfile-dev, libsecret-1-dev,
     pkg-config and ripgrep must be installed (scripts/test.sh installs them)."""
-    _, major = node_version()
-    if major != node_major:
-        raise RuntimeError(f"{spec} needs Node.js {node_major}; this machine has Node.js {major}")
     rg = shutil.which("rg")
     if not rg or Path(rg).name != "rg":
         raise RuntimeError("Debian's ripgrep is not installed (apt-get install ripgrep): @vscode/ripgrep's download is made from it")
@@ -129,16 +126,15 @@ def install_node_app(dest: Path, downloads: Path, spec: str, node_major: int) ->
         raise RuntimeError(f"npm install {spec} failed ({proc.returncode}):\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
 
 
-def image_key(client, name: str) -> str:
-    """What a cached build of ``name`` was made from: its folder, its base image, its Node.js app."""
+def node_app_key(client, name: str, node: str) -> str:
+    """What a cached build of the Node.js app image ``name`` was made from: its folder, its
+    base image, the app's npm spec and the ``node`` binary."""
     digest = hashlib.sha256()
     for path in sorted((HERE / name).iterdir()):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     base = next(line.split()[1] for line in (HERE / name / "Dockerfile").read_text().splitlines() if line.startswith("FROM "))
     digest.update(client.images.get(base).id.encode())
-    if name in NODE_APPS:
-        node, _ = node_version()
-        digest.update(NODE_APPS[name][0].encode() + hashlib.sha256(Path(node).read_bytes()).digest())
+    digest.update(NODE_APPS[name][0].encode() + hashlib.sha256(Path(node).read_bytes()).digest())
     return digest.hexdigest()
 
 
@@ -152,7 +148,13 @@ def build_test_images(cache: Path, names: list[str] | None = None) -> dict[str, 
         build_debian_python_image(client, tag=base_tag, release=release, packages=packages)
         tag = f"byoi-test/{name}:1"
         tags[name] = tag
-        key = image_key(client, name) if name in NODE_APPS else None
+        node, key = None, None
+        if name in NODE_APPS:
+            spec, needed = NODE_APPS[name]
+            node, major = node_version()
+            if major != needed:
+                raise RuntimeError(f"{spec} needs Node.js {needed}; this machine has Node.js {major}")
+            key = node_app_key(client, name, node)
         if key and any(image.labels.get("byoi.test-image-key") == key for image in client.images.list(name=tag)):
             continue
         with tempfile.TemporaryDirectory() as tmp:
@@ -162,10 +164,9 @@ def build_test_images(cache: Path, names: list[str] | None = None) -> dict[str, 
                 wheels = cache / wheel_set
                 download_wheels(wheels, *WHEELS[wheel_set])
                 shutil.copytree(wheels, context / "wheels")
-            if name in NODE_APPS:
-                spec, major = NODE_APPS[name]
-                install_node_app(context / spec.split("@")[0], Path(tmp) / "npm-tmp", spec, major)
-                shutil.copy(node_version()[0], context / "node")
+            if node:
+                install_node_app(context / spec.split("@")[0], Path(tmp) / "npm-tmp", spec)
+                shutil.copy(node, context / "node")
             labels = ["--label", f"byoi.test-image-key={key}"] if key else []
             proc = subprocess.run(["docker", "build", "-q", "--network", "none", *labels, "-t", tag, str(context)], capture_output=True, text=True)
             if proc.returncode != 0:

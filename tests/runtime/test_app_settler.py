@@ -47,6 +47,15 @@ class Studio:
             session.flush()
             return app.id
 
+    def in_service(self, settler: AppSettler) -> tuple[int, str]:
+        """A new app, started and serving: (its id, its container's name)."""
+        app = self.app()
+        settler.settle_due()  # starts the container
+        settler.settle_due()  # it serves
+        row = self.row(app)
+        assert row.status == "InService"
+        return app, row.container_name
+
     def row(self, app_id: int) -> App:
         with self.db.read() as session:
             return session.get(App, app_id)
@@ -98,10 +107,7 @@ def test_an_app_whose_container_exits_at_once_fails_with_its_last_output(studio)
 def test_an_in_service_app_whose_container_dies_fails_and_keeps_its_output_in_the_log_stream(studio):
     backend = DiesLater()
     settler = studio.settler(backend)
-    app = studio.app()
-    settler.settle_due()
-    settler.settle_due()
-    name = studio.row(app).container_name
+    app, name = studio.in_service(settler)
     backend.die(name, 137, "Killed")
     settler.settle_due()
     row = studio.row(app)
@@ -114,10 +120,7 @@ def test_an_in_service_app_whose_container_dies_fails_and_keeps_its_output_in_th
 def test_an_app_idle_past_byois_timeout_is_deleted_and_its_container_stopped_then_removed(studio):
     backend = FakeBackend()
     settler = studio.settler(backend, idle_timeout=600)
-    app = studio.app()
-    settler.settle_due()
-    settler.settle_due()
-    name = studio.row(app).container_name
+    app, name = studio.in_service(settler)
     studio.clock.ms += 600 * SECOND
     settler.settle_due()
     assert studio.row(app).status == "InService"  # exactly the timeout: not yet

@@ -30,7 +30,7 @@ from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
 from byoi.aws.protocol import Scope
 from byoi.clock import Clock
 from byoi.services.app_image_configs import find_config
-from byoi.services.domains import DELETING, get_domain, get_member
+from byoi.services.domains import get_domain, get_member
 from byoi.services.image_versions import version_arn
 from byoi.services.images import find_image
 from byoi.services.listing import Listing, ListQuery, Page
@@ -39,7 +39,7 @@ from byoi.services.tags import insert_tags
 from byoi.store.database import Database
 from byoi.store.models import App, Domain, DomainMember, ImageVersion, ImageVersionAlias
 from byoi.store.raw import Prepared
-from byoi.vocabulary import CUSTOM_IMAGE_APPS, AppStatus, ImageVersionStatus
+from byoi.vocabulary import CUSTOM_IMAGE_APPS, AppStatus, ImageVersionStatus, StudioStatus
 
 
 def live_key(domain: Domain, kind: str, owner: str, app_type: str, name: str) -> str:
@@ -114,7 +114,7 @@ class AppService:
         try:
             with self._db.write() as session:
                 domain = get_domain(session, scope, domain_id)
-                if domain.status == DELETING:
+                if domain.status == StudioStatus.Deleting:
                     raise ResourceInUse(f"Domain {domain_id} is being deleted")
                 member = get_member(session, domain, kind, owner)
                 key = live_key(domain, kind, member.name, app_type, name)
@@ -152,7 +152,9 @@ class AppService:
         return app
 
     def _resolve(self, session: Session, scope: Scope, domain: Domain, member: DomainMember, app_type: str, requested: dict):
-        chain = [s.get(CUSTOM_IMAGE_APPS[app_type].settings) or {} for s in settings_chain(domain, member)]
+        kind = CUSTOM_IMAGE_APPS[app_type]
+        levels = settings_chain(domain, member)
+        chain = [s.get(kind.settings) or {} for s in levels]
         default_spec = next((s["DefaultResourceSpec"] for s in chain if s.get("DefaultResourceSpec")), {})
         spec = {**default_spec, **requested}
         image_arn = spec.get("SageMakerImageArn")
@@ -175,22 +177,20 @@ class AppService:
         image = find_image(session, scope, parsed.path[0])
         if image is None:
             raise ValidationException(f"Image {image_arn} does not exist")
-        attached = [c for c in attached_images(app_type, settings_chain(domain, member)) if c["ImageName"].lower() == image.name.lower()]
+        attached = [c for c in attached_images(app_type, levels) if c["ImageName"].lower() == image.name.lower()]
         if not attached:
             owner = "user profile" if member.kind == "user" else "space"
             raise ValidationException(
                 f"Image {image.name} is not attached to {owner} {member.name} or domain {domain.domain_id}: "
-                f"add it to {CUSTOM_IMAGE_APPS[app_type].settings}.CustomImages"
+                f"add it to {kind.settings}.CustomImages"
             )
         custom = attached[0]
         version = self._version(session, image, spec, custom)
         config = find_config(session, scope, custom["AppImageConfigName"])
-        kind = CUSTOM_IMAGE_APPS[app_type]
-        member_name = kind.config
         mode = getattr(config, kind.config_column) if config is not None else None
         if mode is None:
             raise ValidationException(
-                f"AppImageConfig {custom['AppImageConfigName']} has no {member_name}, which a {app_type} app needs"
+                f"AppImageConfig {custom['AppImageConfigName']} has no {kind.config}, which a {app_type} app needs"
             )
         effective = {**spec, "SageMakerImageArn": sagemaker_arn(scope, IMAGE, image.name), "SageMakerImageVersionArn": version_arn(image, version.version)}
         return effective, version, image, mode

@@ -38,7 +38,6 @@ from byoi.store.models import App, Domain, DomainMember
 from byoi.store.raw import Prepared, Transaction
 from byoi.vocabulary import CUSTOM_IMAGE_APPS, LIVE_APP_STATES, AppStatus, StudioStatus
 
-PENDING, IN_SERVICE, DELETING = StudioStatus.Pending, StudioStatus.InService, StudioStatus.Deleting
 MEMBER_KINDS = {"user": ("user profile", USER_PROFILE), "space": ("space", SPACE)}
 APP_SETTINGS = tuple(kind.settings for kind in CUSTOM_IMAGE_APPS.values())
 
@@ -186,7 +185,7 @@ class DomainService:
             region=scope.region,
             name=name,
             # With no transition delay there is nothing to wait for: settled at once.
-            status=PENDING if self._settling.transition_seconds else IN_SERVICE,
+            status=StudioStatus.Pending if self._settling.transition_seconds else StudioStatus.InService,
             failure_reason=None,
             settings=settings,
             next_home_uid=200001,
@@ -198,7 +197,7 @@ class DomainService:
             check_custom_images(tx, scope, settings.get("DefaultSpaceSettings"), "DefaultSpaceSettings")
             domain = SimpleNamespace(id=tx.scalar(_INSERT_DOMAIN, values), **values)
             insert_tags(tx, domain_arn(domain), tags or [])
-        if domain.status == PENDING:
+        if domain.status == StudioStatus.Pending:
             self._settling.changed("domains")
         return domain
 
@@ -213,7 +212,7 @@ class DomainService:
     def update(self, scope: Scope, domain_id: str, changes: dict) -> Domain:
         with self._db.write() as session:
             domain = get_domain(session, scope, domain_id)
-            if domain.status != IN_SERVICE:
+            if domain.status != StudioStatus.InService:
                 raise ResourceInUse(f"Domain {domain_id} is {domain.status} and cannot be updated now")
             check_custom_images(session, scope, changes.get("DefaultUserSettings"), "DefaultUserSettings")
             check_custom_images(session, scope, changes.get("DefaultSpaceSettings"), "DefaultSpaceSettings")
@@ -232,7 +231,7 @@ class DomainService:
     def delete(self, scope: Scope, domain_id: str) -> None:
         with self._db.write() as session:
             domain = get_domain(session, scope, domain_id)
-            if domain.status == DELETING:
+            if domain.status == StudioStatus.Deleting:
                 return
             members = session.scalar(select(func.count()).select_from(DomainMember).where(DomainMember.domain_pk == domain.id))
             apps = session.scalar(
@@ -246,7 +245,7 @@ class DomainService:
                 remove_domain(session, domain)
                 return
             session.execute(
-                update(Domain).where(Domain.id == domain.id).values(status=DELETING, modified_ms=self._clock.now_ms())
+                update(Domain).where(Domain.id == domain.id).values(status=StudioStatus.Deleting, modified_ms=self._clock.now_ms())
             )
         self._settling.changed("domains")
 
@@ -263,7 +262,7 @@ class DomainService:
         try:
             with self._db.write() as session:
                 domain = get_domain(session, scope, domain_id)
-                if domain.status == DELETING:
+                if domain.status == StudioStatus.Deleting:
                     raise ResourceInUse(f"Domain {domain_id} is being deleted")
                 if find_member(session, domain, kind, name) is not None:
                     raise ResourceInUse(f"{label.capitalize()} {name} already exists in domain {domain_id}")
@@ -274,7 +273,7 @@ class DomainService:
                     kind=kind,
                     name=name,
                     name_key=name.lower(),
-                    status=IN_SERVICE,
+                    status=StudioStatus.InService,
                     settings=settings,
                     home_uid=domain.next_home_uid,
                     created_ms=now,
@@ -350,7 +349,7 @@ class DomainService:
 
 
 def remove_domain(session: Session, domain: Domain) -> None:
-    """The end of DELETING: the domain goes, with its tags (members and apps cascade)."""
+    """The end of Deleting: the domain goes, with its tags (members and apps cascade)."""
     delete_tags_of(session, [domain_arn(domain)])
     session.delete(domain)
 
@@ -370,14 +369,14 @@ class DomainSettler:
         with self._db.write() as session:
             session.execute(
                 update(Domain)
-                .where(Domain.status == PENDING, Domain.modified_ms <= now - self._delay_ms)
-                .values(status=IN_SERVICE, modified_ms=now)
+                .where(Domain.status == StudioStatus.Pending, Domain.modified_ms <= now - self._delay_ms)
+                .values(status=StudioStatus.InService, modified_ms=now)
             )
             for domain in session.scalars(
-                select(Domain).where(Domain.status == DELETING, Domain.modified_ms <= now - self._delay_ms)
+                select(Domain).where(Domain.status == StudioStatus.Deleting, Domain.modified_ms <= now - self._delay_ms)
             ):
                 remove_domain(session, domain)
-            oldest = session.scalar(select(func.min(Domain.modified_ms)).where(Domain.status.in_((PENDING, DELETING))))
+            oldest = session.scalar(select(func.min(Domain.modified_ms)).where(Domain.status.in_((StudioStatus.Pending, StudioStatus.Deleting))))
         return None if oldest is None else max(0.0, (oldest + self._delay_ms - now) / 1000)
 
 
