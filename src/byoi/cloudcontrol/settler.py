@@ -20,8 +20,6 @@ from __future__ import annotations
 import json
 import logging
 
-from sqlalchemy import select, update
-
 from byoi.aws.errors import (
     AwsError,
     ResourceInUse,
@@ -44,6 +42,7 @@ from byoi.cloudcontrol.requests import (
 from byoi.cloudcontrol.resources import Readiness
 from byoi.store.database import Database
 from byoi.store.models import ResourceRequest
+from byoi.store.transitions import Transitions, soonest
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +82,11 @@ class RequestSettler:
         self._db = db
         self._clock = clock
         self._requests = requests
-        self._delay_ms = int(round(transition_seconds * 1000))
+        delay_ms = int(round(transition_seconds * 1000))
+        # A PENDING request is due once it has waited the delay; the others are followed at once.
+        key, since = ResourceRequest.request_token, ResourceRequest.created_ms
+        self._pending = Transitions(db, ResourceRequest, (PENDING,), delay_ms, key=key, since=since)
+        self._claimed = Transitions(db, ResourceRequest, (IN_PROGRESS, CANCEL_IN_PROGRESS), key=key, since=since)
         self._last_purge = 0
 
     def settle_due(self) -> float | None:
@@ -91,37 +94,25 @@ class RequestSettler:
         if now - self._last_purge > PURGE_EVERY_MS:
             self._last_purge = now
             self._requests.purge_expired()
-        with self._db.read() as session:
-            rows = session.execute(
-                select(ResourceRequest.request_token, ResourceRequest.status, ResourceRequest.created_ms).where(
-                    ResourceRequest.status.in_((PENDING, IN_PROGRESS, CANCEL_IN_PROGRESS))
-                )
-            ).all()
-        waits = []
-        for token, state, created_ms in rows:
-            if state == CANCEL_IN_PROGRESS:
-                self._end(token, CANCEL_IN_PROGRESS, CANCEL_COMPLETE)
-            elif state == PENDING and created_ms + self._delay_ms > now:
-                waits.append((created_ms + self._delay_ms - now) / 1000)
+        pending, claimed = self._pending.scan(now), self._claimed.scan(now)
+        following = False
+        for row in claimed.due:
+            if row.status == CANCEL_IN_PROGRESS:
+                self._end(row.key, CANCEL_IN_PROGRESS, CANCEL_COMPLETE)
             else:
-                if state == PENDING:
-                    self._execute(token)
-                if self._follow(token):
-                    waits.append(POLL_SECONDS)
-        return min(waits) if waits else None
+                following |= self._follow(row.key)
+        for row in pending.due:
+            self._execute(row.key)
+            following |= self._follow(row.key)
+        return soonest(pending.next_in, POLL_SECONDS if following else None)
 
     # --- steps ----------------------------------------------------------------
 
     def _execute(self, token: str) -> None:
-        with self._db.write() as session:
-            claimed = session.execute(
-                update(ResourceRequest)
-                .where(ResourceRequest.request_token == token, ResourceRequest.status == PENDING)
-                .values(status=IN_PROGRESS, event_ms=self._clock.now_ms())
-            ).rowcount
-            row = session.get(ResourceRequest, token)
-        if not claimed:
+        if not self._pending.advance(token, PENDING, status=IN_PROGRESS, event_ms=self._clock.now_ms()):
             return
+        with self._db.read() as session:
+            row = session.get(ResourceRequest, token)
         scope = Scope(row.account_id, row.region)
         handler = self._requests.handler(row.type_name)
         try:
@@ -137,12 +128,8 @@ class RequestSettler:
             log.exception("Cloud Control request %s failed", token)
             self._end(token, IN_PROGRESS, FAILED, error_code="InternalFailure", status_message=f"Internal failure: {exc}")
             return
-        with self._db.write() as session:
-            session.execute(
-                update(ResourceRequest)
-                .where(ResourceRequest.request_token == token)
-                .values(identifier=identifier, executed=True, event_ms=self._clock.now_ms())
-            )
+        # (a fact about the operation, kept even if the request was cancelled meanwhile)
+        self._claimed.record(token, identifier=identifier, executed=True, event_ms=self._clock.now_ms())
 
     def _run(self, handler, scope: Scope, row: ResourceRequest) -> str:
         if row.operation == "DELETE":
@@ -195,9 +182,4 @@ class RequestSettler:
         return True
 
     def _end(self, token: str, expected: str, new: str, **fields) -> None:
-        with self._db.write() as session:
-            session.execute(
-                update(ResourceRequest)
-                .where(ResourceRequest.request_token == token, ResourceRequest.status == expected)
-                .values(status=new, event_ms=self._clock.now_ms(), **fields)
-            )
+        self._claimed.advance(token, expected, status=new, event_ms=self._clock.now_ms(), **fields)

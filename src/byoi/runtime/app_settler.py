@@ -30,7 +30,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from byoi.app_settings import idle_timeout_minutes, settings_chain
@@ -52,6 +51,7 @@ from byoi.runtime.logs import AppLogs
 from byoi.runtime.readiness import answers
 from byoi.store.database import Database
 from byoi.store.models import App, DomainMember
+from byoi.store.transitions import Transitions, soonest
 from byoi.vocabulary import CUSTOM_IMAGE_APPS, LIVE_APP_STATES, SPACE_APPS, AppStatus
 
 log = logging.getLogger(__name__)
@@ -105,31 +105,27 @@ class AppSettler:
         self._kernel_idle_timeout = kernel_idle_timeout
         self._instance_types = instance_types or InstanceTypes.load(None)
         self._probe = probe  # whether a server answers at a URL (readiness.answers; a fake's in unit tests)
+        self._apps = Transitions(db, App, LIVE_APP_STATES, columns=[App.container_name])
 
     def settle_due(self) -> float | None:
         now = self._clock.now_ms()
+        live = self._apps.scan(now).due  # every live app is due: each state has work each pass
         if self._backend is not None and (self._last_reconcile is None or now - self._last_reconcile > RECONCILE_SECONDS * 1000):
             self._last_reconcile = now
-            self._remove_orphans()
-        with self._db.read() as session:
-            rows = session.execute(
-                select(App.id, App.status).where(App.status.in_(LIVE_APP_STATES))
-            ).all()
+            self._remove_orphans({row.container_name for row in live if row.container_name is not None})
         waits = []
-        for app_id, state in rows:
+        for row in live:
             try:
-                if state == AppStatus.Pending:
-                    wait = self._advance(app_id)
-                    if wait is not None:
-                        waits.append(wait)
-                elif state == AppStatus.Deleting:
-                    self._delete(app_id)
-                elif self._healthy(app_id):
+                if row.status == AppStatus.Pending:
+                    waits.append(self._advance(row.key))
+                elif row.status == AppStatus.Deleting:
+                    self._delete(row.key)
+                elif self._healthy(row.key):
                     waits.append(HEALTH_SECONDS)
             except Exception:  # noqa: BLE001 - one app's trouble must not stop the others
-                log.exception("settling app %s failed; retrying", app_id)
+                log.exception("settling app %s failed; retrying", row.key)
                 waits.append(HEALTH_SECONDS)
-        return min(waits) if waits else None
+        return soonest(*waits)
 
     # --- steps ----------------------------------------------------------------
 
@@ -280,19 +276,10 @@ class AppSettler:
             log.exception("could not save the logs of app %s", app.id)
 
     def _set(self, app: App, expected: str, **values) -> None:
-        with self._db.write() as session:
-            session.execute(update(App).where(App.id == app.id, App.status == expected).values(**values))
+        self._apps.advance(app.id, expected, **values)
 
-
-    def _remove_orphans(self) -> None:
-        with self._db.read() as session:
-            live = set(
-                session.scalars(
-                    select(App.container_name).where(
-                        App.status.in_(LIVE_APP_STATES), App.container_name.is_not(None)
-                    )
-                )
-            )
+    def _remove_orphans(self, live: set[str]) -> None:
+        """Remove managed containers that are not in ``live`` (the live apps' containers), then unused networks."""
         try:
             managed = self._backend.managed(self._instance_id)
         except Exception:  # noqa: BLE001 - an engine hiccup: try again next time

@@ -36,6 +36,7 @@ from byoi.services.tags import delete_tags_of, insert_tags
 from byoi.store.database import Database, lookup
 from byoi.store.models import App, Domain, DomainMember
 from byoi.store.raw import Prepared, Transaction
+from byoi.store.transitions import Transitions
 from byoi.vocabulary import CUSTOM_IMAGE_APPS, LIVE_APP_STATES, AppStatus, StudioStatus
 
 MEMBER_KINDS = {"user": ("user profile", USER_PROFILE), "space": ("space", SPACE)}
@@ -362,22 +363,20 @@ class DomainSettler:
     def __init__(self, db: Database, clock: Clock, transition_seconds: float):
         self._db = db
         self._clock = clock
-        self._delay_ms = int(round(transition_seconds * 1000))
+        delay_ms = int(round(transition_seconds * 1000))
+        self._domains = Transitions(db, Domain, (StudioStatus.Pending, StudioStatus.Deleting), delay_ms)
 
     def settle_due(self) -> float | None:
         now = self._clock.now_ms()
-        with self._db.write() as session:
-            session.execute(
-                update(Domain)
-                .where(Domain.status == StudioStatus.Pending, Domain.modified_ms <= now - self._delay_ms)
-                .values(status=StudioStatus.InService, modified_ms=now)
-            )
-            for domain in session.scalars(
-                select(Domain).where(Domain.status == StudioStatus.Deleting, Domain.modified_ms <= now - self._delay_ms)
-            ):
-                remove_domain(session, domain)
-            oldest = session.scalar(select(func.min(Domain.modified_ms)).where(Domain.status.in_((StudioStatus.Pending, StudioStatus.Deleting))))
-        return None if oldest is None else max(0.0, (oldest + self._delay_ms - now) / 1000)
+        scan = self._domains.scan(now)
+        for row in scan.due:
+            if row.status == StudioStatus.Pending:
+                self._domains.advance(row.key, StudioStatus.Pending, status=StudioStatus.InService, modified_ms=now)
+                continue
+            with self._db.write() as session:
+                if self._domains.holds(session, row.key, StudioStatus.Deleting):
+                    remove_domain(session, session.get(Domain, row.key))
+        return scan.next_in
 
 
 def studio_resource_exists(tx: Transaction, parsed) -> bool:

@@ -13,7 +13,7 @@ resource from paying for every settler's queries. A settler whose work itself
 records intent (Cloud Control creating an Image) triggers ``changed()``
 again; that asks for one more pass, over the new kind and the kinds that
 caused it, instead of re-entering. Otherwise the ``run()`` task settles rows as they fall due. All
-work is level-triggered and compare-and-set, so it is safe from several
+work is level-triggered and compare-and-set (``byoi.store.transitions``), so it is safe from several
 threads and resumes after a restart whatever was interrupted.
 """
 
@@ -25,6 +25,8 @@ import threading
 from typing import Protocol
 
 import anyio
+
+from byoi.store.transitions import soonest
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +79,7 @@ class Settling:
         """One pass over the (``foreground``) settlers and, with ``background``, the
         background ones, of ``kinds`` (None: all); seconds until the next row falls due, or None."""
         settlers = (self._settlers if foreground else []) + (self._background if background else [])
-        waits = [settler.settle_due() for settler in settlers if kinds is None or settler.kind in kinds]
-        pending = [w for w in waits if w is not None]
-        return min(pending) if pending else None
+        return soonest(*(settler.settle_due() for settler in settlers if kinds is None or settler.kind in kinds))
 
     async def run(self) -> None:
         """Settle rows as they fall due, until cancelled. Also settles what a restart left."""
