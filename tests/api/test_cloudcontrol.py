@@ -72,8 +72,8 @@ def test_image_full_cycle_and_the_sagemaker_view(cc, sm, name):
     after = properties(cc, IMAGE, arn)
     assert "ImageDisplayName" not in after and "Tags" not in after
     assert "DisplayName" not in sm.describe_image(ImageName=name)
-    listed = cc.list_resources(TypeName=IMAGE)["ResourceDescriptions"]
-    assert arn in [d["Identifier"] for d in listed]
+    pages = cc.get_paginator("list_resources").paginate(TypeName=IMAGE)  # (other tests' images may fill a page)
+    assert arn in [d["Identifier"] for page in pages for d in page["ResourceDescriptions"]]
     remove(cc, IMAGE, arn)
     with pytest.raises(sm.exceptions.ResourceNotFound):
         sm.describe_image(ImageName=name)

@@ -26,11 +26,11 @@ import uuid
 from dataclasses import dataclass
 
 import jsonpatch
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 
 from byoi.aws import json_depth
 from byoi.aws.errors import ValidationException
-from byoi.aws.pagination import decode_token, encode_token
+from byoi.aws.pagination import Paginator
 from byoi.aws.protocol import Scope
 from byoi.clock import Clock
 from byoi.cloudcontrol.errors import (
@@ -52,6 +52,8 @@ ACTIVE = (PENDING, IN_PROGRESS, CANCEL_IN_PROGRESS)
 
 CLIENT_TOKEN_TTL_MS = 36 * 3600 * 1000
 REQUEST_TTL_MS = 7 * 24 * 3600 * 1000
+#: ListResourceRequests pages: newest first, by creation time and then token.
+_REQUEST_PAGES: Paginator = Paginator("requests", lambda r: (r.created_ms, r.request_token), arity=2, descending=True)
 
 
 def progress_event(row: ResourceRequest) -> dict:
@@ -239,12 +241,8 @@ class CloudControlService:
         handler = self.handler(type_name)
         filter_model = parse_json_object(resource_model, "ResourceModel") if resource_model else {}
         pairs = sorted(handler.list(scope, filter_model), key=lambda pair: pair[0])
-        if next_token:
-            (after,) = decode_token(next_token, f"resources:{type_name}", 1)
-            pairs = [p for p in pairs if p[0] > after]
-        page, more = pairs[:max_results], len(pairs) > max_results
-        token = encode_token(f"resources:{type_name}", [page[-1][0]]) if more else None
-        return [ResourceDescription(i, json.dumps(handler.schema.readable(m))) for i, m in page], token
+        page = Paginator(f"resources:{type_name}", lambda pair: (pair[0],)).page_of(pairs, max_results, next_token)
+        return [ResourceDescription(i, json.dumps(handler.schema.readable(m))) for i, m in page.items], page.next_token
 
     def _live_request(self, session, scope: Scope, token: str) -> ResourceRequest:
         row = session.get(ResourceRequest, token)
@@ -273,19 +271,14 @@ class CloudControlService:
             stmt = stmt.where(ResourceRequest.operation.in_(operations))
         if statuses:
             stmt = stmt.where(ResourceRequest.status.in_(statuses))
-        if next_token:
-            created, token = decode_token(next_token, "requests", 2)
-            stmt = stmt.where(
-                (ResourceRequest.created_ms < created)
-                | ((ResourceRequest.created_ms == created) & (ResourceRequest.request_token < token))
-            )
-        stmt = stmt.order_by(ResourceRequest.created_ms.desc(), ResourceRequest.request_token.desc()).limit(max_results + 1)
+        newest_first = (ResourceRequest.created_ms, ResourceRequest.request_token)
+        after = _REQUEST_PAGES.after(next_token)
+        if after is not None:
+            stmt = stmt.where(tuple_(*newest_first) < tuple_(*after))
+        stmt = stmt.order_by(*(c.desc() for c in newest_first)).limit(max_results + 1)
         with self._db.read() as session:
-            rows = list(session.scalars(stmt))
-        more = len(rows) > max_results
-        rows = rows[:max_results]
-        token = encode_token("requests", [rows[-1].created_ms, rows[-1].request_token]) if more else None
-        return [progress_event(r) for r in rows], token
+            page = _REQUEST_PAGES.page(list(session.scalars(stmt)), max_results)
+        return [progress_event(r) for r in page.items], page.next_token
 
     def cancel(self, scope: Scope, token: str) -> dict:
         with self._db.write() as session:

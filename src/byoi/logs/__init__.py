@@ -12,9 +12,12 @@ from __future__ import annotations
 import shlex
 
 from byoi.aws.errors import AwsError
-from byoi.aws.pagination import decode_token, encode_token
+from byoi.aws.pagination import Paginator
 from byoi.aws.protocol import Handler, JsonService, RequestContext
 from byoi.runtime.logs import LOG_GROUP, AppLogs
+
+#: FilterLogEvents pages: events in time order (an event's id orders those of one millisecond).
+_EVENT_PAGES: Paginator = Paginator("events", lambda e: (e["timestamp"], e["eventId"]), arity=2)
 
 
 class LogsResourceNotFound(AwsError):
@@ -68,15 +71,17 @@ def handlers(logs: AppLogs) -> dict[str, Handler]:
                 {"logStreamName": stream, "creationTime": first, "firstEventTimestamp": first, "lastEventTimestamp": last,
                  "lastIngestionTime": last, "arn": arn(ctx, stream), "storedBytes": logs.path(stream).stat().st_size}
             )
-        if p.get("orderBy") == "LastEventTime":
-            summaries.sort(key=lambda s: s["lastEventTimestamp"])
-        if p.get("descending"):
-            summaries.reverse()
-        start = decode_token(p["nextToken"], "streams", 1)[0] if p.get("nextToken") else 0
-        limit = p.get("limit", 50)
-        page = summaries[start : start + limit]
-        more = start + limit < len(summaries)
-        return {"logStreams": page, "nextToken": encode_token("streams", [start + limit]) if more else None}
+        by_time = p.get("orderBy") == "LastEventTime"
+        descending = bool(p.get("descending"))
+        paginator = Paginator(
+            f"streams:{'time' if by_time else 'name'}:{'desc' if descending else 'asc'}",
+            (lambda s: (s["lastEventTimestamp"], s["logStreamName"])) if by_time else (lambda s: ("", s["logStreamName"])),
+            arity=2,
+            descending=descending,
+        )
+        summaries.sort(key=paginator.key, reverse=descending)
+        page = paginator.page_of(summaries, p.get("limit", 50), p.get("nextToken"))
+        return {"logStreams": page.items, "nextToken": page.next_token}
 
     def get_log_events(ctx: RequestContext, p: dict) -> dict:
         group_of(p)
@@ -110,14 +115,12 @@ def handlers(logs: AppLogs) -> dict[str, Handler]:
             for index, (t, m) in enumerate(logs.events(stream)):
                 if p.get("startTime", 0) <= t and ("endTime" not in p or t <= p["endTime"]) and matches(m, p.get("filterPattern")):
                     events.append({"logStreamName": stream, "timestamp": t, "message": m, "ingestionTime": t, "eventId": f"{stream}/{index}"})
-        events.sort(key=lambda e: (e["timestamp"], e["eventId"]))
-        start = decode_token(p["nextToken"], "events", 1)[0] if p.get("nextToken") else 0
-        limit = p.get("limit", 10000)
-        more = start + limit < len(events)
+        events.sort(key=_EVENT_PAGES.key)
+        page = _EVENT_PAGES.page_of(events, p.get("limit", 10000), p.get("nextToken"))
         return {
-            "events": events[start : start + limit],
+            "events": page.items,
             "searchedLogStreams": [{"logStreamName": s, "searchedCompletely": True} for s in streams],
-            "nextToken": encode_token("events", [start + limit]) if more else None,
+            "nextToken": page.next_token,
         }
 
     return {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from byoi.aws.protocol import Handler, RequestContext
-from byoi.sagemaker.listing import list_query
+from byoi.sagemaker.list_query import list_query
 from byoi.services.container import Services
 from byoi.services.domains import domain_arn, member_arn
 from byoi.store.models import Domain, DomainMember

@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 
 from byoi.aws.arns import APP_IMAGE_CONFIG, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
+from byoi.aws.pagination import Page
 from byoi.aws.protocol import Scope
 from byoi.clock import Clock
-from byoi.services.listing import Listing, ListQuery, Page
 from byoi.services.tags import delete_tags_of, insert_tags
 from byoi.store.database import Database, lookup
+from byoi.store.listing import Listing, ListQuery
 from byoi.store.models import AppImageConfig
 from byoi.store.raw import Prepared, Transaction
 from byoi.vocabulary import CONFIG_COLUMNS, DEFAULT_FILE_SYSTEM

@@ -27,16 +27,17 @@ from sqlalchemy.orm import Session, contains_eager
 from byoi.app_settings import attached_images, settings_chain
 from byoi.aws.arns import APP, IMAGE, IMAGE_VERSION, app_arn, parse_sagemaker_arn, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
+from byoi.aws.pagination import Page
 from byoi.aws.protocol import Scope
 from byoi.clock import Clock
 from byoi.services.app_image_configs import find_config
 from byoi.services.domains import get_domain, get_member
 from byoi.services.image_versions import version_arn
 from byoi.services.images import find_image
-from byoi.services.listing import Listing, ListQuery, Page
 from byoi.services.settling import Settling
 from byoi.services.tags import insert_tags
 from byoi.store.database import Database
+from byoi.store.listing import Listing, ListQuery
 from byoi.store.models import App, Domain, DomainMember, ImageVersion, ImageVersionAlias
 from byoi.store.raw import Prepared
 from byoi.vocabulary import CUSTOM_IMAGE_APPS, AppStatus, ImageVersionStatus, StudioStatus

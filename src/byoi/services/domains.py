@@ -25,15 +25,16 @@ from sqlalchemy.orm import Session, contains_eager
 
 from byoi.aws.arns import DOMAIN, SPACE, USER_PROFILE, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
+from byoi.aws.pagination import Page
 from byoi.aws.protocol import Scope
 from byoi.clock import Clock
 from byoi.gateway.origins import StudioOrigins
 from byoi.services.app_image_configs import config_row
 from byoi.services.images import has_version, image_id
-from byoi.services.listing import Listing, ListQuery, Page
 from byoi.services.settling import Settling
 from byoi.services.tags import delete_tags_of, insert_tags
 from byoi.store.database import Database, lookup
+from byoi.store.listing import Listing, ListQuery
 from byoi.store.models import App, Domain, DomainMember
 from byoi.store.raw import Prepared, Transaction
 from byoi.store.transitions import Transitions

@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from byoi.aws.arns import IMAGE_VERSION, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, ValidationException
-from byoi.aws.pagination import decode_token, encode_token
+from byoi.aws.pagination import Page, Paginator
 from byoi.aws.protocol import Scope
 from byoi.clock import Clock
 from byoi.services.images import get_image, image_arn
-from byoi.services.listing import Listing, ListQuery, Page
 from byoi.services.settling import Settling
 from byoi.store.database import Database
+from byoi.store.listing import Listing, ListQuery
 from byoi.store.models import Image, ImageVersion, ImageVersionAlias
 from byoi.vocabulary import ImageStatus, ImageVersionStatus
 
@@ -41,6 +41,8 @@ _VERSIONS = Listing(
     "versions", select(ImageVersion).where(ImageVersion.image_id == bindparam("image_id")), VERSION_SORTS, ImageVersion.id,
     created=ImageVersion.created_ms, modified=ImageVersion.modified_ms,
 )
+#: ListAliases pages: alias names, in order.
+_ALIAS_PAGES: Paginator = Paginator("aliases", lambda alias: (alias,))
 
 #: Version attributes a caller may set, API member -> column.
 METADATA_FIELDS = {
@@ -195,14 +197,11 @@ class ImageVersionService:
                 stmt = stmt.where(ImageVersionAlias.version_id == row.id)
             if alias is not None:
                 stmt = stmt.where(ImageVersionAlias.alias == alias)
-            if next_token:
-                (after,) = decode_token(next_token, "aliases", 1)
-                stmt = stmt.where(ImageVersionAlias.alias > after)
-            rows = list(session.scalars(stmt.order_by(ImageVersionAlias.alias).limit(max_results + 1)))
-        names = [r.alias for r in rows]
-        if len(names) <= max_results:
-            return Page(names, None)
-        return Page(names[:max_results], encode_token("aliases", [names[max_results - 1]]))
+            after = _ALIAS_PAGES.after(next_token)
+            if after is not None:
+                stmt = stmt.where(ImageVersionAlias.alias > after[0])
+            names = list(session.scalars(stmt.with_only_columns(ImageVersionAlias.alias).order_by(ImageVersionAlias.alias).limit(max_results + 1)))
+        return _ALIAS_PAGES.page(names, max_results)
 
     # --- update / delete -------------------------------------------------------
 

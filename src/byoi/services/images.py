@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 
 from byoi.aws.arns import IMAGE, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, ValidationException
+from byoi.aws.pagination import Page
 from byoi.aws.protocol import Scope
 from byoi.clock import Clock
-from byoi.services.listing import Listing, ListQuery, Page
 from byoi.services.settling import Settling
 from byoi.services.tags import insert_tags
 from byoi.store.database import Database, lookup
+from byoi.store.listing import Listing, ListQuery
 from byoi.store.models import Image, ImageVersion
 from byoi.store.raw import Prepared, Transaction
 from byoi.vocabulary import IMAGE_TRANSITIONAL, ImageStatus

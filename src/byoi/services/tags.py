@@ -18,8 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from byoi.aws.errors import ValidationException
-from byoi.aws.pagination import decode_token, encode_token
-from byoi.services.listing import Page
+from byoi.aws.pagination import Page, Paginator
 from byoi.store.database import Database
 from byoi.store.models import Tag
 from byoi.store.raw import Prepared, Transaction
@@ -37,6 +36,7 @@ _TAGS_PAGE = Prepared(
     .order_by(Tag.id)
     .limit(bindparam("limit"))
 )
+_PAGES: Paginator = Paginator("tags", lambda row: (row.id,))
 _INSERT = Prepared(insert(Tag).values(resource_arn=bindparam("arn"), key=bindparam("key"), value=bindparam("value")))
 _UPDATE = Prepared(
     update(Tag).where(Tag.resource_arn == bindparam("arn"), Tag.key == bindparam("key")).values(value=bindparam("value"))
@@ -100,13 +100,11 @@ class TagService:
     def list(self, arn: str, max_results: int | None, next_token: str | None) -> Page:
         """A page of the resource's tags (rows with ``key`` and ``value``), oldest first."""
         limit = max_results or MAX_TAGS_PER_RESOURCE
-        after_id = decode_token(next_token, "tags", 1)[0] if next_token else 0
+        (after_id,) = _PAGES.after(next_token) or (0,)
         with self._db.raw_read() as tx:
             self._require(tx, arn)
             rows = tx.all(_TAGS_PAGE, {"arn": arn, "after_id": after_id, "limit": limit + 1})
-        if len(rows) <= limit:
-            return Page(rows, None)
-        return Page(rows[:limit], encode_token("tags", [rows[limit - 1].id]))
+        return _PAGES.page(rows, limit)
 
     def delete(self, arn: str, keys: list[str]) -> None:
         with self._db.raw_write() as tx:

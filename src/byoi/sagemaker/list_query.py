@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from byoi.services.listing import ListQuery
+from byoi.store.listing import ListQuery
 
 
 def list_query(p: dict, default_sort: str, modified: str = "LastModifiedTime", default_order: str = "Descending") -> ListQuery:

@@ -12,7 +12,8 @@ The statement for each *shape* of request (sort, order, which filters are
 given, first page or not) is built once and kept: building a SQLAlchemy
 statement costs more than running it. Every value goes in as a parameter.
 ``page()`` runs it on the driver (``byoi.store.raw``) and yields rows;
-``orm_page()`` runs it in a Session and yields ORM objects.
+``orm_page()`` runs it in a Session and yields ORM objects. Pages and their
+tokens are the one paginator's (``byoi.aws.pagination``).
 """
 
 from __future__ import annotations
@@ -20,22 +21,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from byoi.aws.pagination import decode_token, encode_token
+from byoi.aws.pagination import Page, Paginator
 from byoi.clock import to_ms
 from byoi.store.raw import Prepared, Transaction
-
-T = TypeVar("T")
-
-
-@dataclass
-class Page(Generic[T]):
-    items: list[T]
-    next_token: str | None
 
 
 @dataclass
@@ -101,19 +94,20 @@ class Listing:
             self._filters["modified_before"] = lambda p: modified <= p
         self._filters.update(equals or {})
         self._shapes: dict[tuple, Prepared] = {}
+        self._paginators: dict[str, Paginator] = {}
 
     def page(self, tx: Transaction, query: ListQuery, token_kind: str | None = None, **params: Any) -> Page[Any]:
         """One page of rows (named tuples of the base statement's columns)."""
-        stmt, values, sort_name = self._prepare(query, token_kind, params)
-        return self._cut(tx.all(stmt, values), query, sort_name)
+        stmt, values, paginator = self._prepare(query, token_kind, params)
+        return paginator.page(tx.all(stmt, values), query.max_results)
 
     def orm_page(self, session: Session, query: ListQuery, token_kind: str | None = None, **params: Any) -> Page[Any]:
         """One page of ORM objects (for listings whose callers navigate relationships)."""
-        stmt, values, sort_name = self._prepare(query, token_kind, params)
-        return self._cut(list(session.scalars(stmt.statement, values)), query, sort_name)
+        stmt, values, paginator = self._prepare(query, token_kind, params)
+        return paginator.page(list(session.scalars(stmt.statement, values)), query.max_results)
 
     def _prepare(self, query: ListQuery, token_kind: str | None, params: dict[str, Any]):
-        """(statement, parameter values, token sort name) for one call.
+        """(statement, parameter values, paginator) for one call.
 
         ``params`` are the base statement's parameters and, under their
         ``equals`` names, the optional conditions (None: not given).
@@ -127,13 +121,19 @@ class Listing:
             elif value is not None:
                 values[filter_name] = value
                 given.append(filter_name)
-        if query.next_token:
-            values["after_sort"], values["after_id"] = decode_token(query.next_token, sort_name, 2)
-        shape = (query.sort_by, query.ascending, bool(query.next_token), tuple(given))
+        paginator = self._paginators.get(sort_name)
+        if paginator is None:
+            column, tiebreak = self._sorts[query.sort_by].key, self._tiebreak.key
+            key = lambda row: (getattr(row, column), getattr(row, tiebreak))  # noqa: E731
+            paginator = self._paginators[sort_name] = Paginator(sort_name, key, arity=2, descending=not query.ascending)
+        after = paginator.after(query.next_token)
+        if after is not None:
+            values["after_sort"], values["after_id"] = after
+        shape = (query.sort_by, query.ascending, after is not None, tuple(given))
         stmt = self._shapes.get(shape)
         if stmt is None:
             stmt = self._shapes[shape] = self._build(*shape)
-        return stmt, values, sort_name
+        return stmt, values, paginator
 
     def _query_filters(self, query: ListQuery) -> list[tuple[str, Any]]:
         """The query's filters that this listing has and that are given, with their parameter values."""
@@ -156,11 +156,3 @@ class Listing:
             stmt = stmt.where(keys > last if ascending else keys < last)
         order = (column.asc(), tiebreak.asc()) if ascending else (column.desc(), tiebreak.desc())
         return Prepared(stmt.order_by(*order).limit(bindparam("limit")))
-
-    def _cut(self, rows: list, query: ListQuery, sort_name: str) -> Page[Any]:
-        if len(rows) <= query.max_results:
-            return Page(rows, None)
-        rows = rows[: query.max_results]
-        column = self._sorts[query.sort_by]
-        last = rows[-1]
-        return Page(rows, encode_token(sort_name, [getattr(last, column.key), getattr(last, self._tiebreak.key)]))

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import bindparam, insert, select
 
 from byoi.aws.errors import ValidationException
-from byoi.services.listing import Listing, ListQuery, like_fragment
 from byoi.store.database import Database
+from byoi.store.listing import Listing, ListQuery, like_fragment
 from byoi.store.models import AppImageConfig
 from tests.conftest import fresh_database_url
 
