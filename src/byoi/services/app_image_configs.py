@@ -25,8 +25,9 @@ from byoi.aws.pagination import Page
 from byoi.aws.protocol import Scope
 from byoi.clock import Clock
 from byoi.services.tags import delete_tags_of, insert_tags
-from byoi.store.database import Database, lookup
+from byoi.store.database import Database
 from byoi.store.listing import Listing, ListQuery
+from byoi.store.lookups import CONFIG_BY_NAME
 from byoi.store.models import AppImageConfig
 from byoi.store.raw import Prepared, Transaction
 from byoi.vocabulary import CONFIG_COLUMNS, DEFAULT_FILE_SYSTEM
@@ -42,20 +43,12 @@ def config_arn(config: AppImageConfig) -> str:
     return sagemaker_arn(Scope(config.account_id, config.region), APP_IMAGE_CONFIG, config.name)
 
 
-#: Built once: constructing a SQLAlchemy expression costs more than running it.
-_CONFIG_BY_NAME = select(AppImageConfig).where(
-    AppImageConfig.account_id == bindparam("account_id"),
-    AppImageConfig.region == bindparam("region"),
-    AppImageConfig.name_key == bindparam("name_key"),
-)
-
-
-def find_config(session: Session, scope: Scope, name: str) -> AppImageConfig | None:
+def find_config(source: Session | Transaction, scope: Scope, name: str, as_object: bool = True):
+    """Config ``name`` (an ORM object of the session ``source``, or with ``as_object=False`` a row), or None."""
     params = {"account_id": scope.account_id, "region": scope.region, "name_key": name.lower()}
-    return lookup(session, _CONFIG_BY_NAME, params)
+    return CONFIG_BY_NAME.object(source, **params) if as_object else CONFIG_BY_NAME.row(source, **params)
 
 
-_FIND_CONFIG = Prepared(_CONFIG_BY_NAME, locks=AppImageConfig)
 _INSERT_CONFIG = Prepared(insert(AppImageConfig).values({
     c: bindparam(c) for c in ("account_id", "region", "name", "name_key", "created_ms", "modified_ms", *CONFIG_COLUMNS.values())
 }))
@@ -65,12 +58,6 @@ _CONFIGS = Listing(
     CONFIG_SORTS, AppImageConfig.id,
     created=AppImageConfig.created_ms, modified=AppImageConfig.modified_ms, name=AppImageConfig.name,
 )
-
-
-def config_row(source: Session | Transaction, scope: Scope, name: str):
-    """The config named ``name`` as a row (its columns as attributes), or None."""
-    params = {"account_id": scope.account_id, "region": scope.region, "name_key": name.lower()}
-    return Transaction.of(source).first(_FIND_CONFIG, params)
 
 
 def get_config(session: Session, scope: Scope, name: str) -> AppImageConfig:
@@ -117,7 +104,7 @@ class AppImageConfigService:
         }
         try:
             with self._db.raw_write() as tx:
-                if config_row(tx, scope, name) is not None:
+                if find_config(tx, scope, name, as_object=False) is not None:
                     raise in_use
                 tx.execute(_INSERT_CONFIG, values)
                 insert_tags(tx, arn, tags or [])
@@ -128,7 +115,7 @@ class AppImageConfigService:
     def describe(self, scope: Scope, name: str):
         """The config as a row (its columns as attributes)."""
         with self._db.raw_read() as tx:
-            row = config_row(tx, scope, name)
+            row = find_config(tx, scope, name, as_object=False)
         if row is None:
             raise config_not_found(scope, name)
         return row

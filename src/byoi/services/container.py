@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from byoi.aws.arns import APP_IMAGE_CONFIG, IMAGE, IMAGE_VERSION, parse_sagemaker_arn
 from byoi.clock import Clock
 from byoi.gateway.origins import StudioOrigins, default_studio_url
-from byoi.services.app_image_configs import AppImageConfigService, config_row
+from byoi.services.app_image_configs import AppImageConfigService, find_config
 from byoi.services.apps import AppService
 from byoi.services.base_images import BaseImageResolver
 from byoi.services.domains import DomainService, DomainSettler, studio_resource_exists
 from byoi.services.image_settler import ImageSettler
 from byoi.services.image_versions import ImageVersionService
-from byoi.services.images import ImageService, has_version, image_id
+from byoi.services.images import ImageService, find_image, has_version
 from byoi.services.settling import Settling
 from byoi.services.tags import TagService
 from byoi.store.database import Database
@@ -37,12 +37,12 @@ def resource_exists(tx: Transaction, arn: str) -> bool:
     if parsed is None:
         return False
     if parsed.resource_type == IMAGE and len(parsed.path) == 1:
-        return image_id(tx, parsed.scope, parsed.path[0]) is not None
+        return find_image(tx, parsed.scope, parsed.path[0], as_object=False) is not None
     if parsed.resource_type == IMAGE_VERSION and len(parsed.path) == 2 and parsed.path[1].isdigit():
-        key = image_id(tx, parsed.scope, parsed.path[0])
-        return key is not None and has_version(tx, key, int(parsed.path[1]))
+        image = find_image(tx, parsed.scope, parsed.path[0], as_object=False)
+        return image is not None and has_version(tx, image.id, int(parsed.path[1]))
     if parsed.resource_type == APP_IMAGE_CONFIG and len(parsed.path) == 1:
-        return config_row(tx, parsed.scope, parsed.path[0]) is not None
+        return find_config(tx, parsed.scope, parsed.path[0], as_object=False) is not None
     return studio_resource_exists(tx, parsed)
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import secrets
 import string
-from types import SimpleNamespace
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -29,12 +28,13 @@ from byoi.aws.pagination import Page
 from byoi.aws.protocol import Scope
 from byoi.clock import Clock
 from byoi.gateway.origins import StudioOrigins
-from byoi.services.app_image_configs import config_row
-from byoi.services.images import has_version, image_id
+from byoi.services.app_image_configs import find_config
+from byoi.services.images import find_image, has_version
 from byoi.services.settling import Settling
 from byoi.services.tags import delete_tags_of, insert_tags
-from byoi.store.database import Database, lookup
+from byoi.store.database import Database
 from byoi.store.listing import Listing, ListQuery
+from byoi.store.lookups import DOMAIN_BY_ID, MEMBER_BY_NAME
 from byoi.store.models import App, Domain, DomainMember
 from byoi.store.raw import Prepared, Transaction
 from byoi.store.transitions import Transitions
@@ -54,15 +54,6 @@ def member_arn(member: DomainMember) -> str:
 
 
 #: Built once: constructing a SQLAlchemy expression costs more than running it.
-_DOMAIN_BY_ID = select(Domain).where(
-    Domain.domain_id == bindparam("domain_id"), Domain.account_id == bindparam("account_id"), Domain.region == bindparam("region")
-)
-_MEMBER_BY_NAME = select(DomainMember).where(
-    DomainMember.domain_pk == bindparam("domain_pk"), DomainMember.kind == bindparam("kind"),
-    DomainMember.name_key == bindparam("name_key"),
-)
-_FIND_DOMAIN = Prepared(_DOMAIN_BY_ID, locks=Domain)
-_MEMBER_ID = Prepared(select(DomainMember.id).where(_MEMBER_BY_NAME.whereclause), locks=DomainMember)
 _LIVE_APP_ID = Prepared(
     select(App.id).where(
         App.domain_pk == bindparam("domain_pk"),
@@ -86,7 +77,7 @@ _INSERT_DOMAIN = Prepared(insert(Domain).values({
         "domain_id", "account_id", "region", "name", "status", "failure_reason", "settings", "next_home_uid",
         "created_ms", "modified_ms",
     )
-}).returning(Domain.id))
+}))
 _DOMAINS = Listing(
     "domains",
     select(Domain).where(Domain.account_id == bindparam("account_id"), Domain.region == bindparam("region")),
@@ -104,8 +95,10 @@ _MEMBERS = Listing(
 )
 
 
-def find_domain(session: Session, scope: Scope, domain_id: str) -> Domain | None:
-    return lookup(session, _DOMAIN_BY_ID, {"domain_id": domain_id, "account_id": scope.account_id, "region": scope.region})
+def find_domain(source: Session | Transaction, scope: Scope, domain_id: str, as_object: bool = True):
+    """Domain ``domain_id`` (an ORM object of the session ``source``, or with ``as_object=False`` a row), or None."""
+    params = {"domain_id": domain_id, "account_id": scope.account_id, "region": scope.region}
+    return DOMAIN_BY_ID.object(source, **params) if as_object else DOMAIN_BY_ID.row(source, **params)
 
 
 def get_domain(session: Session, scope: Scope, domain_id: str) -> Domain:
@@ -119,8 +112,10 @@ def domain_not_found(scope: Scope, domain_id: str) -> ResourceNotFound:
     return ResourceNotFound(f"Domain with ARN {sagemaker_arn(scope, DOMAIN, domain_id)} does not exist")
 
 
-def find_member(session: Session, domain: Domain, kind: str, name: str) -> DomainMember | None:
-    return lookup(session, _MEMBER_BY_NAME, {"domain_pk": domain.id, "kind": kind, "name_key": name.lower()})
+def find_member(source: Session | Transaction, domain: Domain, kind: str, name: str, as_object: bool = True):
+    """Domain member ``name`` of ``kind`` (an ORM object of the session ``source``, or with ``as_object=False`` a row), or None."""
+    params = {"domain_pk": domain.id, "kind": kind, "name_key": name.lower()}
+    return MEMBER_BY_NAME.object(source, **params) if as_object else MEMBER_BY_NAME.row(source, **params)
 
 
 def get_member(session: Session, domain: Domain, kind: str, name: str) -> DomainMember:
@@ -138,13 +133,13 @@ def check_custom_images(source: Session | Transaction, scope: Scope, settings: d
     for app_settings in APP_SETTINGS:
         for i, custom in enumerate(((settings or {}).get(app_settings) or {}).get("CustomImages") or [], 1):
             path = f"{where}.{app_settings}.CustomImages.{i}"
-            key = image_id(tx, scope, custom["ImageName"])
-            if key is None:
+            image = find_image(tx, scope, custom["ImageName"], as_object=False)
+            if image is None:
                 raise ValidationException(f"{path}: Image {custom['ImageName']} does not exist")
             number = custom.get("ImageVersionNumber")
-            if number is not None and not has_version(tx, key, number):
+            if number is not None and not has_version(tx, image.id, number):
                 raise ValidationException(f"{path}: Image {custom['ImageName']} has no version {number}")
-            if config_row(tx, scope, custom["AppImageConfigName"]) is None:
+            if find_config(tx, scope, custom["AppImageConfigName"], as_object=False) is None:
                 raise ValidationException(f"{path}: AppImageConfig {custom['AppImageConfigName']} does not exist")
 
 
@@ -178,8 +173,8 @@ class DomainService:
 
     # --- domains --------------------------------------------------------------
 
-    def create(self, scope: Scope, name: str, settings: dict, tags: list[dict] | None) -> SimpleNamespace:
-        """The new domain, as a record with the columns of a ``Domain`` as attributes."""
+    def create(self, scope: Scope, name: str, settings: dict, tags: list[dict] | None):
+        """The new domain as a row (its columns as attributes), as ``describe`` gives it."""
         now = self._clock.now_ms()
         values = dict(
             domain_id=new_domain_id(),
@@ -197,7 +192,8 @@ class DomainService:
         with self._db.raw_write() as tx:
             check_custom_images(tx, scope, settings.get("DefaultUserSettings"), "DefaultUserSettings")
             check_custom_images(tx, scope, settings.get("DefaultSpaceSettings"), "DefaultSpaceSettings")
-            domain = SimpleNamespace(id=tx.scalar(_INSERT_DOMAIN, values), **values)
+            tx.execute(_INSERT_DOMAIN, values)
+            domain = find_domain(tx, scope, values["domain_id"], as_object=False)
             insert_tags(tx, domain_arn(domain), tags or [])
         if domain.status == StudioStatus.Pending:
             self._settling.changed("domains")
@@ -206,7 +202,7 @@ class DomainService:
     def describe(self, scope: Scope, domain_id: str):
         """The domain as a row (its columns as attributes)."""
         with self._db.raw_read() as tx:
-            row = tx.first(_FIND_DOMAIN, {"domain_id": domain_id, "account_id": scope.account_id, "region": scope.region})
+            row = find_domain(tx, scope, domain_id, as_object=False)
         if row is None:
             raise domain_not_found(scope, domain_id)
         return row
@@ -385,15 +381,14 @@ def studio_resource_exists(tx: Transaction, parsed) -> bool:
     from byoi.aws.arns import APP
 
     scope = parsed.scope
-    domain = tx.first(_FIND_DOMAIN, {"domain_id": parsed.path[0], "account_id": scope.account_id, "region": scope.region})
+    domain = find_domain(tx, scope, parsed.path[0], as_object=False)
     if domain is None:
         return False
     if parsed.resource_type == DOMAIN:
         return len(parsed.path) == 1
     kinds = {USER_PROFILE: "user", SPACE: "space"}
     if parsed.resource_type in kinds and len(parsed.path) == 2:
-        params = {"domain_pk": domain.id, "kind": kinds[parsed.resource_type], "name_key": parsed.path[1].lower()}
-        return tx.scalar(_MEMBER_ID, params) is not None
+        return find_member(tx, domain, kinds[parsed.resource_type], parsed.path[1], as_object=False) is not None
     if parsed.resource_type == APP and len(parsed.path) == 4:
         owner, app_type, name = parsed.path[1:]
         params = {"domain_pk": domain.id, "owner": owner, "app_type": app_type, "name": name}

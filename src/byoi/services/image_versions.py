@@ -108,8 +108,7 @@ class ImageVersionService:
         self, scope: Scope, image_name: str, base_image: str, token: str, aliases: list[str], metadata: dict
     ) -> str:
         with self._db.write() as session:
-            image = get_image(session, scope, image_name)
-            session.refresh(image, with_for_update=True)  # row lock on PostgreSQL; SQLite is already serialized
+            image = get_image(session, scope, image_name)  # locked until this transaction ends
             if image.status == ImageStatus.DELETING:
                 raise ResourceInUse(f"Image with ARN {image_arn(image)} is being deleted")
             existing = session.scalar(

@@ -19,10 +19,11 @@ from byoi.aws.protocol import Scope
 from byoi.clock import Clock
 from byoi.services.settling import Settling
 from byoi.services.tags import insert_tags
-from byoi.store.database import Database, lookup
+from byoi.store.database import Database
 from byoi.store.listing import Listing, ListQuery
+from byoi.store.lookups import IMAGE_BY_NAME, VERSION_BY_NUMBER
 from byoi.store.models import Image, ImageVersion
-from byoi.store.raw import Prepared, Transaction
+from byoi.store.raw import Transaction
 from byoi.vocabulary import IMAGE_TRANSITIONAL, ImageStatus
 
 IMAGE_SORTS = {"CREATION_TIME": Image.created_ms, "LAST_MODIFIED_TIME": Image.modified_ms, "IMAGE_NAME": Image.name}
@@ -32,31 +33,15 @@ def image_arn(image: Image) -> str:
     return sagemaker_arn(Scope(image.account_id, image.region), IMAGE, image.name)
 
 
-#: Built once: constructing a SQLAlchemy expression costs more than running it.
-_IMAGE_BY_NAME = select(Image).where(
-    Image.account_id == bindparam("account_id"), Image.region == bindparam("region"), Image.name_key == bindparam("name_key")
-)
+def find_image(source: Session | Transaction, scope: Scope, name: str, as_object: bool = True):
+    """Image ``name`` (an ORM object of the session ``source``, or with ``as_object=False`` a row), or None."""
+    params = {"account_id": scope.account_id, "region": scope.region, "name_key": name.lower()}
+    return IMAGE_BY_NAME.object(source, **params) if as_object else IMAGE_BY_NAME.row(source, **params)
 
 
-def find_image(session: Session, scope: Scope, name: str) -> Image | None:
-    return lookup(session, _IMAGE_BY_NAME, {"account_id": scope.account_id, "region": scope.region, "name_key": name.lower()})
-
-
-_IMAGE_ID = Prepared(select(Image.id).where(_IMAGE_BY_NAME.whereclause), locks=Image)
-_VERSION_ID = Prepared(
-    select(ImageVersion.id).where(ImageVersion.image_id == bindparam("image_id"), ImageVersion.version == bindparam("version")),
-    locks=ImageVersion,
-)
-
-
-def image_id(tx: Transaction, scope: Scope, name: str) -> int | None:
-    """The key of image ``name``, or None when there is none."""
-    return tx.scalar(_IMAGE_ID, {"account_id": scope.account_id, "region": scope.region, "name_key": name.lower()})
-
-
-def has_version(tx: Transaction, image_key: int, version: int) -> bool:
+def has_version(source: Session | Transaction, image_key: int, version: int) -> bool:
     """Whether the image whose key is ``image_key`` has version number ``version``."""
-    return tx.scalar(_VERSION_ID, {"image_id": image_key, "version": version}) is not None
+    return VERSION_BY_NUMBER.row(source, image_id=image_key, version=version) is not None
 
 
 _IMAGES = Listing(

@@ -12,10 +12,7 @@ through these context managers:
   time anyway, and its busy handler waits by sleeping (1, 2, 5, 10 ... ms),
   which under concurrent writes cost tens of milliseconds at p99.
 
-  Lookups made through ``lookup(session, stmt)`` in a write session lock the
-  rows they find (``SELECT ... FOR UPDATE`` on PostgreSQL, where writers run
-  concurrently under READ COMMITTED), so of two transactions deleting or
-  changing one row the second waits and then sees the first one's outcome.
+  A write transaction's lookups lock the rows they find (``byoi.store.lookups``).
 * ``raw_read()`` / ``raw_write()`` - the same two kinds of transaction for the
   hot paths' ``Prepared`` statements, run straight on the driver
   (``byoi.store.raw``, which says why and what it costs); rows come back as
@@ -38,7 +35,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, Select, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
@@ -48,14 +45,6 @@ from byoi.store.raw import LOCKING, Transaction
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-
-
-def lookup(session: Session, stmt: Select, params: dict):
-    """The first ORM object ``stmt`` finds, locked for update when ``session`` writes."""
-    if session.info.get(LOCKING):
-        # Only the entity's own table: eager-loaded relationships may be outer-joined.
-        stmt = stmt.with_for_update(of=stmt.column_descriptions[0]["entity"])
-    return session.scalar(stmt, params)
 
 
 class Database:
