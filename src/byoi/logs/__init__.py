@@ -129,4 +129,5 @@ def handlers(logs: AppLogs) -> dict[str, Handler]:
 
 
 def logs_service(logs: AppLogs) -> JsonService:
-    return JsonService(target_prefix="Logs_20140328", model_name="logs", handlers=handlers(logs))
+    # Its reads read whole log files: never on the event loop.
+    return JsonService(target_prefix="Logs_20140328", model_name="logs", handlers=handlers(logs), reads_store_only=False)
