@@ -269,8 +269,8 @@ def test_deep_nesting_is_a_serialization_error_never_a_500(depth):
 def test_logs_reads_run_in_a_worker_thread_and_sagemaker_reads_inline(tmp_path):
     """With ``inline`` (SQLite), a SageMaker Describe touches only the store and runs on the event
     loop; the logs service's reads read whole log files, so they run in a worker thread."""
-    from byoi.logs import logs_service
-    from byoi.runtime.logs import AppLogs
+    from byoi.cloudwatch_logs import logs_service
+    from byoi.runtime.app_logs import AppLogs
 
     logs = AppLogs(tmp_path)
     stream = "d-1/alice/JupyterLab/default"
