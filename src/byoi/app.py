@@ -30,7 +30,6 @@ from byoi.clock import Clock, SystemClock
 from byoi.cloudcontrol import cloudcontrol_service
 from byoi.cloudwatch_logs import logs_service
 from byoi.gateway.ledger import PresignLedger
-from byoi.gateway.origins import StudioOrigins, default_studio_url
 from byoi.gateway.proxy import Proxy
 from byoi.gateway.sessions import Sessions
 from byoi.gateway.sites import SITE_KEY, Sites
@@ -44,6 +43,7 @@ from byoi.services.wiring import build_services
 from byoi.settings import DockerMode, Settings
 from byoi.store.database import Database
 from byoi.store.files import private_dir
+from byoi.studio_urls import StudioOrigins, default_studio_url
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ def create_app(
 
 
 class ByoiApp:
-    """The ASGI application. A request whose Host is a Studio origin (``byoi.gateway.origins``)
+    """The ASGI application. A request whose Host is a Studio origin (``byoi.studio_urls``)
     goes to that domain's or space's site; on any other host ``POST /`` (every AWS API call)
     goes straight to the protocol endpoint, and the rest (gateway paths, health, lifespan) to
     Starlette."""

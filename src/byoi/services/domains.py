@@ -27,7 +27,6 @@ from byoi.aws.arns import DOMAIN, SPACE, USER_PROFILE, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
 from byoi.aws.protocol import Scope
 from byoi.clock import Clock
-from byoi.gateway.origins import StudioOrigins
 from byoi.services.app_image_configs import config_row
 from byoi.services.images import has_version, image_id
 from byoi.services.listing import Listing, ListQuery, Page
@@ -36,6 +35,7 @@ from byoi.services.tags import delete_tags_of, insert_tags
 from byoi.store.database import Database, lookup
 from byoi.store.models import App, Domain, DomainMember
 from byoi.store.raw import Prepared, Transaction
+from byoi.studio_urls import StudioOrigins
 from byoi.vocabulary import CUSTOM_IMAGE_APPS, LIVE_APP_STATES, AppStatus, StudioStatus
 
 MEMBER_KINDS = {"user": ("user profile", USER_PROFILE), "space": ("space", SPACE)}
