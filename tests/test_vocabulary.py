@@ -46,7 +46,9 @@ def imports_of(package: str) -> dict[str, set[str]]:
     for path in (SRC / package).rglob("*.py"):
         names = set()
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("byoi."):
+            if isinstance(node, ast.ImportFrom) and node.module == "byoi":  # from byoi import gateway
+                names.update(f"byoi.{a.name}" for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("byoi."):
                 names.add(node.module)
             elif isinstance(node, ast.Import):
                 names.update(a.name for a in node.names if a.name.startswith("byoi."))
@@ -54,8 +56,9 @@ def imports_of(package: str) -> dict[str, set[str]]:
     return found
 
 
-def test_the_services_never_import_the_runtime_and_the_runtime_never_imports_the_services():
-    services = {m: sorted(n for n in names if n.startswith("byoi.runtime")) for m, names in imports_of("services").items()}
+def test_the_services_never_import_the_runtime_nor_the_gateway_and_the_runtime_never_imports_the_services():
+    services = {m: sorted(n for n in names if n.startswith(("byoi.runtime", "byoi.gateway")))
+                for m, names in imports_of("services").items()}
     runtime = {m: sorted(n for n in names if n.startswith(("byoi.services", "byoi.sagemaker", "byoi.cloudcontrol")))
                for m, names in imports_of("runtime").items()}
     assert {m: n for m, n in services.items() if n} == {}
@@ -66,3 +69,4 @@ def test_the_vocabulary_and_the_settings_rules_import_nothing_else_of_byoi():
     everything = imports_of(".")
     assert everything["vocabulary.py"] == set()
     assert everything["app_settings.py"] == {"byoi.vocabulary"}
+    assert everything["studio_urls.py"] == set()

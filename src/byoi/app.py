@@ -28,22 +28,22 @@ from byoi.auth.sigv4 import Caller, SignedRequest, verify
 from byoi.aws.protocol import Authenticator, JsonProtocolEndpoint
 from byoi.clock import Clock, SystemClock
 from byoi.cloudcontrol import cloudcontrol_service
+from byoi.cloudwatch_logs import logs_service
 from byoi.gateway.ledger import PresignLedger
-from byoi.gateway.origins import StudioOrigins, default_studio_url
 from byoi.gateway.proxy import Proxy
 from byoi.gateway.sessions import Sessions
 from byoi.gateway.sites import SITE_KEY, Sites
 from byoi.gateway.studio import StudioPages
 from byoi.gateway.tokens import TokenSigner, load_secret
-from byoi.logs import logs_service
+from byoi.runtime.app_logs import AppLogs
 from byoi.runtime.app_settler import AppSettler
-from byoi.runtime.logs import AppLogs
 from byoi.sagemaker import sagemaker_service
 from byoi.services.base_images import BaseImageResolver, DockerResolver, PassThroughResolver
-from byoi.services.container import build_services
+from byoi.services.wiring import build_services
 from byoi.settings import DockerMode, Settings
 from byoi.store.database import Database
 from byoi.store.files import private_dir
+from byoi.studio_urls import StudioOrigins, default_studio_url
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ def create_app(
 
 
 class ByoiApp:
-    """The ASGI application. A request whose Host is a Studio origin (``byoi.gateway.origins``)
+    """The ASGI application. A request whose Host is a Studio origin (``byoi.studio_urls``)
     goes to that domain's or space's site; on any other host ``POST /`` (every AWS API call)
     goes straight to the protocol endpoint, and the rest (gateway paths, health, lifespan) to
     Starlette."""

@@ -15,6 +15,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from byoi.studio_urls import StudioOrigins
+
 
 def default_data_dir() -> Path:
     """``$XDG_DATA_HOME/byoi``, or ``~/.local/share/byoi``."""
@@ -176,8 +178,6 @@ class Settings(BaseSettings):
     @classmethod
     def _studio_origin(cls, value: str | None) -> str | None:
         if value is not None:
-            from byoi.gateway.origins import StudioOrigins
-
             StudioOrigins(value)  # raises ValueError with what is wrong
         return value
 

@@ -24,7 +24,7 @@ def implemented_operations() -> list[tuple[str, str, str]]:
     from unittest.mock import MagicMock
 
     from byoi.cloudcontrol import cloudcontrol_service
-    from byoi.logs import logs_service
+    from byoi.cloudwatch_logs import logs_service
 
     services = [sagemaker_service(MagicMock()), cloudcontrol_service(MagicMock(), MagicMock(), MagicMock()), logs_service(MagicMock())]
     return [(s.model_name, s.target_prefix, op) for s in services for op in sorted(s.handlers)]

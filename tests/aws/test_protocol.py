@@ -6,7 +6,9 @@ byoi's serializer and botocore's parser. Nothing here touches the store.
 """
 
 import asyncio
+import dataclasses
 import json
+import threading
 from datetime import datetime, timezone
 
 import pytest
@@ -259,3 +261,59 @@ def test_deep_nesting_is_a_serialization_error_never_a_500(depth):
         "__type": "SerializationException",
         "message": "Request body has JSON arrays and objects nested more than 100 levels deep (at most 100 are accepted)",
     }
+
+
+# --- where handlers run ------------------------------------------------------
+
+
+def test_logs_reads_run_in_a_worker_thread_and_sagemaker_reads_inline(tmp_path):
+    """With ``inline`` (SQLite), a SageMaker Describe touches only the store and runs on the event
+    loop; the logs service's reads read whole log files, so they run in a worker thread."""
+    from byoi.cloudwatch_logs import logs_service
+    from byoi.runtime.app_logs import AppLogs
+
+    logs = AppLogs(tmp_path)
+    stream = "d-1/alice/JupyterLab/default"
+    logs.path(stream).parent.mkdir(parents=True)
+    logs.path(stream).write_text("2026-01-02T03:04:05.000000000Z hello\n")
+    threads: dict[str, int] = {}
+
+    def recorded(name, handler):
+        def run(ctx, params):
+            threads[name] = threading.get_ident()
+            return handler(ctx, params)
+        return run
+
+    service = logs_service(logs)
+    service = dataclasses.replace(service, handlers={op: recorded(op, h) for op, h in service.handlers.items()})
+    sagemaker = JsonService("SageMaker", "sagemaker", {"DescribeImage": recorded("DescribeImage", lambda c, p: {"ImageName": "img"})})
+    endpoint = JsonProtocolEndpoint([sagemaker, service], "123456789012", "us-east-1", inline=True)
+
+    async def call(target: str, body: dict) -> dict:
+        sent: list[dict] = []
+
+        async def receive() -> dict:
+            return {"type": "http.request", "body": json.dumps(body).encode(), "more_body": False}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/", "raw_path": b"/", "query_string": b"",
+                 "headers": [(b"x-amz-target", target.encode())]}
+        await endpoint.asgi(scope, receive, send)
+        assert sent[0]["status"] == 200, sent
+        return json.loads(sent[1]["body"])
+
+    async def main() -> tuple[int, dict, dict]:
+        loop_thread = threading.get_ident()
+        described = await call("SageMaker.DescribeImage", {"ImageName": "img"})
+        got = await call("Logs_20140328.GetLogEvents", {"logGroupName": "/aws/sagemaker/studio", "logStreamName": stream})
+        await call("Logs_20140328.DescribeLogStreams", {"logGroupName": "/aws/sagemaker/studio"})
+        return loop_thread, described, got
+
+    loop_thread, described, got = asyncio.run(main())
+    assert described == {"ImageName": "img"}
+    assert [e["message"] for e in got["events"]] == ["hello"]
+    assert threads["DescribeImage"] == loop_thread
+    assert threads["GetLogEvents"] != loop_thread
+    assert threads["DescribeLogStreams"] != loop_thread

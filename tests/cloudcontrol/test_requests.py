@@ -11,7 +11,7 @@ from byoi.cloudcontrol.resources import resource_types
 from byoi.cloudcontrol.schema import ResourceSchema
 from byoi.cloudcontrol.settler import RequestSettler
 from byoi.services.base_images import PassThroughResolver
-from byoi.services.container import build_services
+from byoi.services.wiring import build_services
 from byoi.store.database import Database
 from tests.services.test_settling import FakeClock
 

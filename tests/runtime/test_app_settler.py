@@ -5,9 +5,9 @@ paths run against a real Docker engine in tests/api/test_apps.py."""
 import pytest
 
 from byoi.aws.protocol import Scope
+from byoi.runtime.app_logs import AppLogs
 from byoi.runtime.app_settler import AppSettler
-from byoi.runtime.logs import AppLogs
-from byoi.services.container import build_services
+from byoi.services.wiring import build_services
 from byoi.store.database import Database
 from byoi.store.models import App, DomainMember
 from tests.runtime.fakes import DiesLater, ExitsAtOnce, FakeBackend, NeverServes

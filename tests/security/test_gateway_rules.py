@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from byoi.gateway.limits import AppPools, Slots, app_client
-from byoi.gateway.origins import Site, StudioOrigins, default_studio_url
 from byoi.gateway.policy import (
     app_cookies,
     app_prefix,
@@ -26,6 +25,7 @@ from byoi.gateway.policy import (
     space_app_at,
 )
 from byoi.gateway.proxy import app_headers, browser_headers
+from byoi.studio_urls import Site, StudioOrigins, default_studio_url
 
 
 @pytest.mark.parametrize("uri, ok", [

@@ -4,7 +4,7 @@ import pytest
 
 from byoi.aws.protocol import Scope
 from byoi.services.base_images import BaseImageError
-from byoi.services.container import build_services
+from byoi.services.wiring import build_services
 from byoi.store.database import Database
 
 SCOPE = Scope("123456789012", "us-east-1")

@@ -17,13 +17,14 @@ stored as given: protect the database and the file like any credential store.
 
 from __future__ import annotations
 
-import configparser
 import secrets
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from botocore.configloader import raw_config_parse
+from botocore.exceptions import ConfigNotFound, ConfigParseError
 from sqlalchemy import select
 
 from byoi.auth.sigv4 import Credential
@@ -40,19 +41,27 @@ class CredentialsFileError(ValueError):
 
 
 def read_credentials_file(path: Path) -> dict[str, Credential]:
-    """The keys in an AWS shared-credentials file, by access key id."""
-    parser = configparser.ConfigParser(interpolation=None)
+    """The keys in an AWS shared-credentials file, by access key id.
+
+    Parsed by botocore's own loader (what the AWS CLI reads the file with)."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            parser.read_file(handle)
-    except (OSError, UnicodeDecodeError, configparser.Error) as exc:
+        # raw_config_parse skips a file it cannot open and answers no profiles;
+        # opening it first says why it cannot be read.
+        with open(path, "rb"):
+            pass
+        profiles = raw_config_parse(str(path), parse_subsections=False)
+    except OSError as exc:
         raise CredentialsFileError(f"cannot read credentials file {path}: {exc}") from None
+    except ConfigNotFound:
+        raise CredentialsFileError(f"cannot read credentials file {path}: not a file") from None
+    except ConfigParseError as exc:
+        raise CredentialsFileError(f"cannot read credentials file {path}: {exc.kwargs.get('error', exc)}") from None
     keys: dict[str, Credential] = {}
-    for section in parser.sections():
-        key_id = parser.get(section, "aws_access_key_id", fallback="").strip()
-        secret = parser.get(section, "aws_secret_access_key", fallback="").strip()
+    for profile in profiles.values():
+        key_id = profile.get("aws_access_key_id", "").strip()
+        secret = profile.get("aws_secret_access_key", "").strip()
         if key_id and secret:
-            token = parser.get(section, "aws_session_token", fallback="").strip() or None
+            token = profile.get("aws_session_token", "").strip() or None
             keys[key_id] = Credential(key_id, secret, token)
     return keys
 

@@ -8,10 +8,10 @@ validates the body (``byoi.aws.validate``), calls the registered handler and
 serializes its result from the output shape; all of that after reading the
 body runs in one worker thread, off the event loop, except when the store
 answers in microseconds (``inline``: SQLite on a local file) and the operation
-touches nothing else (a read, or one of the service's ``store_only`` writes):
-those run on the event loop itself, because a hop to a thread and back costs
-more CPU (about 0.3 ms, measured with benchmarks/api_throughput.py) than the
-work. SQLite readers never wait; writers wait only for another writer's short
+touches nothing else (a read, when its service's ``reads_store_only``, or one
+of the service's ``store_only`` writes): those run on the event loop itself,
+because a hop to a thread and back costs more CPU (about 0.3 ms, measured with
+benchmarks/api_throughput.py) than the work. SQLite readers never wait; writers wait only for another writer's short
 transaction.
 
 The body is read under a size limit (``max_body_bytes``, from
@@ -81,8 +81,13 @@ class JsonService:
     model_name: str  # botocore service name, e.g. "sagemaker"
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     #: Write operations whose handlers touch only the store (no Docker, network
-    #: or image resolution, directly or through settling); reads are assumed so.
+    #: or image resolution, directly or through settling).
     store_only: frozenset[str] = frozenset()
+    #: Whether this service's reads (Describe, List, Get, Filter) touch only the
+    #: store, and so may run on the event loop like ``store_only`` writes. False
+    #: for a service whose reads do other I/O (the CloudWatch Logs API reads whole
+    #: log files): all its operations run in a worker thread.
+    reads_store_only: bool = True
 
 
 #: Operations that only read, by AWS's naming convention (every service byoi serves follows it).
@@ -201,7 +206,9 @@ class JsonProtocolEndpoint:
     def _store_only(self, target: str) -> bool:
         prefix, _, operation = target.rpartition(".")
         service = self._services.get(prefix)
-        return service is not None and (is_read(target) or operation in service.store_only)
+        if service is None:
+            return False
+        return (service.reads_store_only and is_read(target)) or operation in service.store_only
 
     def _process(self, request: SignedRequest, request_id: str) -> tuple[int, str, dict[str, str], str]:
         """(status, body, headers, content type) of the answer to one request; never raises."""

@@ -12,7 +12,7 @@ from byoi.clock import Clock
 from byoi.cloudcontrol.requests import CloudControlService
 from byoi.cloudcontrol.resources import resource_types
 from byoi.cloudcontrol.settler import RequestSettler
-from byoi.services.container import Services
+from byoi.services.wiring import Services
 from byoi.store.database import Database
 
 DEFAULT_MAX_RESULTS = 20

@@ -28,9 +28,9 @@ from byoi.aws.protocol import Scope
 from byoi.aws.validate import parse_input
 from byoi.cloudcontrol.schema import ResourceSchema
 from byoi.services.app_image_configs import config_arn, modes_given
-from byoi.services.container import Services
 from byoi.services.image_versions import METADATA_FIELDS, version_arn
 from byoi.services.images import image_arn
+from byoi.services.wiring import Services
 from byoi.vocabulary import CONFIG_COLUMNS, ImageStatus
 
 

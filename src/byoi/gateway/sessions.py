@@ -32,10 +32,10 @@ from byoi.aws.errors import ValidationException
 from byoi.aws.protocol import RequestContext
 from byoi.clock import Clock
 from byoi.gateway.ledger import PresignLedger
-from byoi.gateway.origins import Site, StudioOrigins
 from byoi.gateway.policy import SECURE_SESSION_COOKIE, SESSION_COOKIE, landing_ok, landing_path, session_cookies
 from byoi.gateway.tokens import TokenSigner
 from byoi.services.domains import DomainService
+from byoi.studio_urls import Site, StudioOrigins
 
 #: How long the link that carries a session on to a space's origin may take to be followed.
 SPACE_GRANT_MS = 60_000

@@ -1,4 +1,4 @@
-"""The gateway's three kinds of site, told apart by the request's Host (``byoi.gateway.origins``),
+"""The gateway's three kinds of site, told apart by the request's Host (``byoi.studio_urls``),
 and who may reach which app on each.
 
 * **byoi's public URL** (any host that is not a Studio origin): the AWS APIs (``POST /``),
@@ -30,7 +30,6 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from byoi.gateway.origins import Site, StudioOrigins
 from byoi.gateway.policy import (
     SPACE_BASE_PATHS,
     app_prefix,
@@ -45,6 +44,7 @@ from byoi.gateway.proxy import Proxy
 from byoi.gateway.sessions import Sessions, is_bearer, refuse
 from byoi.services.apps import AppService
 from byoi.services.domains import DomainService
+from byoi.studio_urls import Site, StudioOrigins
 
 log = logging.getLogger(__name__)
 

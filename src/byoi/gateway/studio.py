@@ -30,7 +30,7 @@ from byoi.aws.errors import AwsError
 from byoi.aws.protocol import JsonProtocolEndpoint, Scope
 from byoi.gateway.policy import SPACE_BASE_PATHS, space_admits, space_path
 from byoi.gateway.sites import Sites, site_of
-from byoi.runtime.logs import LOG_GROUP, log_stream
+from byoi.runtime.app_logs import LOG_GROUP, log_stream
 from byoi.services.domains import DomainService
 from byoi.vocabulary import AppStatus
 

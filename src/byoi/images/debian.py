@@ -16,8 +16,14 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from debian.deb822 import Deb822
+
 DEFAULT_TAG = "byoi/debian-python:bookworm"
 DEFAULT_PACKAGES = ("python3", "python3-pip", "python3-venv")
+
+
+# The words apt reads as false in a boolean field such as ``Enabled`` (apt-pkg's StringToBool).
+_APT_FALSE = frozenset({"no", "false", "without", "off", "disable", "0"})
 
 
 class ImageBuildError(Exception):
@@ -27,15 +33,20 @@ class ImageBuildError(Exception):
 def debian_mirror(apt_dir: Path = Path("/etc/apt"), release: str = "bookworm") -> str:
     """The Debian archive URL apt uses here (deb822 ``.sources`` or one-line ``sources.list``).
 
+    ``.sources`` files are read with python-debian's Deb822 (comments, folded
+    fields; stanzas with ``Enabled: no`` are skipped, as apt skips them).
+
     One archive serves every release, so an archive listed for another release
     is used when none lists ``release`` itself; security mirrors never are.
     """
     entries: list[tuple[str, list[str]]] = []  # (uri, suites)
     for path in sorted(apt_dir.glob("sources.list.d/*.sources")):
-        for stanza in path.read_text().split("\n\n"):
-            fields = dict(re.findall(r"^(\w[\w-]*):\s*(.*)$", stanza, flags=re.M))
-            if "main" in fields.get("Components", "").split():
-                entries += [(uri, fields.get("Suites", "").split()) for uri in fields.get("URIs", "").split()]
+        with open(path, encoding="utf-8") as handle:
+            for stanza in Deb822.iter_paragraphs(handle, use_apt_pkg=False):
+                if stanza.get("Enabled", "yes").strip().lower() in _APT_FALSE:
+                    continue
+                if "deb" in stanza.get("Types", "").split() and "main" in stanza.get("Components", "").split():
+                    entries += [(uri, stanza.get("Suites", "").split()) for uri in stanza.get("URIs", "").split()]
     for path in [apt_dir / "sources.list", *sorted(apt_dir.glob("sources.list.d/*.list"))]:
         if path.exists():
             for uri, suite in re.findall(r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)\s+.*\bmain\b", path.read_text(), flags=re.M):

@@ -36,6 +36,7 @@ from byoi.app_settings import idle_timeout_minutes, settings_chain
 from byoi.aws.arns import app_arn
 from byoi.clock import Clock
 from byoi.gateway.tokens import app_authorization, app_token, owner_token, token_digest
+from byoi.runtime.app_logs import AppLogs
 from byoi.runtime.backend import BackendError, RuntimeBackend
 from byoi.runtime.contract import (
     AppIdentity,
@@ -47,7 +48,6 @@ from byoi.runtime.contract import (
     network_name,
 )
 from byoi.runtime.instance_types import InstanceTypes
-from byoi.runtime.logs import AppLogs
 from byoi.runtime.readiness import answers
 from byoi.store.database import Database
 from byoi.store.models import App, DomainMember

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from byoi.aws.protocol import JsonService
 from byoi.sagemaker import app_image_configs, apps, images, studio, tags
-from byoi.services.container import Services
+from byoi.services.wiring import Services
 
 
 def sagemaker_service(services: Services) -> JsonService:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from byoi.aws.protocol import Handler, RequestContext
 from byoi.sagemaker.list_query import list_query
 from byoi.services.app_image_configs import config_arn, modes_given
-from byoi.services.container import Services
+from byoi.services.wiring import Services
 from byoi.store.models import AppImageConfig
 from byoi.vocabulary import CONFIG_COLUMNS
 

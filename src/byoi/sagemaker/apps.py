@@ -5,7 +5,7 @@ from __future__ import annotations
 from byoi.aws.arns import app_arn
 from byoi.aws.protocol import Handler, RequestContext
 from byoi.sagemaker.list_query import list_query
-from byoi.services.container import Services
+from byoi.services.wiring import Services
 from byoi.store.models import App
 
 

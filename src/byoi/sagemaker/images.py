@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from byoi.aws.protocol import Handler, RequestContext
 from byoi.sagemaker.list_query import list_query
-from byoi.services.container import Services
 from byoi.services.image_versions import METADATA_FIELDS, version_arn
 from byoi.services.images import image_arn
+from byoi.services.wiring import Services
 from byoi.store.models import Image, ImageVersion
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from byoi.aws.protocol import Handler, RequestContext
 from byoi.sagemaker.list_query import list_query
-from byoi.services.container import Services
 from byoi.services.domains import domain_arn, member_arn
+from byoi.services.wiring import Services
 from byoi.store.models import Domain, DomainMember
 
 #: CreateDomain members kept verbatim as the domain's settings.

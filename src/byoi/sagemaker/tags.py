@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from byoi.aws.protocol import Handler, RequestContext
-from byoi.services.container import Services
+from byoi.services.wiring import Services
 
 #: Writes that touch only the store (``JsonService.store_only``).
 STORE_ONLY = frozenset({"AddTags", "DeleteTags"})

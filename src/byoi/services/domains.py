@@ -27,7 +27,6 @@ from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
 from byoi.aws.pagination import Page
 from byoi.aws.protocol import Scope
 from byoi.clock import Clock
-from byoi.gateway.origins import StudioOrigins
 from byoi.services.app_image_configs import find_config
 from byoi.services.images import find_image, has_version
 from byoi.services.settling import Settling
@@ -38,6 +37,7 @@ from byoi.store.lookups import DOMAIN_BY_ID, MEMBER_BY_NAME
 from byoi.store.models import App, Domain, DomainMember
 from byoi.store.raw import Prepared, Transaction
 from byoi.store.transitions import Transitions
+from byoi.studio_urls import StudioOrigins
 from byoi.vocabulary import CUSTOM_IMAGE_APPS, LIVE_APP_STATES, AppStatus, StudioStatus
 
 MEMBER_KINDS = {"user": ("user profile", USER_PROFILE), "space": ("space", SPACE)}

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from byoi.aws.arns import APP_IMAGE_CONFIG, IMAGE, IMAGE_VERSION, parse_sagemaker_arn
 from byoi.clock import Clock
-from byoi.gateway.origins import StudioOrigins, default_studio_url
 from byoi.services.app_image_configs import AppImageConfigService, find_config
 from byoi.services.apps import AppService
 from byoi.services.base_images import BaseImageResolver
@@ -18,6 +17,7 @@ from byoi.services.settling import Settling
 from byoi.services.tags import TagService
 from byoi.store.database import Database
 from byoi.store.raw import Transaction
+from byoi.studio_urls import StudioOrigins, default_studio_url
 
 
 @dataclass

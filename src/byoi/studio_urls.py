@@ -1,5 +1,10 @@
 """Studio's origins, as pure functions of one setting (BYOI_STUDIO_URL).
 
+The one place for Studio's URLs: the services answer DescribeDomain's and
+DescribeSpace's Url from them, the gateway tells a request's site by its Host
+with them. Pure, and importing nothing of byoi, so neither the services nor the
+gateway import the other for it.
+
 As on Studio, each domain's Studio and each space's apps have an origin of their own, so a
 browser keeps their cookies, storage and scripts apart:
 

@@ -1,7 +1,7 @@
 """The CloudWatch Logs read API over app logs (log group /aws/sagemaker/studio).
 
 DescribeLogGroups, DescribeLogStreams, GetLogEvents and FilterLogEvents answer
-from ``byoi.runtime.logs.AppLogs``, so ``aws logs get-log-events
+from ``byoi.runtime.app_logs.AppLogs``, so ``aws logs get-log-events
 --endpoint-url ...`` shows what an app printed, and why it failed. Streams are
 written when an app stops or fails. ``filterPattern`` matches events holding
 every term it lists (quoted phrases allowed), as CloudWatch's plain terms do.
@@ -14,7 +14,7 @@ import shlex
 from byoi.aws.errors import AwsError
 from byoi.aws.pagination import Paginator
 from byoi.aws.protocol import Handler, JsonService, RequestContext
-from byoi.runtime.logs import LOG_GROUP, AppLogs
+from byoi.runtime.app_logs import LOG_GROUP, AppLogs
 
 #: FilterLogEvents pages: events in time order (an event's id orders those of one millisecond).
 _EVENT_PAGES: Paginator = Paginator("events", lambda e: (e["timestamp"], e["eventId"]), arity=2)
@@ -132,4 +132,5 @@ def handlers(logs: AppLogs) -> dict[str, Handler]:
 
 
 def logs_service(logs: AppLogs) -> JsonService:
-    return JsonService(target_prefix="Logs_20140328", model_name="logs", handlers=handlers(logs))
+    # Its reads read whole log files: never on the event loop.
+    return JsonService(target_prefix="Logs_20140328", model_name="logs", handlers=handlers(logs), reads_store_only=False)
