@@ -41,7 +41,7 @@ from benchmarks.studio import BENCH_SECRET, create_app, gateway_headers, kernel_
 from tests.conftest import ByoiServer, remove_studio_resources  # noqa: E402
 from tests.images.build import build_test_images  # noqa: E402
 
-from byoi.gateway.tokens import token_digest  # noqa: E402
+from byoi.auth.tokens import token_digest  # noqa: E402
 from byoi.runtime.kernel_client import KernelClient  # noqa: E402
 from byoi.runtime.kgw.bundle import ensure_bundle  # noqa: E402
 

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.images.build import build_test_images  # noqa: E402
 
-from byoi.gateway.tokens import token_digest  # noqa: E402
+from byoi.auth.tokens import token_digest  # noqa: E402
 from byoi.runtime.contract import AppIdentity, HostSide, container_spec  # noqa: E402
 from byoi.runtime.docker_backend import DockerBackend  # noqa: E402
 from byoi.runtime.instance_types import InstanceTypes  # noqa: E402

@@ -40,7 +40,7 @@ def direct_access(app_arn: str) -> tuple[str, dict[str, str]]:
     """``host:port`` of a KernelGateway app on its owner's network, and the header that opens it."""
     import docker
 
-    from byoi.gateway.tokens import app_token
+    from byoi.auth.tokens import app_token
 
     (container,) = docker.from_env().containers.list(filters={"label": f"byoi.app-arn={app_arn}"})
     address = container.attrs["NetworkSettings"]["Networks"][container.labels["byoi.network"]]["IPAddress"]

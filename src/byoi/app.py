@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from byoi.auth.keys import AccessKeys, CredentialsFileError, KeyStore
 from byoi.auth.sigv4 import Caller, SignedRequest, verify
+from byoi.auth.tokens import TokenSigner, load_secret
 from byoi.aws.protocol import Authenticator, JsonProtocolEndpoint
 from byoi.clock import Clock, SystemClock
 from byoi.cloudcontrol import cloudcontrol_service
@@ -34,7 +35,6 @@ from byoi.gateway.proxy import Proxy
 from byoi.gateway.sessions import Sessions
 from byoi.gateway.sites import SITE_KEY, Sites
 from byoi.gateway.studio import StudioPages
-from byoi.gateway.tokens import TokenSigner, load_secret
 from byoi.runtime.app_logs import AppLogs
 from byoi.runtime.app_settler import AppSettler
 from byoi.sagemaker import sagemaker_service

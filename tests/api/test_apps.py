@@ -8,7 +8,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from byoi.gateway.tokens import app_token
+from byoi.auth.tokens import app_token
 from byoi.runtime.kernel_client import KernelClient
 from tests.conftest import ROLE_ARN, error_of
 

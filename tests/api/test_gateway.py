@@ -75,7 +75,7 @@ def test_presigned_urls_expire_open_one_session_and_need_a_real_user(studio):  #
 def test_a_presigned_url_lasts_300_seconds_and_its_session_12_hours_by_default(studio):  # noqa: F811
     from urllib.parse import parse_qs, urlparse
 
-    from byoi.gateway.tokens import TokenSigner
+    from byoi.auth.tokens import TokenSigner
     from tests.api.test_apps import TEST_SECRET
 
     _, sm, domain_id, _ = studio

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from byoi.gateway.tokens import token_digest
+from byoi.auth.tokens import token_digest
 from byoi.runtime.backend import BackendError
 from byoi.runtime.contract import AppIdentity, HostSide, container_spec
 from byoi.runtime.instance_types import InstanceTypes

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from byoi.gateway.tokens import token_digest
+from byoi.auth.tokens import token_digest
 from byoi.runtime.kgw.byoi_kgw import image_prefixes, kernel_dirs, load_token_digests, resolve_argv0, token_accepted
 
 

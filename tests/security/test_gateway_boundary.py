@@ -30,8 +30,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
+from byoi.auth.tokens import TokenSigner, app_token
 from byoi.gateway.limits import USER_REQUESTS
-from byoi.gateway.tokens import TokenSigner, app_token
 from byoi.store.database import Database
 from byoi.store.models import App, Domain, DomainMember, UsedPresignedUrl
 from tests.conftest import ROLE_ARN, ByoiServer, error_of

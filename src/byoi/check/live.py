@@ -20,8 +20,8 @@ from pathlib import Path
 
 import httpx
 
+from byoi.auth.tokens import token_digest
 from byoi.check.findings import ERROR, Finding
-from byoi.gateway.tokens import token_digest
 from byoi.runtime.backend import BackendError
 from byoi.runtime.contract import AppIdentity, ContractError, HostSide, container_spec
 from byoi.runtime.docker_backend import DockerBackend

@@ -27,11 +27,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
+from byoi.auth.tokens import app_authorization
 from byoi.clock import Clock
 from byoi.gateway.limits import APP_CONNECTIONS, USER_REQUESTS, USER_WEBSOCKETS, AppPools, Slots
 from byoi.gateway.policy import app_cookies, scope_set_cookie
 from byoi.gateway.sessions import is_bearer, refuse
-from byoi.gateway.tokens import app_authorization
 from byoi.services.apps import AppService
 
 log = logging.getLogger(__name__)

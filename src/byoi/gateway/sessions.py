@@ -28,12 +28,12 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from byoi.auth.tokens import TokenSigner
 from byoi.aws.errors import ValidationException
 from byoi.aws.protocol import RequestContext
 from byoi.clock import Clock
 from byoi.gateway.ledger import PresignLedger
 from byoi.gateway.policy import SECURE_SESSION_COOKIE, SESSION_COOKIE, landing_ok, landing_path, session_cookies
-from byoi.gateway.tokens import TokenSigner
 from byoi.services.domains import DomainService
 from byoi.studio_urls import Site, StudioOrigins
 

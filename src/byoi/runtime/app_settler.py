@@ -33,9 +33,9 @@ from collections.abc import Callable
 from sqlalchemy.orm import joinedload
 
 from byoi.app_settings import idle_timeout_minutes, settings_chain
+from byoi.auth.tokens import app_authorization, app_token, owner_token, token_digest
 from byoi.aws.arns import app_arn
 from byoi.clock import Clock
-from byoi.gateway.tokens import app_authorization, app_token, owner_token, token_digest
 from byoi.runtime.app_logs import AppLogs
 from byoi.runtime.backend import BackendError, RuntimeBackend
 from byoi.runtime.contract import (
