@@ -7,23 +7,18 @@ import threading
 
 import pytest
 
-from byoi.store.database import Database
 from byoi.store.lookups import DOMAIN_BY_ID
 from byoi.store.models import Domain
-from tests.conftest import fresh_database_url
+from tests.store.conftest import run_together
 
 SCOPE = {"account_id": "123456789012", "region": "us-east-1"}
 
 
-@pytest.fixture
-def db(tmp_path):
-    database = Database(fresh_database_url(tmp_path))
-    database.migrate()
-    with database.write() as session:
+@pytest.fixture(autouse=True)
+def one_domain(db):
+    with db.write() as session:
         session.add(Domain(domain_id="d-1", name="one", status="InService", settings={"A": [1]}, next_home_uid=1,
                            created_ms=1, modified_ms=1, **SCOPE))
-    yield database
-    database.dispose()
 
 
 def test_a_lookup_reads_the_same_row_as_a_tuple_on_the_driver_or_as_an_orm_object(db):
@@ -55,9 +50,5 @@ def test_of_writers_that_look_a_row_up_then_change_it_each_sees_the_one_before(d
                 session.query(Domain).filter_by(domain_id="d-1").update({"next_home_uid": uid + 1})
             seen.append(uid)
 
-    threads = [threading.Thread(target=writer) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(writer, 4)
     assert sorted(seen) == [1, 2, 3, 4]

@@ -3,17 +3,16 @@
 Runs on SQLite, and on PostgreSQL when BYOI_TEST_POSTGRES_URL is set (CI's second pass).
 """
 
-import threading
 import time
 
 import pytest
 from sqlalchemy import bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
-from byoi.store.database import Database
 from byoi.store.models import AppImageConfig, Domain, Tag
 from byoi.store.raw import Prepared, Transaction
-from tests.conftest import POSTGRES_URL, fresh_database_url
+from tests.conftest import POSTGRES_URL
+from tests.store.conftest import run_together
 
 DOMAIN_BY_ID = Prepared(select(Domain).where(Domain.domain_id == bindparam("domain_id")), locks=Domain)
 INSERT_DOMAIN = Prepared(
@@ -22,14 +21,6 @@ INSERT_DOMAIN = Prepared(
     .returning(Domain.id)
 )
 INSERT_TAG = Prepared(insert(Tag).values(resource_arn=bindparam("arn"), key=bindparam("key"), value=bindparam("value")))
-
-
-@pytest.fixture
-def db(tmp_path):
-    database = Database(fresh_database_url(tmp_path))
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 def domain(domain_id: str, **overrides) -> dict:
@@ -150,9 +141,5 @@ def test_write_transactions_lock_the_rows_they_look_up(db):
             time.sleep(0.05)
             tx.execute(bump, {"domain_id": "d-1", "uid": uid + 1})
 
-    threads = [threading.Thread(target=writer) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(writer, 4)
     assert sorted(seen) == [1, 2, 3, 4]

@@ -10,17 +10,8 @@ import pytest
 from byoi.store.database import Database
 from byoi.store.models import Domain, ResourceRequest
 from byoi.store.transitions import Transitions, soonest
-from tests.conftest import fresh_database_url
 
 T0 = 1_700_000_000_000
-
-
-@pytest.fixture
-def db(tmp_path):
-    database = Database(fresh_database_url(tmp_path))
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 def add_domain(db: Database, domain_id: str, status: str, modified_ms: int) -> int:

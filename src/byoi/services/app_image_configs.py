@@ -45,8 +45,7 @@ def config_arn(config: AppImageConfig) -> str:
 
 def find_config(source: Session | Transaction, scope: Scope, name: str, as_object: bool = True):
     """Config ``name`` (an ORM object of the session ``source``, or with ``as_object=False`` a row), or None."""
-    params = {"account_id": scope.account_id, "region": scope.region, "name_key": name.lower()}
-    return CONFIG_BY_NAME.object(source, **params) if as_object else CONFIG_BY_NAME.row(source, **params)
+    return CONFIG_BY_NAME.find(source, as_object, account_id=scope.account_id, region=scope.region, name_key=name.lower())
 
 
 _INSERT_CONFIG = Prepared(insert(AppImageConfig).values({

@@ -97,8 +97,7 @@ _MEMBERS = Listing(
 
 def find_domain(source: Session | Transaction, scope: Scope, domain_id: str, as_object: bool = True):
     """Domain ``domain_id`` (an ORM object of the session ``source``, or with ``as_object=False`` a row), or None."""
-    params = {"domain_id": domain_id, "account_id": scope.account_id, "region": scope.region}
-    return DOMAIN_BY_ID.object(source, **params) if as_object else DOMAIN_BY_ID.row(source, **params)
+    return DOMAIN_BY_ID.find(source, as_object, domain_id=domain_id, account_id=scope.account_id, region=scope.region)
 
 
 def get_domain(session: Session, scope: Scope, domain_id: str) -> Domain:
@@ -114,8 +113,7 @@ def domain_not_found(scope: Scope, domain_id: str) -> ResourceNotFound:
 
 def find_member(source: Session | Transaction, domain: Domain, kind: str, name: str, as_object: bool = True):
     """Domain member ``name`` of ``kind`` (an ORM object of the session ``source``, or with ``as_object=False`` a row), or None."""
-    params = {"domain_pk": domain.id, "kind": kind, "name_key": name.lower()}
-    return MEMBER_BY_NAME.object(source, **params) if as_object else MEMBER_BY_NAME.row(source, **params)
+    return MEMBER_BY_NAME.find(source, as_object, domain_pk=domain.id, kind=kind, name_key=name.lower())
 
 
 def get_member(session: Session, domain: Domain, kind: str, name: str) -> DomainMember:

@@ -35,8 +35,7 @@ def image_arn(image: Image) -> str:
 
 def find_image(source: Session | Transaction, scope: Scope, name: str, as_object: bool = True):
     """Image ``name`` (an ORM object of the session ``source``, or with ``as_object=False`` a row), or None."""
-    params = {"account_id": scope.account_id, "region": scope.region, "name_key": name.lower()}
-    return IMAGE_BY_NAME.object(source, **params) if as_object else IMAGE_BY_NAME.row(source, **params)
+    return IMAGE_BY_NAME.find(source, as_object, account_id=scope.account_id, region=scope.region, name_key=name.lower())
 
 
 def has_version(source: Session | Transaction, image_key: int, version: int) -> bool:

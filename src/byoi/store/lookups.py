@@ -7,6 +7,7 @@ Each table's keyed reads are defined here once, as a ``Lookup``:
   ``Transaction`` or joined to a ``Session``'s.
 * ``object(session, **params)``: the same row as an ORM object, for paths that
   change it or navigate its relationships.
+* ``find(source, as_object, **params)``: either, as the caller asks.
 
 **Locking** is the transaction's, never the caller's choice: in a write
 transaction (``Database.write()`` / ``raw_write()``) a lookup locks the row it
@@ -44,6 +45,10 @@ class Lookup:
     def object(self, session: Session, **params: Any):
         """The row as an ORM object of ``session``, or None."""
         return session.scalar(self._locked if session.info.get(LOCKING) else self._stmt, params)
+
+    def find(self, source: Session | Transaction, as_object: bool, **params: Any):
+        """``object(source, ...)`` when ``as_object`` (``source`` a Session), else ``row(source, ...)``."""
+        return self.object(source, **params) if as_object else self.row(source, **params)
 
 
 def _by(model: type, *columns: str) -> Lookup:
