@@ -33,7 +33,7 @@ def test_a_row_is_due_once_it_has_sat_in_a_watched_state_for_the_delay(db):
     early = add_domain(db, "d-early", "Pending", T0)
     late = add_domain(db, "d-late", "Deleting", T0 + 400)
     add_domain(db, "d-done", "InService", T0)  # not a watched state
-    domains = Transitions(db, Domain, ("Pending", "Deleting"), delay_ms=1000, columns=[Domain.domain_id])
+    domains = Transitions(db, Domain, ("Pending", "Deleting"), delay_seconds=1.0, columns=[Domain.domain_id])
 
     assert domains.scan(T0 + 999).due == []
     scan = domains.scan(T0 + 1000)
@@ -100,7 +100,7 @@ def test_holds_guards_a_larger_step_inside_the_callers_transaction(db):
 
 
 def test_a_table_can_name_its_rows_and_their_start_by_other_columns(db):
-    requests = Transitions(db, ResourceRequest, ("PENDING",), delay_ms=10,
+    requests = Transitions(db, ResourceRequest, ("PENDING",), delay_seconds=0.01,
                            key=ResourceRequest.request_token, since=ResourceRequest.created_ms)
     with db.write() as session:
         session.add(ResourceRequest(request_token="tok-1", account_id="1", region="r", client_token="c", request_hash="h", type_name="AWS::SageMaker::Image",

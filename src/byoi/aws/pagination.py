@@ -21,7 +21,7 @@ FilterLogEvents) pages the same way:
   as AWS answers for a bad NextToken.
 
 (GetLogEvents' ``f/N``/``b/N`` forward and backward tokens are CloudWatch's own
-format, not a NextToken; ``byoi.cloudwatch`` keeps them.)
+format, not a NextToken; ``byoi.cloudwatch_logs`` keeps them.)
 """
 
 from __future__ import annotations

@@ -82,10 +82,9 @@ class RequestSettler:
         self._db = db
         self._clock = clock
         self._requests = requests
-        delay_ms = int(round(transition_seconds * 1000))
         # A PENDING request is due once it has waited the delay; the others are followed at once.
         key, since = ResourceRequest.request_token, ResourceRequest.created_ms
-        self._pending = Transitions(db, ResourceRequest, (PENDING,), delay_ms, key=key, since=since)
+        self._pending = Transitions(db, ResourceRequest, (PENDING,), transition_seconds, key=key, since=since)
         self._claimed = Transitions(db, ResourceRequest, (IN_PROGRESS, CANCEL_IN_PROGRESS), key=key, since=since)
         self._last_purge = 0
 

@@ -358,8 +358,7 @@ class DomainSettler:
     def __init__(self, db: Database, clock: Clock, transition_seconds: float):
         self._db = db
         self._clock = clock
-        delay_ms = int(round(transition_seconds * 1000))
-        self._domains = Transitions(db, Domain, (StudioStatus.Pending, StudioStatus.Deleting), delay_ms)
+        self._domains = Transitions(db, Domain, (StudioStatus.Pending, StudioStatus.Deleting), transition_seconds)
 
     def settle_due(self) -> float | None:
         now = self._clock.now_ms()

@@ -36,9 +36,8 @@ class ImageSettler:
         self._db = db
         self._clock = clock
         self._resolver = resolver
-        delay_ms = int(round(transition_seconds * 1000))
-        self._versions = Transitions(db, ImageVersion, VERSION_TRANSITIONAL, delay_ms, columns=[ImageVersion.base_image])
-        self._images = Transitions(db, Image, IMAGE_TRANSITIONAL, delay_ms)
+        self._versions = Transitions(db, ImageVersion, VERSION_TRANSITIONAL, transition_seconds, columns=[ImageVersion.base_image])
+        self._images = Transitions(db, Image, IMAGE_TRANSITIONAL, transition_seconds)
 
     def settle_due(self) -> float | None:
         """Settle every due row; return seconds until the next one falls due, or None."""

@@ -7,9 +7,9 @@ settler does the same three things, which live here:
 * **due rows**: ``scan()`` reads, in one transaction, the rows in the watched
   states; a row is *due* once it has been in its state for the table's delay
   (its ``since`` column, ``modified_ms`` unless said otherwise, at least
-  ``delay_ms`` ago). The scan also says when the next row falls due.
+  ``delay_seconds`` ago). The scan also says when the next row falls due.
 * **compare-and-set**: ``advance(key, expected, **values)`` changes a row only
-  if it is still in the state the settler saw, in its own transaction;
+  if it is still in the state the settler saw, in a transaction of its own;
   ``holds(session, key, expected)`` checks (and locks) it inside a larger one,
   for steps that delete a row with its children. Several threads or processes
   can share the work, and a restart resumes whatever was interrupted.
@@ -50,8 +50,8 @@ class Scan:
 class Transitions:
     """The transitional rows of one table; see the module docstring.
 
-    ``states`` are the states watched; ``delay_ms`` how long a row sits in one
-    before it is due (0: at once); ``key`` the column naming a row (the primary
+    ``states`` are the states watched; ``delay_seconds`` how long a row sits in one
+    before it is due (0: at once; byoi's ``transition_seconds``); ``key`` the column naming a row (the primary
     key unless said otherwise); ``since`` when the row entered its state;
     ``columns`` extra columns the settler reads with each due row.
     """
@@ -61,14 +61,14 @@ class Transitions:
         db: Database,
         model: type,
         states: Iterable[str],
-        delay_ms: int = 0,
+        delay_seconds: float = 0,
         key: InstrumentedAttribute | None = None,
         since: InstrumentedAttribute | None = None,
         columns: Iterable[InstrumentedAttribute] = (),
     ):
         self._db = db
         self._model = model
-        self.delay_ms = delay_ms
+        self._delay_ms = int(round(delay_seconds * 1000))
         self._key = key if key is not None else getattr(model, inspect(model).primary_key[0].key)
         self._since = since if since is not None else model.modified_ms
         status = model.status
@@ -89,7 +89,7 @@ class Transitions:
             rows = tx.all(self._scan)
         due, waits = [], []
         for row in rows:
-            due_ms = row.since + self.delay_ms
+            due_ms = row.since + self._delay_ms
             if due_ms <= now_ms:
                 due.append(row)
             else:
@@ -98,13 +98,9 @@ class Transitions:
 
     def advance(self, key: Any, expected: str, **values: Any) -> bool:
         """Set ``values`` on the row ``key`` if it is still ``expected``; whether it was."""
-        with self._db.raw_write() as tx:
-            return self.advance_in(tx, key, expected, **values)
-
-    def advance_in(self, source: Session | Transaction, key: Any, expected: str, **values: Any) -> bool:
-        """``advance`` inside the caller's transaction."""
         params = {"key": key, "expected": expected, **{f"v_{n}": v for n, v in values.items()}}
-        return Transaction.of(source).execute(self._update(tuple(sorted(values)), compare=True), params) > 0
+        with self._db.raw_write() as tx:
+            return tx.execute(self._update(tuple(sorted(values)), compare=True), params) > 0
 
     def record(self, key: Any, **values: Any) -> None:
         """Set ``values`` on the row ``key`` whatever its state (facts that are not a state change)."""
