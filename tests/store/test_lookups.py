@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from byoi.store.lookups import DOMAIN_BY_ID
+from byoi.store.domains import DOMAIN_BY_ID
 from byoi.store.models import Domain
 from tests.store.conftest import run_together
 

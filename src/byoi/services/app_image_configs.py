@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 
-from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,22 +23,17 @@ from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
 from byoi.aws.pagination import Page
 from byoi.aws.protocol import Scope
 from byoi.clock import Clock
-from byoi.services.tags import delete_tags_of, insert_tags
+from byoi.services.tags import insert_tags
+from byoi.store.app_image_configs import CONFIG_BY_NAME, CONFIGS, all_configs, delete_config, insert_config, update_config
 from byoi.store.database import Database
-from byoi.store.listing import Listing, ListQuery
-from byoi.store.lookups import CONFIG_BY_NAME
-from byoi.store.models import AppImageConfig
-from byoi.store.raw import Prepared, Transaction
+from byoi.store.listing import ListQuery
+from byoi.store.raw import Transaction
+from byoi.store.tags import delete_tags_of
 from byoi.vocabulary import CONFIG_COLUMNS, DEFAULT_FILE_SYSTEM
 
-CONFIG_SORTS = {
-    "CreationTime": AppImageConfig.created_ms,
-    "LastModifiedTime": AppImageConfig.modified_ms,
-    "Name": AppImageConfig.name,
-}
 
-
-def config_arn(config: AppImageConfig) -> str:
+def config_arn(config) -> str:
+    """The ARN of ``config`` (a row or object of the app_image_configs table)."""
     return sagemaker_arn(Scope(config.account_id, config.region), APP_IMAGE_CONFIG, config.name)
 
 
@@ -48,19 +42,9 @@ def find_config(source: Session | Transaction, scope: Scope, name: str, as_objec
     return CONFIG_BY_NAME.find(source, as_object, account_id=scope.account_id, region=scope.region, name_key=name.lower())
 
 
-_INSERT_CONFIG = Prepared(insert(AppImageConfig).values({
-    c: bindparam(c) for c in ("account_id", "region", "name", "name_key", "created_ms", "modified_ms", *CONFIG_COLUMNS.values())
-}))
-_CONFIGS = Listing(
-    "configs",
-    select(AppImageConfig).where(AppImageConfig.account_id == bindparam("account_id"), AppImageConfig.region == bindparam("region")),
-    CONFIG_SORTS, AppImageConfig.id,
-    created=AppImageConfig.created_ms, modified=AppImageConfig.modified_ms, name=AppImageConfig.name,
-)
-
-
-def get_config(session: Session, scope: Scope, name: str) -> AppImageConfig:
-    config = find_config(session, scope, name)
+def get_config(tx: Transaction, scope: Scope, name: str):
+    """Config ``name`` as a row, or ResourceNotFound in AWS's words."""
+    config = find_config(tx, scope, name, as_object=False)
     if config is None:
         raise config_not_found(scope, name)
     return config
@@ -105,7 +89,7 @@ class AppImageConfigService:
             with self._db.raw_write() as tx:
                 if find_config(tx, scope, name, as_object=False) is not None:
                     raise in_use
-                tx.execute(_INSERT_CONFIG, values)
+                insert_config(tx, **values)
                 insert_tags(tx, arn, tags or [])
         except IntegrityError:
             raise in_use from None
@@ -125,32 +109,26 @@ class AppImageConfigService:
                 "At most one of KernelGatewayImageConfig, JupyterLabAppImageConfig or CodeEditorAppImageConfig "
                 f"may be specified; got {len(modes)}"
             )
-        with self._db.write() as session:
-            config = get_config(session, scope, name)
-            for member, column in CONFIG_COLUMNS.items():
-                if modes:
-                    setattr(config, column, with_defaults(modes[member]) if member in modes else None)
-            config.modified_ms = self._clock.now_ms()
+        values: dict = {"modified_ms": self._clock.now_ms()}
+        if modes:
+            values.update({column: with_defaults(modes[m]) if m in modes else None for m, column in CONFIG_COLUMNS.items()})
+        with self._db.raw_write() as tx:
+            config = get_config(tx, scope, name)
+            update_config(tx, config.id, **values)
             return config_arn(config)
 
     def delete(self, scope: Scope, name: str) -> None:
-        with self._db.write() as session:
-            config = get_config(session, scope, name)
-            delete_tags_of(session, [config_arn(config)])
-            session.delete(config)
+        with self._db.raw_write() as tx:
+            config = get_config(tx, scope, name)
+            delete_tags_of(tx, [config_arn(config)])
+            delete_config(tx, config.id)
 
-    def all(self, scope: Scope) -> list[AppImageConfig]:
-        """Every config in ``scope``, oldest first (for Cloud Control's ListResources)."""
-        with self._db.read() as session:
-            return list(
-                session.scalars(
-                    select(AppImageConfig)
-                    .where(AppImageConfig.account_id == scope.account_id, AppImageConfig.region == scope.region)
-                    .order_by(AppImageConfig.id)
-                )
-            )
+    def all(self, scope: Scope) -> list:
+        """Every config in ``scope``, oldest first, as rows (for Cloud Control's ListResources)."""
+        with self._db.raw_read() as tx:
+            return all_configs(tx, scope.account_id, scope.region)
 
     def list(self, scope: Scope, query: ListQuery) -> Page:
         """A page of configs, as rows (their columns as attributes)."""
         with self._db.raw_read() as tx:
-            return _CONFIGS.page(tx, query, account_id=scope.account_id, region=scope.region)
+            return CONFIGS.page(tx, query, account_id=scope.account_id, region=scope.region)

@@ -30,12 +30,13 @@ from byoi.clock import Clock
 from byoi.services.app_image_configs import find_config
 from byoi.services.images import find_image, has_version
 from byoi.services.settling import Settling
-from byoi.services.tags import delete_tags_of, insert_tags
+from byoi.services.tags import insert_tags
 from byoi.store.database import Database
+from byoi.store.domains import DOMAIN_BY_ID, MEMBER_BY_NAME
 from byoi.store.listing import Listing, ListQuery
-from byoi.store.lookups import DOMAIN_BY_ID, MEMBER_BY_NAME
 from byoi.store.models import App, Domain, DomainMember
 from byoi.store.raw import Prepared, Transaction
+from byoi.store.tags import delete_tags_of
 from byoi.store.transitions import Transitions
 from byoi.studio_urls import StudioOrigins
 from byoi.vocabulary import CUSTOM_IMAGE_APPS, LIVE_APP_STATES, AppStatus, StudioStatus

@@ -20,9 +20,9 @@ from byoi.aws.arns import IMAGE, IMAGE_VERSION, sagemaker_arn
 from byoi.aws.protocol import Scope
 from byoi.clock import Clock
 from byoi.services.base_images import BaseImageError, BaseImageResolver
-from byoi.services.tags import delete_tags_of
 from byoi.store.database import Database
 from byoi.store.models import Image, ImageVersion
+from byoi.store.tags import delete_tags_of
 from byoi.store.transitions import Transitions, soonest
 from byoi.vocabulary import IMAGE_TRANSITIONAL, VERSION_TRANSITIONAL, ImageStatus, ImageVersionStatus
 

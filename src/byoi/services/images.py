@@ -8,7 +8,6 @@ disappears with all its versions (never the container images themselves).
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,16 +19,15 @@ from byoi.clock import Clock
 from byoi.services.settling import Settling
 from byoi.services.tags import insert_tags
 from byoi.store.database import Database
-from byoi.store.listing import Listing, ListQuery
-from byoi.store.lookups import IMAGE_BY_NAME, VERSION_BY_NUMBER
-from byoi.store.models import Image, ImageVersion
+from byoi.store.image_versions import VERSION_BY_NUMBER, set_status_of_image_versions
+from byoi.store.images import IMAGE_BY_NAME, IMAGES, all_images, count_images, insert_image, update_image
+from byoi.store.listing import ListQuery
 from byoi.store.raw import Transaction
 from byoi.vocabulary import IMAGE_TRANSITIONAL, ImageStatus
 
-IMAGE_SORTS = {"CREATION_TIME": Image.created_ms, "LAST_MODIFIED_TIME": Image.modified_ms, "IMAGE_NAME": Image.name}
 
-
-def image_arn(image: Image) -> str:
+def image_arn(image) -> str:
+    """The ARN of ``image`` (a row or object of the images table)."""
     return sagemaker_arn(Scope(image.account_id, image.region), IMAGE, image.name)
 
 
@@ -43,16 +41,9 @@ def has_version(source: Session | Transaction, image_key: int, version: int) -> 
     return VERSION_BY_NUMBER.row(source, image_id=image_key, version=version) is not None
 
 
-_IMAGES = Listing(
-    "images",
-    select(Image).where(Image.account_id == bindparam("account_id"), Image.region == bindparam("region")),
-    IMAGE_SORTS, Image.id, created=Image.created_ms, modified=Image.modified_ms, name=Image.name,
-)
-
-
-def get_image(session: Session, scope: Scope, name: str) -> Image:
-    """The image named ``name``, or ResourceNotFound in AWS's words."""
-    image = find_image(session, scope, name)
+def get_image(source: Session | Transaction, scope: Scope, name: str, as_object: bool = True):
+    """The image named ``name`` (as ``find_image`` gives it), or ResourceNotFound in AWS's words."""
+    image = find_image(source, scope, name, as_object)
     if image is None:
         raise ResourceNotFound(f"Image with ARN {sagemaker_arn(scope, IMAGE, name)} does not exist")
     return image
@@ -78,34 +69,34 @@ class ImageService:
         in_use = ResourceInUse(f"Image with ARN {arn} already exists")
         now = self._clock.now_ms()
         try:
-            with self._db.write() as session:
-                if find_image(session, scope, name) is not None:
+            with self._db.raw_write() as tx:
+                if find_image(tx, scope, name, as_object=False) is not None:
                     raise in_use
-                self._check_quota(session, scope)
-                session.add(
-                    Image(
-                        account_id=scope.account_id,
-                        region=scope.region,
-                        name=name,
-                        name_key=name.lower(),
-                        role_arn=role_arn,
-                        display_name=display_name,
-                        description=description,
-                        status=ImageStatus.CREATING,
-                        created_ms=now,
-                        modified_ms=now,
-                        next_version=1,
-                    )
+                self._check_quota(tx, scope)
+                insert_image(
+                    tx,
+                    account_id=scope.account_id,
+                    region=scope.region,
+                    name=name,
+                    name_key=name.lower(),
+                    role_arn=role_arn,
+                    display_name=display_name,
+                    description=description,
+                    status=ImageStatus.CREATING,
+                    created_ms=now,
+                    modified_ms=now,
+                    next_version=1,
                 )
-                insert_tags(session, arn, tags or [])
+                insert_tags(tx, arn, tags or [])
         except IntegrityError:
             raise in_use from None
         self._settling.changed("images")
         return arn
 
-    def describe(self, scope: Scope, name: str) -> Image:
-        with self._db.read() as session:
-            return get_image(session, scope, name)
+    def describe(self, scope: Scope, name: str):
+        """The image as a row (its columns as attributes)."""
+        with self._db.raw_read() as tx:
+            return get_image(tx, scope, name, as_object=False)
 
     def update(
         self,
@@ -122,8 +113,8 @@ class ImageService:
             raise ValidationException(
                 f"Property {', '.join(clashes)} cannot be both set and listed in DeleteProperties"
             )
-        with self._db.write() as session:
-            image = get_image(session, scope, name)
+        with self._db.raw_write() as tx:
+            image = get_image(tx, scope, name, as_object=False)
             if image.status in IMAGE_TRANSITIONAL:
                 raise ResourceInUse(f"Image with ARN {image_arn(image)} is {image.status} and cannot be updated now")
             values: dict = {"status": ImageStatus.UPDATING, "modified_ms": self._clock.now_ms()}
@@ -135,46 +126,38 @@ class ImageService:
                 values["role_arn"] = role_arn
             for prop in to_delete:
                 values["display_name" if prop == "DisplayName" else "description"] = None
-            session.execute(update(Image).where(Image.id == image.id).values(**values))
+            update_image(tx, image.id, **values)
             arn = image_arn(image)
         self._settling.changed("images")
         return arn
 
     def delete(self, scope: Scope, name: str) -> None:
         """Start deleting the image and all its versions. Deleting twice is harmless."""
-        with self._db.write() as session:
-            image = get_image(session, scope, name)
+        with self._db.raw_write() as tx:
+            image = get_image(tx, scope, name, as_object=False)
             if image.status == ImageStatus.DELETING:
                 return
             if image.status in (ImageStatus.CREATING, ImageStatus.UPDATING):
                 raise ResourceInUse(f"Image with ARN {image_arn(image)} is {image.status}; delete it once that ends")
             now = self._clock.now_ms()
-            session.execute(
-                update(ImageVersion).where(ImageVersion.image_id == image.id).values(status=ImageStatus.DELETING, modified_ms=now)
-            )
-            session.execute(update(Image).where(Image.id == image.id).values(status=ImageStatus.DELETING, modified_ms=now))
+            set_status_of_image_versions(tx, image.id, ImageStatus.DELETING, now)
+            update_image(tx, image.id, status=ImageStatus.DELETING, modified_ms=now)
         self._settling.changed("images")
 
     def list(self, scope: Scope, query: ListQuery) -> Page:
         """A page of images, as rows (their columns as attributes)."""
         with self._db.raw_read() as tx:
-            return _IMAGES.page(tx, query, account_id=scope.account_id, region=scope.region)
+            return IMAGES.page(tx, query, account_id=scope.account_id, region=scope.region)
 
-    def all(self, scope: Scope) -> list[Image]:
-        """Every image in ``scope``, oldest first (for Cloud Control's ListResources)."""
-        with self._db.read() as session:
-            return list(
-                session.scalars(
-                    select(Image).where(Image.account_id == scope.account_id, Image.region == scope.region).order_by(Image.id)
-                )
-            )
+    def all(self, scope: Scope) -> list:
+        """Every image in ``scope``, oldest first, as rows (for Cloud Control's ListResources)."""
+        with self._db.raw_read() as tx:
+            return all_images(tx, scope.account_id, scope.region)
 
-    def _check_quota(self, session: Session, scope: Scope) -> None:
+    def _check_quota(self, tx: Transaction, scope: Scope) -> None:
         if not self._max_images:
             return
-        count = session.scalar(
-            select(func.count()).select_from(Image).where(Image.account_id == scope.account_id, Image.region == scope.region)
-        )
+        count = count_images(tx, scope.account_id, scope.region)
         if count >= self._max_images:
             raise ResourceLimitExceeded(
                 f"The account-level service limit 'Maximum number of images' is {self._max_images} Images, "

@@ -1,6 +1,7 @@
 """Rows found by their key: one statement, one read path, one locking rule per lookup.
 
-Each table's keyed reads are defined here once, as a ``Lookup``:
+Each table's keyed reads are defined once, as a ``Lookup``, in the table's
+module (``byoi.store.images``' ``IMAGE_BY_NAME``, say):
 
 * ``row(source, **params)``: the row as a named tuple of its columns, run on the
   driver (``byoi.store.raw``; the hot paths' way, about 12 µs), inside a
@@ -24,7 +25,6 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from byoi.store.models import AppImageConfig, Domain, DomainMember, Image, ImageVersion
 from byoi.store.raw import LOCKING, Prepared, Transaction
 
 
@@ -51,17 +51,6 @@ class Lookup:
         return self.object(source, **params) if as_object else self.row(source, **params)
 
 
-def _by(model: type, *columns: str) -> Lookup:
+def by_columns(model: type, *columns: str) -> Lookup:
+    """The lookup of ``model``'s row whose ``columns`` equal the parameters of the same names."""
     return Lookup(select(model).where(*(getattr(model, c) == bindparam(c) for c in columns)))
-
-
-#: Images by name (``name_key``: the name lower-cased; names are unique whatever their case).
-IMAGE_BY_NAME = _by(Image, "account_id", "region", "name_key")
-#: One version of an image by its number.
-VERSION_BY_NUMBER = _by(ImageVersion, "image_id", "version")
-#: App image configs by name (``name_key`` as for images).
-CONFIG_BY_NAME = _by(AppImageConfig, "account_id", "region", "name_key")
-#: Domains by their id (d-...).
-DOMAIN_BY_ID = _by(Domain, "domain_id", "account_id", "region")
-#: A domain's user profiles (``kind`` "user") and spaces ("space") by name.
-MEMBER_BY_NAME = _by(DomainMember, "domain_pk", "kind", "name_key")

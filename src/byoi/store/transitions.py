@@ -26,11 +26,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, inspect, or_, select, update
+from sqlalchemy import bindparam, inspect, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from byoi.store.database import Database
 from byoi.store.raw import Prepared, Transaction
+from byoi.store.writes import Updates
 
 
 def soonest(*waits: float | None) -> float | None:
@@ -67,7 +68,6 @@ class Transitions:
         columns: Iterable[InstrumentedAttribute] = (),
     ):
         self._db = db
-        self._model = model
         self._delay_ms = int(round(delay_seconds * 1000))
         self._key = key if key is not None else getattr(model, inspect(model).primary_key[0].key)
         self._since = since if since is not None else model.modified_ms
@@ -78,10 +78,8 @@ class Transitions:
                 or_(*(status == state for state in states))
             )
         )
-        where_key = self._key == bindparam("key")
-        self._holds = Prepared(select(status).where(where_key), locks=model)
-        self._where = (where_key, status == bindparam("expected"))
-        self._updates: dict[tuple[tuple[str, ...], bool], Prepared] = {}
+        self._holds = Prepared(select(status).where(self._key == bindparam("key")), locks=model)
+        self._updates = Updates(model, key=self._key, guard=status)
 
     def scan(self, now_ms: int) -> Scan:
         """The due rows and when the next one falls due, as of ``now_ms``."""
@@ -98,23 +96,13 @@ class Transitions:
 
     def advance(self, key: Any, expected: str, **values: Any) -> bool:
         """Set ``values`` on the row ``key`` if it is still ``expected``; whether it was."""
-        params = {"key": key, "expected": expected, **{f"v_{n}": v for n, v in values.items()}}
         with self._db.raw_write() as tx:
-            return tx.execute(self._update(tuple(sorted(values)), compare=True), params) > 0
+            return self._updates.run(tx, key, expected=expected, **values) > 0
 
     def record(self, key: Any, **values: Any) -> None:
         """Set ``values`` on the row ``key`` whatever its state (facts that are not a state change)."""
-        params = {"key": key, **{f"v_{n}": v for n, v in values.items()}}
         with self._db.raw_write() as tx:
-            tx.execute(self._update(tuple(sorted(values)), compare=False), params)
-
-    def _update(self, names: tuple[str, ...], compare: bool) -> Prepared:
-        stmt = self._updates.get((names, compare))
-        if stmt is None:
-            where = self._where if compare else self._where[:1]
-            values = {n: bindparam(f"v_{n}") for n in names}
-            stmt = self._updates[(names, compare)] = Prepared(update(self._model).where(*where).values(values))
-        return stmt
+            self._updates.run(tx, key, **values)
 
     def holds(self, source: Session | Transaction, key: Any, expected: str) -> bool:
         """Whether row ``key`` is ``expected``, locked until the caller's (write) transaction ends."""
