@@ -20,6 +20,7 @@ DOMAIN = "domain"
 USER_PROFILE = "user-profile"
 SPACE = "space"
 APP = "app"
+STUDIO_LIFECYCLE_CONFIG = "studio-lifecycle-config"
 
 
 def sagemaker_arn(scope: Scope, resource_type: str, *path: str | int) -> str:

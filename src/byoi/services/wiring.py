@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from byoi.aws.arns import APP_IMAGE_CONFIG, IMAGE, IMAGE_VERSION, parse_sagemaker_arn
+from byoi.aws.arns import APP_IMAGE_CONFIG, IMAGE, IMAGE_VERSION, STUDIO_LIFECYCLE_CONFIG, parse_sagemaker_arn
 from byoi.clock import Clock
 from byoi.services.app_image_configs import AppImageConfigService, find_config
 from byoi.services.apps import AppService
@@ -14,6 +14,7 @@ from byoi.services.image_settler import ImageSettler
 from byoi.services.image_versions import ImageVersionService
 from byoi.services.images import ImageService, find_image, has_version
 from byoi.services.settling import Settling
+from byoi.services.studio_lifecycle_configs import StudioLifecycleConfigService, find_lifecycle_config
 from byoi.services.tags import TagService
 from byoi.store.database import Database
 from byoi.store.raw import Transaction
@@ -28,6 +29,7 @@ class Services:
     tags: TagService
     domains: DomainService
     apps: AppService
+    studio_lifecycle_configs: StudioLifecycleConfigService
     settling: Settling
 
 
@@ -43,6 +45,8 @@ def resource_exists(tx: Transaction, arn: str) -> bool:
         return image is not None and has_version(tx, image.id, int(parsed.path[1]))
     if parsed.resource_type == APP_IMAGE_CONFIG and len(parsed.path) == 1:
         return find_config(tx, parsed.scope, parsed.path[0], as_object=False) is not None
+    if parsed.resource_type == STUDIO_LIFECYCLE_CONFIG and len(parsed.path) == 1:
+        return find_lifecycle_config(tx, parsed.scope, parsed.path[0]) is not None
     return studio_resource_exists(tx, parsed)
 
 
@@ -67,5 +71,6 @@ def build_services(
         tags=TagService(db, resource_exists),
         domains=DomainService(db, clock, settling, origins or StudioOrigins(default_studio_url(public_url))),
         apps=AppService(db, clock, settling, jupyter_server_image),
+        studio_lifecycle_configs=StudioLifecycleConfigService(db, clock),
         settling=settling,
     )

@@ -124,6 +124,30 @@ class AppImageConfig(Base):
     )
 
 
+class StudioLifecycleConfig(Base):
+    """A Studio lifecycle configuration: a shell script an app runs when it starts."""
+
+    __tablename__ = "studio_lifecycle_configs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(12))
+    region: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(63))
+    name_key: Mapped[str] = mapped_column(String(63))
+    app_type: Mapped[str] = mapped_column(String(16))
+    #: The script, base64-encoded as the API carries it.
+    content: Mapped[str] = mapped_column(Text)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    modified_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        UniqueConstraint("account_id", "region", "name_key", name="uq_studio_lifecycle_configs_name"),
+        Index("ix_studio_lifecycle_configs_created", "account_id", "region", "created_ms"),
+        Index("ix_studio_lifecycle_configs_modified", "account_id", "region", "modified_ms"),
+        Index("ix_studio_lifecycle_configs_name", "account_id", "region", "name"),
+    )
+
+
 class Tag(Base):
     __tablename__ = "tags"
 
