@@ -58,6 +58,9 @@ log "installing byoi with its test dependencies into .venv"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
+log "installing the AWS SDK for JavaScript for tests/js (from its lockfile)"
+npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+
 log "lint (ruff)"
 .venv/bin/ruff check src tests benchmarks
 
