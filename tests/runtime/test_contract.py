@@ -6,18 +6,22 @@ from dataclasses import replace
 import pytest
 
 from byoi.runtime.contract import (
+    FILES_DIR,
     GATEWAY_MOUNT,
     GATEWAY_TOKENS_FILE,
+    LIFECYCLE_SCRIPT_FILE,
     ROOT_CAPABILITIES,
     SERVER_CONFIG_FILE,
     SERVER_STARTUP_FILE,
     AppIdentity,
     ContractError,
     HostSide,
+    LifecycleRun,
     container_name,
     container_spec,
     home_volume_name,
     network_name,
+    with_lifecycle,
 )
 from byoi.runtime.instance_types import InstanceTypes
 
@@ -194,3 +198,50 @@ def test_the_jupyter_server_startup_file_applies_the_settings_and_compiles():
         finally:
             os.chdir(old)
     assert c.GatewayClient.auth_token == "t0k" and c.GatewayClient.url == "http://kernelgateway-default:8888"
+
+
+# Lifecycle configurations: the script runs before the app's own command.
+
+RUN = LifecycleRun(script="#!/bin/bash\necho hi\n", nonce="abc123")
+JL = AppIdentity("JupyterLab", "default", "arn:aws:sagemaker:us-east-1:123456789012:app/d-1/s1/jupyterlab/default", "d-1",
+                 space_name="s1", app_id=8)
+RUNNER_TAIL = ["-m", "byoi_lifecycle", f"{FILES_DIR}/{LIFECYCLE_SCRIPT_FILE}", "300", "abc123", "--"]
+
+
+def test_a_lifecycle_script_is_put_in_the_metadata_files_with_the_bundle_mounted_read_only():
+    s = container_spec(JL, "sha256:abc", {}, HOST, lifecycle=RUN)
+    assert s.files[LIFECYCLE_SCRIPT_FILE] == RUN.script
+    gateway = [m for m in s.mounts if m.target == GATEWAY_MOUNT]
+    assert len(gateway) == 1 and gateway[0].read_only
+    assert s.lifecycle == RUN
+    assert container_spec(JL, "sha256:abc", {}, HOST).lifecycle is None  # none attached: nothing added
+    assert LIFECYCLE_SCRIPT_FILE not in container_spec(JL, "sha256:abc", {}, HOST).files
+
+
+def test_with_lifecycle_runs_the_images_own_entrypoint_and_cmd_after_the_script():
+    s = with_lifecycle(container_spec(JL, "sha256:abc", {}, HOST, lifecycle=RUN), ["/entry.sh"], ["jupyter-lab", "--no-browser"])
+    assert s.entrypoint[-len(RUNNER_TAIL) - 3:] == [*RUNNER_TAIL, "/entry.sh", "jupyter-lab", "--no-browser"]
+    assert s.entrypoint[0] == f"{GATEWAY_MOUNT}/lib/ld-linux-x86-64.so.2" and s.command == []
+
+
+def test_with_lifecycle_keeps_the_container_configs_entrypoint_and_arguments():
+    config = {"ContainerConfig": {"ContainerEntrypoint": ["code-server"], "ContainerArguments": ["--port", "8888"]}}
+    s = with_lifecycle(container_spec(JL, "sha256:abc", config, HOST, lifecycle=RUN), ["/ignored"], ["ignored"])
+    assert s.entrypoint[-len(RUNNER_TAIL) - 3:] == [*RUNNER_TAIL, "code-server", "--port", "8888"]
+
+
+def test_with_lifecycle_runs_the_kernel_gateway_after_the_script_in_kernel_gateway_apps():
+    plain = spec()
+    s = with_lifecycle(container_spec(KG, "sha256:abc", {"KernelSpecs": [{"Name": "python3"}]}, HOST, lifecycle=RUN), None, None)
+    assert s.entrypoint[-len(plain.entrypoint) - len(RUNNER_TAIL):] == [*RUNNER_TAIL, *plain.entrypoint]
+    assert len([m for m in s.mounts if m.target == GATEWAY_MOUNT]) == 1  # the gateway's mount is not doubled
+
+
+def test_with_lifecycle_needs_a_command_to_run_after_the_script():
+    with pytest.raises(ContractError, match="neither ENTRYPOINT nor CMD"):
+        with_lifecycle(container_spec(JL, "sha256:abc", {}, HOST, lifecycle=RUN), None, None)
+
+
+def test_with_lifecycle_leaves_a_spec_without_a_script_alone():
+    s = container_spec(JL, "sha256:abc", {}, HOST)
+    assert with_lifecycle(s, ["/entry.sh"], None) is s

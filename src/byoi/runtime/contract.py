@@ -20,6 +20,12 @@ no I/O, so every rule of ../shared/seeds/studio-byoi-specs.txt is unit-tested:
 * /opt/ml/metadata (``ContainerSpec.files``, mounted read-only) holds
   resource-metadata.json, which describes the app, and, for byoi's kernel
   gateway, the digests of the tokens it accepts (gateway-tokens).
+* Lifecycle configuration (``LifecycleRun``): the script goes in /opt/ml/metadata
+  and byoi's bundle is mounted (read-only, as for KernelGateway apps); the
+  backend, which knows the image's own ENTRYPOINT and CMD, puts
+  ``byoi_lifecycle`` in front of the app's command (``with_lifecycle``), so the
+  script runs first, within Studio's 5 minutes, and a failing script fails the
+  app instead of starting its server.
 * Isolation: each app runs on its owner's private network (one per user
   profile or space, named by ids), reachable by the other apps of that owner
   under an alias (``kernelgateway-default``) and by byoi, never on the host's
@@ -33,7 +39,7 @@ A violation raises ``ContractError`` with a message a user can act on.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from byoi.runtime.instance_types import InstanceType
 from byoi.runtime.kgw.bundle import loader_command
@@ -91,6 +97,12 @@ ROOT_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGI
 #: Processes and threads per app: plenty for kernels and their thread pools, not a fork bomb.
 PIDS_LIMIT = 4096
 
+#: Where a lifecycle configuration's script is put (in FILES_DIR).
+LIFECYCLE_SCRIPT_FILE = "lifecycle-config-on-start.sh"
+#: Studio's limit on a lifecycle script that runs when an app starts.
+LIFECYCLE_TIMEOUT_SECONDS = 300
+
+
 class ContractError(Exception):
     """The app cannot run as configured; the message is its FailureReason."""
 
@@ -129,6 +141,16 @@ class HostSide:
 
 
 @dataclass(frozen=True)
+class LifecycleRun:
+    """A lifecycle configuration script to run when the app starts (decoded from the API's base64)."""
+
+    script: str
+    #: Chosen per start by the caller; marks the script's output in the app's log (byoi_lifecycle).
+    nonce: str
+    timeout_seconds: int = LIFECYCLE_TIMEOUT_SECONDS
+
+
+@dataclass(frozen=True)
 class Mount:
     kind: str  # "volume" or "bind"
     source: str
@@ -158,6 +180,8 @@ class ContainerSpec:
     gpus: int = 0  # how many GPUs to request (never "all")
     pids_limit: int = PIDS_LIMIT
     port: int = APP_PORT
+    #: Set when a lifecycle script runs first: the backend applies ``with_lifecycle``.
+    lifecycle: LifecycleRun | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -250,8 +274,38 @@ def file_system(config: dict) -> tuple[str, int, int]:
     return mount_path, uid, gid
 
 
-def container_spec(app: AppIdentity, container_image: str, config: dict, host: HostSide) -> ContainerSpec:
-    """The container for ``app``; ``config`` is the AppImageConfig mode of its app type."""
+def container_spec(
+    app: AppIdentity, container_image: str, config: dict, host: HostSide, lifecycle: LifecycleRun | None = None
+) -> ContainerSpec:
+    """The container for ``app``; ``config`` is the AppImageConfig mode of its app type;
+    ``lifecycle`` a script to run before the app's server."""
+    spec = _app_spec(app, container_image, config, host)
+    if lifecycle is None:
+        return spec
+    mounts = spec.mounts
+    if not any(m.target == GATEWAY_MOUNT for m in mounts):
+        mounts = [*mounts, Mount("bind", host.gateway_bundle, GATEWAY_MOUNT, read_only=True)]
+    return replace(spec, mounts=mounts, files={**spec.files, LIFECYCLE_SCRIPT_FILE: lifecycle.script}, lifecycle=lifecycle)
+
+
+def with_lifecycle(spec: ContainerSpec, image_entrypoint: list[str] | None, image_command: list[str] | None) -> ContainerSpec:
+    """``spec`` with its lifecycle script run first: the entrypoint becomes ``byoi_lifecycle``, which
+    then executes the command the container would have run (the spec's entrypoint and command,
+    or the image's own where the spec keeps them, as Docker combines them)."""
+    if spec.lifecycle is None:
+        return spec
+    entrypoint = spec.entrypoint if spec.entrypoint is not None else list(image_entrypoint or [])
+    command = spec.command if spec.command is not None else list(image_command or [])
+    argv = [*entrypoint, *command]
+    if not argv:
+        raise ContractError(f"Image {spec.image} has neither ENTRYPOINT nor CMD, and the AppImageConfig gives no ContainerEntrypoint.")
+    run = spec.lifecycle
+    runner = [*loader_command(GATEWAY_MOUNT), "-m", "byoi_lifecycle", f"{FILES_DIR}/{LIFECYCLE_SCRIPT_FILE}",
+              str(run.timeout_seconds), run.nonce, "--"]
+    return replace(spec, entrypoint=[*runner, *argv], command=[])
+
+
+def _app_spec(app: AppIdentity, container_image: str, config: dict, host: HostSide) -> ContainerSpec:
     if app.app_type == "JupyterServer":
         return jupyter_server_spec(app, container_image, host)
     if app.app_type not in CUSTOM_IMAGE_APPS:

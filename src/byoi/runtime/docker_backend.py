@@ -36,7 +36,7 @@ from docker.types import DeviceRequest
 from docker.types import Mount as DockerMount
 
 from byoi.runtime.backend import BackendError, Endpoint, RunState, RuntimeBackend
-from byoi.runtime.contract import FILES_DIR, GATEWAY_MOUNT, ContainerSpec
+from byoi.runtime.contract import FILES_DIR, GATEWAY_MOUNT, ContainerSpec, ContractError, with_lifecycle
 from byoi.runtime.kgw.bundle import loader_command
 from byoi.vocabulary import DEFAULT_FILE_SYSTEM, MAX_IMAGE_BYTES
 
@@ -91,6 +91,12 @@ class DockerBackend(RuntimeBackend):
             raise BackendError(
                 f"Image {spec.image} is {size / 1e9:.1f} GB; Studio runs images up to 25 GB. Make the image smaller."
             )
+        if spec.lifecycle is not None:
+            config = image.attrs.get("Config") or {}
+            try:
+                spec = with_lifecycle(spec, config.get("Entrypoint"), config.get("Cmd"))
+            except ContractError as exc:
+                raise BackendError(str(exc)) from None
         try:
             self._remove_if_present(spec.name)
             self._ensure_home(spec)

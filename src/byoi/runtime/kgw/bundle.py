@@ -5,7 +5,8 @@ only a kernel (e.g. ``python3`` with ``ipykernel``). byoi does the same with a
 directory built from the Python that runs byoi:
 
     python/   the interpreter (sys.base_prefix: binary, libpython, stdlib)
-              with the kernel gateway's distributions and ``byoi_kgw`` in its
+              with the kernel gateway's distributions, ``byoi_kgw`` and
+              ``byoi_lifecycle`` (which runs lifecycle scripts) in its
               site-packages
     lib/      every shared library those binaries need, glibc's own included,
               and glibc's dynamic loader (ld-linux-x86-64.so.2)
@@ -74,7 +75,7 @@ def gateway_distributions() -> list[metadata.Distribution]:
 def bundle_key() -> str:
     """Changes whenever anything that goes into the bundle changes."""
     parts = [sys.version, sys.base_prefix, *(f"{d.metadata['Name']}=={d.version}" for d in gateway_distributions())]
-    for path in sorted((HERE / "byoi_kgw").glob("*.py")) + [HERE / "bundle.py"]:
+    for path in sorted((HERE / "byoi_kgw").glob("*.py")) + [HERE / "byoi_lifecycle.py", HERE / "bundle.py"]:
         parts.append(hashlib.sha256(path.read_bytes()).hexdigest())
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
@@ -124,6 +125,7 @@ def build_bundle(dest: Path) -> None:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, target)
     shutil.copytree(HERE / "byoi_kgw", site / "byoi_kgw", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(HERE / "byoi_lifecycle.py", site / "byoi_lifecycle.py")
     copy_shared_libraries(dest, extra_search=[base / "lib"])
 
 
