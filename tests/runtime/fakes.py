@@ -6,9 +6,14 @@ and decides whether its apps serve (``serves``, the settler's readiness probe in
 * ``NeverServes``: starts, runs, never answers on port 8888.
 * ``ExitsAtOnce``: the container exits with code 1 as soon as it starts, having printed a line.
 * ``DiesLater``: like FakeBackend until ``die(name)``; then the container has exited (137).
+
+Each backend's containers print what ``write(name, line)`` adds to ``output``; the
+n-th line of a container is stamped ``2026-01-01T00:00:00.<n>Z``, so every read agrees.
 """
 
 from __future__ import annotations
+
+import threading
 
 from byoi.runtime.backend import Endpoint, RunState, RuntimeBackend
 
@@ -29,6 +34,7 @@ class FakeBackend(RuntimeBackend):
         self.stopped: list[str] = []
         self.removed: list[str] = []
         self.pruned = 0
+        self._changed = threading.Condition()
 
     def start(self, spec):
         self.started.append(spec)
@@ -48,15 +54,42 @@ class FakeBackend(RuntimeBackend):
         if name in self.running:
             self.running.discard(name)
             self.exited[name] = 0
+        self._notify()
 
     def remove(self, name):
         self.running.discard(name)
         self.exited.pop(name, None)
         self.removed.append(name)
+        self._notify()
+
+    def write(self, name: str, line: str) -> None:
+        """The container prints ``line``."""
+        self.output[name] = self.output.get(name, "") + line + "\n"
+        self._notify()
 
     def logs(self, name, timestamps=False):
         text = self.output.get(name, "")
-        return "".join(f"2026-01-01T00:00:00Z {line}\n" for line in text.splitlines()) if timestamps else text
+        return "".join(f"{line}\n" for line in self._stamped(name)) if timestamps else text
+
+    def follow_logs(self, name, since_ns=0):
+        sent = 0
+        while True:
+            with self._changed:
+                lines = self._stamped(name)
+                while len(lines) == sent and name in self.running:
+                    self._changed.wait()
+                    lines = self._stamped(name)
+            yield from lines[sent:]
+            sent = len(lines)
+            if name not in self.running:
+                return
+
+    def _stamped(self, name: str) -> list[str]:
+        return [f"2026-01-01T00:00:00.{n + 1:09d}Z {line}" for n, line in enumerate(self.output.get(name, "").splitlines())]
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
 
     def managed(self, instance_id):
         return {name: self.state(name) for name in (*self.running, *self.exited)}
@@ -87,3 +120,4 @@ class DiesLater(FakeBackend):
         self.running.discard(name)
         self.exited[name] = code
         self.output[name] = output
+        self._notify()

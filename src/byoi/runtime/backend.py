@@ -7,6 +7,7 @@ by container name. All methods block; callers run them off the event loop.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from byoi.runtime.contract import ContainerSpec
@@ -69,6 +70,13 @@ class RuntimeBackend(ABC):
     def logs(self, name: str, timestamps: bool = False) -> str:
         """Everything the container wrote to stdout/stderr so far ('' if none or gone);
         with ``timestamps``, each line starts with its RFC 3339 time and a space."""
+
+    @abstractmethod
+    def follow_logs(self, name: str, since_ns: int = 0) -> Iterator[str]:
+        """The container's output as it is written, one line at a time (no newline), each
+        starting with its RFC 3339 time and a space, from ``since_ns`` (nanoseconds since
+        the epoch; lines at or before it may be repeated, callers skip them). Ends when the
+        container stops or is removed; a missing container yields nothing."""
 
     @abstractmethod
     def managed(self, instance_id: str) -> dict[str, RunState]:

@@ -28,10 +28,12 @@ import logging
 import os
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import docker.errors
+import requests.exceptions
 from docker.types import DeviceRequest
 from docker.types import Mount as DockerMount
 
@@ -139,6 +141,24 @@ class DockerBackend(RuntimeBackend):
             return self._client.containers.get(name).logs(timestamps=timestamps).decode(errors="replace")
         except docker.errors.NotFound:
             return ""
+
+    def follow_logs(self, name: str, since_ns: int = 0) -> Iterator[str]:
+        try:
+            container = self._client.containers.get(name)
+            chunks = container.logs(stream=True, follow=True, timestamps=True, since=since_ns / 1e9 if since_ns else None)
+        except docker.errors.NotFound:
+            return
+        pending = b""
+        try:
+            for chunk in chunks:  # frames, not lines: a line may span several
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    yield line.decode(errors="replace")
+        except (docker.errors.APIError, requests.exceptions.RequestException):
+            pass  # the container went away mid-stream
+        if pending:
+            yield pending.decode(errors="replace")
 
     def managed(self, instance_id: str) -> dict[str, RunState]:
         labels = [f"{MANAGED_LABEL}=true", f"byoi.instance={instance_id}"]
