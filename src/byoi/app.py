@@ -186,7 +186,7 @@ def create_app(
     sagemaker = sagemaker_service(services)
     sagemaker.handlers = {**sagemaker.handlers, "CreatePresignedDomainUrl": sessions.presigned_url}
     endpoint = JsonProtocolEndpoint(
-        [sagemaker, cloudcontrol_service(services, db, clock), logs_service(logs)],
+        [sagemaker, cloudcontrol_service(services, db, clock), logs_service(logs, settings.log_retention_days)],
         settings.account_id,
         settings.region,
         authenticator(settings, db, clock),

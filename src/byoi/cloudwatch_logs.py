@@ -3,8 +3,9 @@
 DescribeLogGroups, DescribeLogStreams, GetLogEvents and FilterLogEvents answer
 from ``byoi.runtime.app_logs.AppLogs``, so ``aws logs get-log-events
 --endpoint-url ...`` shows what an app printed, and why it failed. Streams are
-written when an app stops or fails. ``filterPattern`` matches events holding
-every term it lists (quoted phrases allowed), as CloudWatch's plain terms do.
+written while the app runs (``byoi.runtime.log_shipper``), so polling
+FilterLogEvents, as ``aws logs tail --follow`` does, sees new lines.
+``filterPattern`` is CloudWatch's pattern for unstructured events (``matches``).
 """
 
 from __future__ import annotations
@@ -31,16 +32,29 @@ class InvalidParameterException(AwsError):
 
 
 def matches(message: str, pattern: str | None) -> bool:
-    if not pattern:
+    """Whether ``message`` matches an unstructured filter pattern, as CloudWatch Logs reads one.
+
+    Terms are case-sensitive and match anywhere in the message; a quoted phrase is
+    one term. Every plain term must be present, no ``-term`` may be; when any
+    ``?term`` is given, at least one of them must be present.
+    """
+    if not pattern or not pattern.strip():
         return True
     try:
         terms = shlex.split(pattern)
     except ValueError:
         terms = pattern.split()
-    return all(term in message for term in terms)
+    optional = [t[1:] for t in terms if t.startswith("?") and len(t) > 1]
+    excluded = [t[1:] for t in terms if t.startswith("-") and len(t) > 1]
+    required = [t for t in terms if not (t.startswith(("?", "-")) and len(t) > 1)]
+    return (
+        all(t in message for t in required)
+        and not any(t in message for t in excluded)
+        and (not optional or any(t in message for t in optional))
+    )
 
 
-def handlers(logs: AppLogs) -> dict[str, Handler]:
+def handlers(logs: AppLogs, retention_days: int = 0) -> dict[str, Handler]:
     def group_of(p: dict) -> str:
         name = p.get("logGroupName") or (p.get("logGroupIdentifier") or "").split(":log-group:")[-1].removesuffix(":*")
         if name != LOG_GROUP or not logs.streams():
@@ -57,10 +71,17 @@ def handlers(logs: AppLogs) -> dict[str, Handler]:
         if not streams or not LOG_GROUP.startswith(prefix):
             return {"logGroups": []}
         first = min((logs.events(s) or [(0, "")])[0][0] for s in streams)
-        return {"logGroups": [{"logGroupName": LOG_GROUP, "creationTime": first, "arn": arn(ctx), "storedBytes": sum(logs.path(s).stat().st_size for s in streams)}]}
+        stored = sum(logs.path(s).stat().st_size for s in streams)
+        group = {"logGroupName": LOG_GROUP, "creationTime": first, "arn": arn(ctx), "logGroupArn": arn(ctx).removesuffix(":*"),
+                 "storedBytes": stored, "metricFilterCount": 0}
+        if retention_days:
+            group["retentionInDays"] = retention_days
+        return {"logGroups": [group]}
 
     def describe_log_streams(ctx: RequestContext, p: dict) -> dict:
         group_of(p)
+        if p.get("orderBy") == "LastEventTime" and p.get("logStreamNamePrefix"):
+            raise InvalidParameterException("Cannot order by LastEventTime with a logStreamNamePrefix.")
         summaries = []
         for stream in logs.streams():
             if not stream.startswith(p.get("logStreamNamePrefix") or ""):
@@ -131,6 +152,8 @@ def handlers(logs: AppLogs) -> dict[str, Handler]:
     }
 
 
-def logs_service(logs: AppLogs) -> JsonService:
+def logs_service(logs: AppLogs, retention_days: int = 0) -> JsonService:
+    """The CloudWatch Logs service; ``retention_days`` is the log group's retention (0: kept forever)."""
     # Its reads read whole log files: never on the event loop.
-    return JsonService(target_prefix="Logs_20140328", model_name="logs", handlers=handlers(logs), reads_store_only=False)
+    return JsonService(target_prefix="Logs_20140328", model_name="logs", handlers=handlers(logs, retention_days),
+                       reads_store_only=False)

@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     app_idle_timeout_seconds: float = Field(
         0, ge=0, description="Shut down (delete) an app idle this long, keeping its home, like Studio's idle shutdown; 0 = never."
     )
+    log_retention_days: int = Field(
+        30, ge=0, le=3653,
+        description="App log events older than this many days are deleted (the log group's retention); 0 = kept forever.",
+    )
     kernel_idle_timeout_seconds: int = Field(
         0, ge=0, description="A KernelGateway app's gateway culls kernels idle this long; 0 = never."
     )

@@ -61,3 +61,43 @@ def test_the_proxy_keeps_byois_credentials_from_apps():
     forwarded = dict(app_headers({"Cookie": "byoi_session=secret; _xsrf=abc", "Authorization": "Bearer secret", "Accept": "*/*", "Connection": "x", "Host": "byoi:8080"}))
     assert forwarded == {"Cookie": "_xsrf=abc", "Accept": "*/*", "Host": "byoi:8080"}
     assert dict(app_headers({"Cookie": "byoi_session=secret", "Authorization": "token app-token"})) == {"Authorization": "token app-token"}
+
+
+def test_the_log_group_has_its_arns_and_retention(logged):
+    (group,) = logged.client("logs").describe_log_groups()["logGroups"]
+    assert group["logGroupArn"] == "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/studio"
+    assert group["arn"] == group["logGroupArn"] + ":*"
+    assert group["retentionInDays"] == 30  # BYOI_LOG_RETENTION_DAYS' default
+
+
+@pytest.mark.parametrize(
+    ("pattern", "found"),
+    [
+        ("Traceback", [1]),
+        ("traceback", []),  # terms are case-sensitive
+        ('"Permission denied"', [2]),
+        ("Errno 13", [2]),  # every term
+        ("?Traceback ?PermissionError", [1, 2]),  # any optional term
+        ("Jupyter -Gateway", []),
+        ("Errno -Traceback", [2]),
+        ("", [0, 1, 2]),
+    ],
+)
+def test_filter_patterns_match_as_cloudwatchs_unstructured_patterns_do(logged, pattern, found):
+    events = logged.client("logs").filter_log_events(logGroupName=GROUP, filterPattern=pattern)["events"]
+    assert [e["message"] for e in events] == [LINES[i].split(" ", 1)[1] for i in found]
+
+
+def test_ordering_streams_by_last_event_time_refuses_a_prefix(logged):
+    logs = logged.client("logs")
+    with pytest.raises(logs.exceptions.InvalidParameterException):
+        logs.describe_log_streams(logGroupName=GROUP, orderBy="LastEventTime", logStreamNamePrefix="d-abc")
+
+
+def test_time_windows_include_the_start_and_exclude_the_end(logged):
+    logs = logged.client("logs")
+    stream = "d-abc/alice/KernelGateway/default"
+    events = logs.get_log_events(logGroupName=GROUP, logStreamName=stream, startTime=1795424401500, endTime=1795424401600)
+    assert [e["timestamp"] for e in events["events"]] == [1795424401500]
+    filtered = logs.filter_log_events(logGroupName=GROUP, startTime=1795424401500, endTime=1795424401600)["events"]
+    assert [e["timestamp"] for e in filtered] == [1795424401500, 1795424401600]  # FilterLogEvents' end is inclusive
