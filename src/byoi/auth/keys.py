@@ -25,12 +25,17 @@ from pathlib import Path
 
 from botocore.configloader import raw_config_parse
 from botocore.exceptions import ConfigNotFound, ConfigParseError
-from sqlalchemy import select
 
 from byoi.auth.sigv4 import Credential
 from byoi.clock import Clock
+from byoi.store.access_keys import (
+    ACCESS_KEY_BY_ID,
+    access_key_secrets,
+    delete_access_key,
+    described_access_keys,
+    insert_access_key,
+)
 from byoi.store.database import Database
-from byoi.store.models import AccessKey
 
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -88,37 +93,35 @@ class AccessKeys:
 
     def create(self, description: str = "") -> NewKey:
         key = generate_key()
-        with self._db.write() as session:
-            session.add(AccessKey(
+        with self._db.raw_write() as tx:
+            insert_access_key(
+                tx,
                 access_key_id=key.access_key_id,
                 secret_access_key=key.secret_access_key,
                 description=description,
                 created_ms=self._clock.now_ms(),
-            ))
+            )
         return key
 
-    def list(self) -> list[AccessKey]:
-        with self._db.read() as session:
-            return list(session.scalars(select(AccessKey).order_by(AccessKey.created_ms, AccessKey.access_key_id)))
+    def list(self) -> list:
+        """Every key, oldest first, as rows of ``access_key_id``, ``description`` and ``created_ms`` (no secrets)."""
+        with self._db.raw_read() as tx:
+            return described_access_keys(tx)
 
     def delete(self, access_key_id: str) -> bool:
         """Remove a key; False if there was none with that id."""
-        with self._db.write() as session:
-            row = session.get(AccessKey, access_key_id)
-            if row is None:
-                return False
-            session.delete(row)
-        return True
+        with self._db.raw_write() as tx:
+            return delete_access_key(tx, access_key_id)
 
     def get(self, access_key_id: str) -> Credential | None:
-        with self._db.read() as session:
-            row = session.get(AccessKey, access_key_id)
-            return Credential(row.access_key_id, row.secret_access_key) if row else None
+        with self._db.raw_read() as tx:
+            row = ACCESS_KEY_BY_ID.row(tx, access_key_id=access_key_id)
+        return Credential(row.access_key_id, row.secret_access_key) if row else None
 
     def all(self) -> dict[str, Credential]:
-        with self._db.read() as session:
-            rows = session.execute(select(AccessKey.access_key_id, AccessKey.secret_access_key)).all()
-        return {key_id: Credential(key_id, secret) for key_id, secret in rows}
+        with self._db.raw_read() as tx:
+            secrets_by_id = access_key_secrets(tx)
+        return {key_id: Credential(key_id, secret) for key_id, secret in secrets_by_id.items()}
 
 
 class KeyStore:

@@ -26,7 +26,6 @@ import uuid
 from dataclasses import dataclass
 
 import jsonpatch
-from sqlalchemy import delete, select, tuple_
 
 from byoi.aws import json_depth
 from byoi.aws.errors import ValidationException
@@ -44,7 +43,16 @@ from byoi.cloudcontrol.errors import (
 )
 from byoi.services.settling import Settling
 from byoi.store.database import Database
-from byoi.store.models import ResourceRequest
+from byoi.store.raw import Transaction
+from byoi.store.resource_requests import (
+    REQUEST_BY_TOKEN,
+    delete_requests_created_before,
+    insert_request,
+    latest_request_with_client_token,
+    request_page,
+    request_token_in_states,
+    update_request,
+)
 
 PENDING, IN_PROGRESS, SUCCESS, FAILED = "PENDING", "IN_PROGRESS", "SUCCESS", "FAILED"
 CANCEL_IN_PROGRESS, CANCEL_COMPLETE = "CANCEL_IN_PROGRESS", "CANCEL_COMPLETE"
@@ -52,12 +60,10 @@ ACTIVE = (PENDING, IN_PROGRESS, CANCEL_IN_PROGRESS)
 
 CLIENT_TOKEN_TTL_MS = 36 * 3600 * 1000
 REQUEST_TTL_MS = 7 * 24 * 3600 * 1000
-#: ListResourceRequests pages: newest first, by creation time and then token.
-_REQUEST_PAGES: Paginator = Paginator("requests", lambda r: (r.created_ms, r.request_token), arity=2, descending=True)
 
 
-def progress_event(row: ResourceRequest) -> dict:
-    """The ProgressEvent of a request, as the API returns it."""
+def progress_event(row) -> dict:
+    """The ProgressEvent of a request (a row of the resource_requests table), as the API returns it."""
     return {
         "TypeName": row.type_name,
         "Identifier": row.identifier,
@@ -168,17 +174,9 @@ class CloudControlService:
     ) -> dict:
         digest = hashlib.sha256(json.dumps([operation, type_name, *material]).encode()).hexdigest()
         now = self._clock.now_ms()
-        with self._db.write() as session:
-            earlier = session.scalar(
-                select(ResourceRequest)
-                .where(
-                    ResourceRequest.account_id == scope.account_id,
-                    ResourceRequest.region == scope.region,
-                    ResourceRequest.client_token == client_token,
-                    ResourceRequest.created_ms >= now - CLIENT_TOKEN_TTL_MS,
-                )
-                .order_by(ResourceRequest.created_ms.desc())
-                .limit(1)
+        with self._db.raw_write() as tx:
+            earlier = latest_request_with_client_token(
+                tx, scope.account_id, scope.region, client_token, now - CLIENT_TOKEN_TTL_MS
             )
             if earlier is not None:
                 if earlier.request_hash != digest:
@@ -188,36 +186,27 @@ class CloudControlService:
                     )
                 return progress_event(earlier)
             if identifier is not None:
-                busy = session.scalar(
-                    select(ResourceRequest.request_token).where(
-                        ResourceRequest.account_id == scope.account_id,
-                        ResourceRequest.region == scope.region,
-                        ResourceRequest.type_name == type_name,
-                        ResourceRequest.identifier == identifier,
-                        ResourceRequest.status.in_(ACTIVE),
-                    )
-                )
+                busy = request_token_in_states(tx, scope.account_id, scope.region, type_name, identifier, ACTIVE)
                 if busy is not None:
                     raise ConcurrentOperationException(
                         f"Another resource operation (RequestToken {busy}) is in progress on {type_name} {identifier}"
                     )
             token = str(uuid.uuid4())
-            session.add(
-                ResourceRequest(
-                    request_token=token,
-                    account_id=scope.account_id,
-                    region=scope.region,
-                    client_token=client_token,
-                    request_hash=digest,
-                    type_name=type_name,
-                    operation=operation,
-                    status=PENDING,
-                    identifier=identifier,
-                    desired_state=desired_state,
-                    executed=False,
-                    created_ms=now,
-                    event_ms=now,
-                )
+            insert_request(
+                tx,
+                request_token=token,
+                account_id=scope.account_id,
+                region=scope.region,
+                client_token=client_token,
+                request_hash=digest,
+                type_name=type_name,
+                operation=operation,
+                status=PENDING,
+                identifier=identifier,
+                desired_state=desired_state,
+                executed=False,
+                created_ms=now,
+                event_ms=now,
             )
         self._settling.changed("resource-requests")
         return self.status(scope, token)
@@ -244,8 +233,9 @@ class CloudControlService:
         page = Paginator(f"resources:{type_name}", lambda pair: (pair[0],)).page_of(pairs, max_results, next_token)
         return [ResourceDescription(i, json.dumps(handler.schema.readable(m))) for i, m in page.items], page.next_token
 
-    def _live_request(self, session, scope: Scope, token: str) -> ResourceRequest:
-        row = session.get(ResourceRequest, token)
+    def _live_request(self, tx: Transaction, scope: Scope, token: str):
+        """Request ``token`` of ``scope`` as a row, unless expired; else RequestTokenNotFound."""
+        row = REQUEST_BY_TOKEN.row(tx, request_token=token)
         if (
             row is None
             or (row.account_id, row.region) != (scope.account_id, scope.region)
@@ -255,45 +245,34 @@ class CloudControlService:
         return row
 
     def status(self, scope: Scope, token: str) -> dict:
-        with self._db.read() as session:
-            return progress_event(self._live_request(session, scope, token))
+        with self._db.raw_read() as tx:
+            return progress_event(self._live_request(tx, scope, token))
 
     def list_requests(
         self, scope: Scope, operations: list[str] | None, statuses: list[str] | None, max_results: int, next_token: str | None
     ) -> tuple[list[dict], str | None]:
         """Requests of the last 7 days, newest first, optionally filtered."""
-        stmt = select(ResourceRequest).where(
-            ResourceRequest.account_id == scope.account_id,
-            ResourceRequest.region == scope.region,
-            ResourceRequest.created_ms >= self._clock.now_ms() - REQUEST_TTL_MS,
-        )
-        if operations:
-            stmt = stmt.where(ResourceRequest.operation.in_(operations))
-        if statuses:
-            stmt = stmt.where(ResourceRequest.status.in_(statuses))
-        newest_first = (ResourceRequest.created_ms, ResourceRequest.request_token)
-        after = _REQUEST_PAGES.after(next_token)
-        if after is not None:
-            stmt = stmt.where(tuple_(*newest_first) < tuple_(*after))
-        stmt = stmt.order_by(*(c.desc() for c in newest_first)).limit(max_results + 1)
-        with self._db.read() as session:
-            page = _REQUEST_PAGES.page(list(session.scalars(stmt)), max_results)
+        since_ms = self._clock.now_ms() - REQUEST_TTL_MS
+        with self._db.raw_read() as tx:
+            page = request_page(
+                tx, scope.account_id, scope.region, since_ms, operations or (), statuses or (), max_results, next_token
+            )
         return [progress_event(r) for r in page.items], page.next_token
 
     def cancel(self, scope: Scope, token: str) -> dict:
-        with self._db.write() as session:
-            row = self._live_request(session, scope, token)
+        with self._db.raw_write() as tx:
+            row = self._live_request(tx, scope, token)
             if row.status not in (PENDING, IN_PROGRESS):
                 raise ConcurrentModificationException(
                     f"Request {token} is {row.status}; only PENDING or IN_PROGRESS requests can be cancelled"
                 )
-            row.status = CANCEL_IN_PROGRESS
-            row.event_ms = self._clock.now_ms()
-            event = progress_event(row)
+            changes = {"status": CANCEL_IN_PROGRESS, "event_ms": self._clock.now_ms()}
+            update_request(tx, token, **changes)
+            event = progress_event(row._replace(**changes))
         self._settling.changed("resource-requests")
         return event
 
     def purge_expired(self) -> None:
         """Forget requests older than 7 days."""
-        with self._db.write() as session:
-            session.execute(delete(ResourceRequest).where(ResourceRequest.created_ms < self._clock.now_ms() - REQUEST_TTL_MS))
+        with self._db.raw_write() as tx:
+            delete_requests_created_before(tx, self._clock.now_ms() - REQUEST_TTL_MS)

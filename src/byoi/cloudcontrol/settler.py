@@ -41,8 +41,8 @@ from byoi.cloudcontrol.requests import (
 )
 from byoi.cloudcontrol.resources import Readiness
 from byoi.store.database import Database
-from byoi.store.models import ResourceRequest
-from byoi.store.transitions import Transitions, soonest
+from byoi.store.resource_requests import REQUEST_BY_TOKEN, request_transitions
+from byoi.store.transitions import soonest
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +83,8 @@ class RequestSettler:
         self._clock = clock
         self._requests = requests
         # A PENDING request is due once it has waited the delay; the others are followed at once.
-        key, since = ResourceRequest.request_token, ResourceRequest.created_ms
-        self._pending = Transitions(db, ResourceRequest, (PENDING,), transition_seconds, key=key, since=since)
-        self._claimed = Transitions(db, ResourceRequest, (IN_PROGRESS, CANCEL_IN_PROGRESS), key=key, since=since)
+        self._pending = request_transitions(db, (PENDING,), transition_seconds)
+        self._claimed = request_transitions(db, (IN_PROGRESS, CANCEL_IN_PROGRESS))
         self._last_purge = 0
 
     def settle_due(self) -> float | None:
@@ -110,8 +109,7 @@ class RequestSettler:
     def _execute(self, token: str) -> None:
         if not self._pending.advance(token, PENDING, status=IN_PROGRESS, event_ms=self._clock.now_ms()):
             return
-        with self._db.read() as session:
-            row = session.get(ResourceRequest, token)
+        row = self._request(token)
         scope = Scope(row.account_id, row.region)
         handler = self._requests.handler(row.type_name)
         try:
@@ -130,7 +128,12 @@ class RequestSettler:
         # (a fact about the operation, kept even if the request was cancelled meanwhile)
         self._claimed.record(token, identifier=identifier, executed=True, event_ms=self._clock.now_ms())
 
-    def _run(self, handler, scope: Scope, row: ResourceRequest) -> str:
+    def _request(self, token: str):
+        """Request ``token`` as a row (None once purged)."""
+        with self._db.raw_read() as tx:
+            return REQUEST_BY_TOKEN.row(tx, request_token=token)
+
+    def _run(self, handler, scope: Scope, row) -> str:
         if row.operation == "DELETE":
             if handler.read(scope, row.identifier) is None:
                 raise HandlerFailure("NotFound", self._requests.not_found(row.type_name, row.identifier).message)
@@ -151,8 +154,7 @@ class RequestSettler:
 
     def _follow(self, token: str) -> bool:
         """Check an executed request's resource; True while it is still settling."""
-        with self._db.read() as session:
-            row = session.get(ResourceRequest, token)
+        row = self._request(token)
         if row is None or row.status != IN_PROGRESS:
             return False
         if not row.executed:

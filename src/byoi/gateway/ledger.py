@@ -4,18 +4,13 @@ is refused across restarts and by every byoi process that shares the database.""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.exc import IntegrityError
 
 from byoi.store.database import Database
-from byoi.store.models import UsedPresignedUrl
-from byoi.store.raw import Prepared
+from byoi.store.used_presigned_urls import delete_used_presigned_urls_expired_before, insert_used_presigned_url
 
 #: Rows are kept this much past their URL's expiry, for clocks of processes that disagree a little.
 GRACE_MS = 60_000
-
-_PRUNE = Prepared(delete(UsedPresignedUrl).where(UsedPresignedUrl.expires_ms < bindparam("before")))
-_SPEND = Prepared(insert(UsedPresignedUrl).values(token_id=bindparam("token_id"), expires_ms=bindparam("expires_ms")))
 
 
 class PresignLedger:
@@ -28,8 +23,8 @@ class PresignLedger:
         longer be used (expired) are pruned in the same transaction."""
         try:
             with self._db.raw_write() as tx:
-                tx.execute(_PRUNE, {"before": now_ms - GRACE_MS})
-                tx.execute(_SPEND, {"token_id": token_id, "expires_ms": expires_ms})
+                delete_used_presigned_urls_expired_before(tx, now_ms - GRACE_MS)
+                insert_used_presigned_url(tx, token_id, expires_ms)
         except IntegrityError:
             return False
         return True
