@@ -28,7 +28,7 @@ from byoi.aws.protocol import Scope
 from byoi.aws.validate import parse_input
 from byoi.cloudcontrol.schema import ResourceSchema
 from byoi.services.app_image_configs import config_arn, modes_given
-from byoi.services.image_versions import METADATA_FIELDS, version_arn
+from byoi.services.image_versions import METADATA_FIELDS, arns_of
 from byoi.services.images import image_arn
 from byoi.services.wiring import Services
 from byoi.vocabulary import CONFIG_COLUMNS, ImageStatus
@@ -213,11 +213,12 @@ class ImageVersionResource:
             return None
 
     @staticmethod
-    def _model(image, version) -> dict:
+    def _model(version) -> dict:
+        image_arn_, version_arn_ = arns_of(version)
         model = {
-            "ImageArn": image_arn(image),
-            "ImageVersionArn": version_arn(image, version.version),
-            "ImageName": image.name,
+            "ImageArn": image_arn_,
+            "ImageVersionArn": version_arn_,
+            "ImageName": version.image_name,
             "BaseImage": version.base_image,
             "Version": version.version,
         }
@@ -230,7 +231,7 @@ class ImageVersionResource:
 
     def read(self, scope: Scope, identifier: str) -> dict | None:
         view = self._view(scope, identifier)
-        return None if view is None else self._model(view.image, view.version)
+        return None if view is None else self._model(view.version)
 
     def state(self, scope: Scope, identifier: str) -> State:
         view = self._view(scope, identifier)
@@ -264,8 +265,8 @@ class ImageVersionResource:
         self.services.image_versions.delete(scope, name, number, None)
 
     def list(self, scope: Scope, filter_model: dict) -> list[tuple[str, dict]]:
-        pairs = self.services.image_versions.all(scope, filter_model.get("ImageName"))
-        return [(version_arn(image, v.version), self._model(image, v)) for image, v in pairs]
+        models = [self._model(v) for v in self.services.image_versions.all(scope, filter_model.get("ImageName"))]
+        return [(model["ImageVersionArn"], model) for model in models]
 
 
 class AppImageConfigResource(TaggedResource):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from byoi.aws.protocol import Handler, RequestContext
 from byoi.sagemaker.list_query import list_query
-from byoi.services.image_versions import METADATA_FIELDS, version_arn
+from byoi.services.image_versions import METADATA_FIELDS, arns_of
 from byoi.services.images import image_arn
 from byoi.services.wiring import Services
-from byoi.store.models import Image, ImageVersion
 
 
-def image_summary(image: Image) -> dict:
-    """The members DescribeImage and ListImages share."""
+def image_summary(image) -> dict:
+    """The members DescribeImage and ListImages share (``image``: a row of the images table)."""
     return {
         "CreationTime": image.created_ms,
         "Description": image.description,
@@ -24,13 +23,14 @@ def image_summary(image: Image) -> dict:
     }
 
 
-def version_summary(image: Image, version: ImageVersion) -> dict:
-    """The members DescribeImageVersion and ListImageVersions share."""
+def version_summary(version) -> dict:
+    """The members DescribeImageVersion and ListImageVersions share (``version``: a version row, with ``image_name``)."""
+    image_arn_, version_arn_ = arns_of(version)
     return {
         "CreationTime": version.created_ms,
         "FailureReason": version.failure_reason,
-        "ImageArn": image_arn(image),
-        "ImageVersionArn": version_arn(image, version.version),
+        "ImageArn": image_arn_,
+        "ImageVersionArn": version_arn_,
         "ImageVersionStatus": version.status,
         "LastModifiedTime": version.modified_ms,
         "Version": version.version,
@@ -86,7 +86,7 @@ def handlers(services: Services) -> dict[str, Handler]:
         view = versions.describe(ctx.scope, p["ImageName"], p.get("Version"), p.get("Alias"))
         v = view.version
         return {
-            **version_summary(view.image, v),
+            **version_summary(v),
             "BaseImage": v.base_image,
             "ContainerImage": v.container_image,
             **{member: getattr(v, column) for member, column in METADATA_FIELDS.items()},
@@ -108,8 +108,8 @@ def handlers(services: Services) -> dict[str, Handler]:
         versions.delete(ctx.scope, p["ImageName"], p.get("Version"), p.get("Alias"))
 
     def list_image_versions(ctx: RequestContext, p: dict) -> dict:
-        image, result = versions.list(ctx.scope, p["ImageName"], list_query(p, "CREATION_TIME"))
-        return {"ImageVersions": [version_summary(image, v) for v in result.items], "NextToken": result.next_token}
+        result = versions.list(ctx.scope, p["ImageName"], list_query(p, "CREATION_TIME"))
+        return {"ImageVersions": [version_summary(v) for v in result.items], "NextToken": result.next_token}
 
     def list_aliases(ctx: RequestContext, p: dict) -> dict:
         result = versions.list_aliases(

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, select
-
 from byoi.aws.arns import IMAGE, IMAGE_VERSION, sagemaker_arn
 from byoi.aws.protocol import Scope
 from byoi.clock import Clock
 from byoi.services.base_images import BaseImageError, BaseImageResolver
 from byoi.store.database import Database
+from byoi.store.image_versions import VERSION_BY_KEY, delete_version
+from byoi.store.images import IMAGE_BY_KEY, delete_image, version_numbers
 from byoi.store.models import Image, ImageVersion
 from byoi.store.tags import delete_tags_of
 from byoi.store.transitions import Transitions, soonest
@@ -75,26 +75,22 @@ class ImageSettler:
             modified_ms=self._clock.now_ms(),
         )
 
-    def _finish_version_delete(self, version_id: int) -> None:
-        with self._db.write() as session:
-            if not self._versions.holds(session, version_id, ImageVersionStatus.DELETING):
+    def _finish_version_delete(self, version_key: int) -> None:
+        with self._db.raw_write() as tx:
+            if not self._versions.holds(tx, version_key, ImageVersionStatus.DELETING):
                 return
-            account_id, region, name, number = session.execute(
-                select(Image.account_id, Image.region, Image.name, ImageVersion.version)
-                .join(ImageVersion.image)
-                .where(ImageVersion.id == version_id)
-            ).one()
-            delete_tags_of(session, [sagemaker_arn(Scope(account_id, region), IMAGE_VERSION, name, number)])
-            session.execute(delete(ImageVersion).where(ImageVersion.id == version_id))
+            version = VERSION_BY_KEY.row(tx, id=version_key)
+            scope = Scope(version.account_id, version.region)
+            delete_tags_of(tx, [sagemaker_arn(scope, IMAGE_VERSION, version.image_name, version.version)])
+            delete_version(tx, version_key)
 
-    def _finish_image_delete(self, image_id: int) -> None:
-        with self._db.write() as session:
-            if not self._images.holds(session, image_id, ImageStatus.DELETING):
+    def _finish_image_delete(self, image_key: int) -> None:
+        with self._db.raw_write() as tx:
+            if not self._images.holds(tx, image_key, ImageStatus.DELETING):
                 return
-            image = session.get(Image, image_id)
+            image = IMAGE_BY_KEY.row(tx, id=image_key)
             scope = Scope(image.account_id, image.region)
-            numbers = session.scalars(select(ImageVersion.version).where(ImageVersion.image_id == image_id))
             arns = [sagemaker_arn(scope, IMAGE, image.name)]
-            arns += [sagemaker_arn(scope, IMAGE_VERSION, image.name, n) for n in numbers]
-            delete_tags_of(session, arns)
-            session.execute(delete(Image).where(Image.id == image_id))
+            arns += [sagemaker_arn(scope, IMAGE_VERSION, image.name, n) for n in version_numbers(tx, image_key)]
+            delete_tags_of(tx, arns)
+            delete_image(tx, image_key)

@@ -14,35 +14,38 @@ DeleteImageVersion, ListImageVersions, ListAliases.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
 
-from byoi.aws.arns import IMAGE_VERSION, sagemaker_arn
+from byoi.aws.arns import IMAGE, IMAGE_VERSION, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, ValidationException
-from byoi.aws.pagination import Page, Paginator
+from byoi.aws.pagination import Page
 from byoi.aws.protocol import Scope
 from byoi.clock import Clock
 from byoi.services.images import get_image, image_arn
 from byoi.services.settling import Settling
 from byoi.store.database import Database
-from byoi.store.listing import Listing, ListQuery
-from byoi.store.models import Image, ImageVersion, ImageVersionAlias
-from byoi.vocabulary import ImageStatus, ImageVersionStatus
-
-VERSION_SORTS = {
-    "CREATION_TIME": ImageVersion.created_ms,
-    "LAST_MODIFIED_TIME": ImageVersion.modified_ms,
-    "VERSION": ImageVersion.version,
-}
-
-_VERSIONS = Listing(
-    "versions", select(ImageVersion).where(ImageVersion.image_id == bindparam("image_id")), VERSION_SORTS, ImageVersion.id,
-    created=ImageVersion.created_ms, modified=ImageVersion.modified_ms,
+from byoi.store.image_versions import (
+    LATEST_VERSION,
+    VERSION_BY_ALIAS,
+    VERSION_BY_NUMBER,
+    VERSION_BY_TOKEN,
+    VERSIONS,
+    alias_holders,
+    alias_page,
+    aliases_of_version,
+    all_versions,
+    count_versions,
+    delete_aliases,
+    insert_alias,
+    insert_version,
+    update_version,
 )
-#: ListAliases pages: alias names, in order.
-_ALIAS_PAGES: Paginator = Paginator("aliases", lambda alias: (alias,))
+from byoi.store.images import update_image
+from byoi.store.listing import ListQuery
+from byoi.store.raw import Transaction
+from byoi.vocabulary import ImageStatus, ImageVersionStatus
 
 #: Version attributes a caller may set, API member -> column.
 METADATA_FIELDS = {
@@ -56,16 +59,22 @@ METADATA_FIELDS = {
 }
 
 
-def version_arn(image: Image, version: int) -> str:
+def version_arn(image, version: int) -> str:
+    """The ARN of version number ``version`` of ``image`` (a row of the images table)."""
     return sagemaker_arn(Scope(image.account_id, image.region), IMAGE_VERSION, image.name, version)
+
+
+def arns_of(version) -> tuple[str, str]:
+    """(ImageArn, ImageVersionArn) of ``version``, a version row (with its image's ``account_id``, ``region``, ``image_name``)."""
+    scope = Scope(version.account_id, version.region)
+    return sagemaker_arn(scope, IMAGE, version.image_name), sagemaker_arn(scope, IMAGE_VERSION, version.image_name, version.version)
 
 
 @dataclass
 class VersionView:
-    """A version with the image it belongs to, for Describe."""
+    """A version (a row with its image's ``account_id``, ``region`` and ``image_name``) and its aliases, for Describe."""
 
-    image: Image
-    version: ImageVersion
+    version: Any
     aliases: list[str]
 
 
@@ -107,23 +116,20 @@ class ImageVersionService:
     def _create_once(
         self, scope: Scope, image_name: str, base_image: str, token: str, aliases: list[str], metadata: dict
     ) -> str:
-        with self._db.write() as session:
-            image = get_image(session, scope, image_name)  # locked until this transaction ends
+        with self._db.raw_write() as tx:
+            image = get_image(tx, scope, image_name)  # locked until this transaction ends
             if image.status == ImageStatus.DELETING:
                 raise ResourceInUse(f"Image with ARN {image_arn(image)} is being deleted")
-            existing = session.scalar(
-                select(ImageVersion)
-                .options(selectinload(ImageVersion.aliases))
-                .where(ImageVersion.image_id == image.id, ImageVersion.client_token == token)
-            )
+            existing = VERSION_BY_TOKEN.row(tx, image_id=image.id, client_token=token)
             if existing is not None:
-                return self._replay(image, existing, base_image, aliases, metadata)
-            self._check_quota(session, image)
-            self._check_aliases_free(session, image, aliases)
+                return self._replay(tx, image, existing, base_image, aliases, metadata)
+            self._check_quota(tx, image)
+            self._check_aliases_free(tx, image, aliases)
             number = image.next_version
-            image.next_version = number + 1
+            update_image(tx, image.id, next_version=number + 1)
             now = self._clock.now_ms()
-            version = ImageVersion(
+            insert_version(
+                tx,
                 image_id=image.id,
                 version=number,
                 base_image=base_image,
@@ -133,16 +139,17 @@ class ImageVersionService:
                 modified_ms=now,
                 **{METADATA_FIELDS[k]: v for k, v in metadata.items()},
             )
-            session.add(version)
-            session.flush()
-            session.add_all(ImageVersionAlias(image_id=image.id, version_id=version.id, alias=a) for a in aliases)
+            if aliases:
+                version_key = VERSION_BY_NUMBER.row(tx, image_id=image.id, version=number).id
+                for alias in aliases:
+                    insert_alias(tx, image_id=image.id, version_id=version_key, alias=alias)
             return version_arn(image, number)
 
     @staticmethod
-    def _replay(image: Image, existing: ImageVersion, base_image: str, aliases: list[str], metadata: dict) -> str:
+    def _replay(tx: Transaction, image, existing, base_image: str, aliases: list[str], metadata: dict) -> str:
         same = (
             existing.base_image == base_image
-            and sorted(a.alias for a in existing.aliases) == sorted(aliases)
+            and sorted(aliases_of_version(tx, existing.id)) == sorted(aliases)
             and all(getattr(existing, METADATA_FIELDS[k]) == v for k, v in metadata.items())
         )
         if not same:
@@ -155,28 +162,22 @@ class ImageVersionService:
     # --- read -----------------------------------------------------------------
 
     def describe(self, scope: Scope, image_name: str, version: int | None, alias: str | None) -> VersionView:
-        with self._db.read() as session:
-            image = get_image(session, scope, image_name)
-            row = self._select(session, image, version, alias)
-            return VersionView(image, row, [a.alias for a in row.aliases])
+        with self._db.raw_read() as tx:
+            image = get_image(tx, scope, image_name)
+            row = self._select(tx, image, version, alias)
+            return VersionView(row, aliases_of_version(tx, row.id))
 
-    def list(self, scope: Scope, image_name: str, query: ListQuery) -> tuple[Image, Page[ImageVersion]]:
-        with self._db.read() as session:
-            image = get_image(session, scope, image_name)
-            return image, _VERSIONS.orm_page(session, query, image_id=image.id)
+    def list(self, scope: Scope, image_name: str, query: ListQuery) -> Page:
+        """A page of the image's versions, as rows with their image's ``account_id``, ``region`` and ``image_name``."""
+        with self._db.raw_read() as tx:
+            image = get_image(tx, scope, image_name)
+            return VERSIONS.page(tx, query, image_id=image.id)
 
-    def all(self, scope: Scope, image_name: str | None = None) -> list[tuple[Image, ImageVersion]]:
-        """Every version in ``scope`` (of one image when named) with its image, oldest first."""
-        with self._db.read() as session:
-            stmt = (
-                select(Image, ImageVersion)
-                .join(ImageVersion.image)
-                .where(Image.account_id == scope.account_id, Image.region == scope.region)
-                .order_by(ImageVersion.id)
-            )
-            if image_name is not None:
-                stmt = stmt.where(Image.name_key == image_name.lower())
-            return [(image, version) for image, version in session.execute(stmt)]
+    def all(self, scope: Scope, image_name: str | None = None) -> list:
+        """Every version in ``scope`` (of one image when named), oldest first, as rows like ``list``'s."""
+        with self._db.raw_read() as tx:
+            name_key = image_name.lower() if image_name is not None else None
+            return all_versions(tx, scope.account_id, scope.region, name_key)
 
     def list_aliases(
         self,
@@ -188,19 +189,10 @@ class ImageVersionService:
         next_token: str | None = None,
     ) -> Page[str]:
         """Aliases of the image, of one version (``version``), or just ``alias`` if it exists."""
-        with self._db.read() as session:
-            image = get_image(session, scope, image_name)
-            stmt = select(ImageVersionAlias).where(ImageVersionAlias.image_id == image.id)
-            if version is not None:
-                row = self._select(session, image, version, None)
-                stmt = stmt.where(ImageVersionAlias.version_id == row.id)
-            if alias is not None:
-                stmt = stmt.where(ImageVersionAlias.alias == alias)
-            after = _ALIAS_PAGES.after(next_token)
-            if after is not None:
-                stmt = stmt.where(ImageVersionAlias.alias > after[0])
-            names = list(session.scalars(stmt.with_only_columns(ImageVersionAlias.alias).order_by(ImageVersionAlias.alias).limit(max_results + 1)))
-        return _ALIAS_PAGES.page(names, max_results)
+        with self._db.raw_read() as tx:
+            image = get_image(tx, scope, image_name)
+            version_key = self._select(tx, image, version, None).id if version is not None else None
+            return alias_page(tx, image.id, max_results, next_token, version_key=version_key, alias=alias)
 
     # --- update / delete -------------------------------------------------------
 
@@ -220,28 +212,24 @@ class ImageVersionService:
             raise ValidationException(f"Aliases {', '.join(both)} cannot be both added and deleted")
         metadata = {k: v for k, v in (metadata or {}).items() if v is not None}
         try:
-            with self._db.write() as session:
-                image = get_image(session, scope, image_name)
-                row = self._select(session, image, version, alias)
+            with self._db.raw_write() as tx:
+                image = get_image(tx, scope, image_name)
+                row = self._select(tx, image, version, alias)
                 if row.status != ImageVersionStatus.CREATED:
                     raise ResourceInUse(f"Image version {version_arn(image, row.version)} is {row.status}")
-                current = {a.alias: a for a in row.aliases}
+                current = aliases_of_version(tx, row.id)
                 missing = [a for a in to_delete if a not in current]
                 if missing:
                     raise ValidationException(
                         f"Aliases {', '.join(missing)} are not aliases of version {row.version} of image {image.name}"
                     )
                 new = [a for a in dict.fromkeys(to_add) if a not in current]
-                self._check_aliases_free(session, image, new)
-                for name in to_delete:
-                    session.delete(current[name])
-                session.add_all(ImageVersionAlias(image_id=image.id, version_id=row.id, alias=a) for a in new)
+                self._check_aliases_free(tx, image, new)
+                delete_aliases(tx, row.id, to_delete)
+                for name in new:
+                    insert_alias(tx, image_id=image.id, version_id=row.id, alias=name)
                 values = {METADATA_FIELDS[k]: v for k, v in metadata.items()}
-                session.execute(
-                    update(ImageVersion)
-                    .where(ImageVersion.id == row.id)
-                    .values(modified_ms=self._clock.now_ms(), **values)
-                )
+                update_version(tx, row.id, modified_ms=self._clock.now_ms(), **values)
                 arn = version_arn(image, row.version)
         except IntegrityError:
             raise ResourceInUse(f"An alias in {to_add} was just given to another version of {image_name}") from None
@@ -250,58 +238,47 @@ class ImageVersionService:
     def delete(self, scope: Scope, image_name: str, version: int | None, alias: str | None) -> None:
         if version is None and alias is None:
             raise ValidationException("Either Version or Alias must be specified to delete an image version")
-        with self._db.write() as session:
-            image = get_image(session, scope, image_name)
-            row = self._select(session, image, version, alias)
+        with self._db.raw_write() as tx:
+            image = get_image(tx, scope, image_name)
+            row = self._select(tx, image, version, alias)
             if row.status == ImageVersionStatus.DELETING:
                 return
             if row.status == ImageVersionStatus.CREATING:
                 raise ResourceInUse(f"Image version {version_arn(image, row.version)} is CREATING; delete it once that ends")
-            session.execute(
-                update(ImageVersion)
-                .where(ImageVersion.id == row.id)
-                .values(status=ImageVersionStatus.DELETING, modified_ms=self._clock.now_ms())
-            )
+            update_version(tx, row.id, status=ImageVersionStatus.DELETING, modified_ms=self._clock.now_ms())
         self._settling.changed("images")
 
     # --- helpers --------------------------------------------------------------
 
     @staticmethod
-    def _select(session: Session, image: Image, version: int | None, alias: str | None) -> ImageVersion:
+    def _select(tx: Transaction, image, version: int | None, alias: str | None):
+        """The version chosen by number, by alias, or (neither given) the latest; ResourceNotFound if none."""
         if version is not None and alias is not None:
             raise ValidationException("Specify either Version or Alias, not both")
-        stmt = select(ImageVersion).options(selectinload(ImageVersion.aliases)).where(ImageVersion.image_id == image.id)
         if version is not None:
-            row = session.scalar(stmt.where(ImageVersion.version == version))
+            row = VERSION_BY_NUMBER.row(tx, image_id=image.id, version=version)
             missing = f"Image version {version_arn(image, version)} does not exist"
         elif alias is not None:
-            stmt = stmt.join(ImageVersionAlias, ImageVersionAlias.version_id == ImageVersion.id)
-            row = session.scalar(stmt.where(ImageVersionAlias.alias == alias))
+            row = VERSION_BY_ALIAS.row(tx, image_id=image.id, alias=alias)
             missing = f"Image version with alias {alias} of image {image_arn(image)} does not exist"
         else:
-            row = session.scalar(stmt.order_by(ImageVersion.version.desc()).limit(1))
+            row = LATEST_VERSION.row(tx, image_id=image.id)
             missing = f"Image {image_arn(image)} has no versions"
         if row is None:
             raise ResourceNotFound(missing)
         return row
 
     @staticmethod
-    def _check_aliases_free(session: Session, image: Image, aliases: list[str]) -> None:
-        if not aliases:
-            return
-        taken = session.execute(
-            select(ImageVersionAlias.alias, ImageVersion.version)
-            .join(ImageVersion, ImageVersion.id == ImageVersionAlias.version_id)
-            .where(ImageVersionAlias.image_id == image.id, ImageVersionAlias.alias.in_(aliases))
-        ).all()
+    def _check_aliases_free(tx: Transaction, image, aliases: list[str]) -> None:
+        taken = alias_holders(tx, image.id, aliases)
         if taken:
-            detail = ", ".join(f"{a} (version {v})" for a, v in taken)
+            detail = ", ".join(f"{row.alias} (version {row.version})" for row in taken)
             raise ResourceInUse(f"Aliases already in use on image {image.name}: {detail}")
 
-    def _check_quota(self, session: Session, image: Image) -> None:
+    def _check_quota(self, tx: Transaction, image) -> None:
         if not self._max_versions:
             return
-        count = session.scalar(select(func.count()).select_from(ImageVersion).where(ImageVersion.image_id == image.id))
+        count = count_versions(tx, image.id)
         if count >= self._max_versions:
             raise ResourceLimitExceeded(
                 f"Image {image.name} already has {count} versions; the limit is {self._max_versions} "

@@ -31,9 +31,15 @@ def image_arn(image) -> str:
     return sagemaker_arn(Scope(image.account_id, image.region), IMAGE, image.name)
 
 
-def find_image(source: Session | Transaction, scope: Scope, name: str, as_object: bool = True):
-    """Image ``name`` (an ORM object of the session ``source``, or with ``as_object=False`` a row), or None."""
-    return IMAGE_BY_NAME.find(source, as_object, account_id=scope.account_id, region=scope.region, name_key=name.lower())
+def find_image(source: Session | Transaction, scope: Scope, name: str, *, as_object: bool = False):
+    """Image ``name`` as a row (its columns as attributes), or None.
+
+    ``as_object`` is accepted, False only, from callers written when this could
+    also give an ORM object.
+    """
+    if as_object:
+        raise TypeError("find_image gives rows only")
+    return IMAGE_BY_NAME.row(source, account_id=scope.account_id, region=scope.region, name_key=name.lower())
 
 
 def has_version(source: Session | Transaction, image_key: int, version: int) -> bool:
@@ -41,9 +47,9 @@ def has_version(source: Session | Transaction, image_key: int, version: int) -> 
     return VERSION_BY_NUMBER.row(source, image_id=image_key, version=version) is not None
 
 
-def get_image(source: Session | Transaction, scope: Scope, name: str, as_object: bool = True):
-    """The image named ``name`` (as ``find_image`` gives it), or ResourceNotFound in AWS's words."""
-    image = find_image(source, scope, name, as_object)
+def get_image(source: Session | Transaction, scope: Scope, name: str):
+    """The image named ``name`` as a row, or ResourceNotFound in AWS's words."""
+    image = find_image(source, scope, name)
     if image is None:
         raise ResourceNotFound(f"Image with ARN {sagemaker_arn(scope, IMAGE, name)} does not exist")
     return image
@@ -70,7 +76,7 @@ class ImageService:
         now = self._clock.now_ms()
         try:
             with self._db.raw_write() as tx:
-                if find_image(tx, scope, name, as_object=False) is not None:
+                if find_image(tx, scope, name) is not None:
                     raise in_use
                 self._check_quota(tx, scope)
                 insert_image(
@@ -96,7 +102,7 @@ class ImageService:
     def describe(self, scope: Scope, name: str):
         """The image as a row (its columns as attributes)."""
         with self._db.raw_read() as tx:
-            return get_image(tx, scope, name, as_object=False)
+            return get_image(tx, scope, name)
 
     def update(
         self,
@@ -114,7 +120,7 @@ class ImageService:
                 f"Property {', '.join(clashes)} cannot be both set and listed in DeleteProperties"
             )
         with self._db.raw_write() as tx:
-            image = get_image(tx, scope, name, as_object=False)
+            image = get_image(tx, scope, name)
             if image.status in IMAGE_TRANSITIONAL:
                 raise ResourceInUse(f"Image with ARN {image_arn(image)} is {image.status} and cannot be updated now")
             values: dict = {"status": ImageStatus.UPDATING, "modified_ms": self._clock.now_ms()}
@@ -134,7 +140,7 @@ class ImageService:
     def delete(self, scope: Scope, name: str) -> None:
         """Start deleting the image and all its versions. Deleting twice is harmless."""
         with self._db.raw_write() as tx:
-            image = get_image(tx, scope, name, as_object=False)
+            image = get_image(tx, scope, name)
             if image.status == ImageStatus.DELETING:
                 return
             if image.status in (ImageStatus.CREATING, ImageStatus.UPDATING):
