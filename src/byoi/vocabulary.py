@@ -112,6 +112,12 @@ SPACE_APPS: dict[str, AppKind] = {t: kind for t, kind in CUSTOM_IMAGE_APPS.items
 #: Where a presigned URL's LandingUri ``app:<type>:<path>`` may land.
 LANDING_APPS = (AppType.JupyterServer, *SPACE_APPS)
 
+#: StudioLifecycleConfigAppType (the model's enum) -> the settings member whose LifecycleConfigArns attach it.
+LIFECYCLE_SETTINGS: dict[str, str] = {
+    AppType.JupyterServer: "JupyterServerAppSettings",
+    **{t: kind.settings for t, kind in CUSTOM_IMAGE_APPS.items()},
+}
+
 #: FileSystemConfig when an AppImageConfig leaves it out (and each field it leaves out).
 DEFAULT_FILE_SYSTEM = {"MountPath": "/home/sagemaker-user", "DefaultUid": 1000, "DefaultGid": 100}
 #: The largest image an app runs (studio-byoi-specs: "Limited to 25 GB").
