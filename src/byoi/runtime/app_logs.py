@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from byoi.store.models import App
-
 LOG_GROUP = "/aws/sagemaker/studio"
 
 
@@ -27,10 +25,11 @@ class AppLogs:
     def path(self, stream: str) -> Path:
         return self.root / f"{stream}.log"
 
-    def stream_of(self, app: App) -> str:
-        return log_stream(app.domain.domain_id, app.owner_name, app.app_type, app.name)
+    def stream_of(self, app) -> str:
+        """The stream of ``app`` (a row of ``byoi.store.apps``)."""
+        return log_stream(app.domain_id, app.owner_name, app.app_type, app.name)
 
-    def append(self, app: App, text: str) -> None:
+    def append(self, app, text: str) -> None:
         path = self.path(self.stream_of(app))
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as f:
