@@ -1,6 +1,7 @@
 """Studio's rules over an owner's settings: which custom images and lifecycle configurations
-its apps may run and when they idle out. Pure functions of the settings documents (a Domain's and a DomainMember's
-``settings``), used by the services (CreateApp) and the runtime (idle shutdown) alike.
+its apps may run and when they idle out. Pure functions of the settings documents (a domain's
+and a user profile's or space's ``settings``), used by the services (CreateApp) and the
+runtime (idle shutdown) alike.
 """
 
 from __future__ import annotations
@@ -8,14 +9,17 @@ from __future__ import annotations
 from byoi.vocabulary import CUSTOM_IMAGE_APPS, LIFECYCLE_SETTINGS, SPACE_APPS
 
 
-def settings_chain(domain, member) -> list[dict]:
-    """The owner's settings first, then the domain's defaults for that kind of owner."""
+def settings_chain(domain_settings: dict, member) -> list[dict]:
+    """The owner's settings first, then the domain's defaults for that kind of owner.
+
+    ``member`` is the owner (a row with its ``kind`` and ``settings``), ``domain_settings``
+    its domain's ``settings``."""
     if member.kind == "user":
-        return [member.settings.get("UserSettings") or {}, domain.settings.get("DefaultUserSettings") or {}]
+        return [member.settings.get("UserSettings") or {}, domain_settings.get("DefaultUserSettings") or {}]
     return [
         member.settings.get("SpaceSettings") or {},
-        domain.settings.get("DefaultSpaceSettings") or {},
-        domain.settings.get("DefaultUserSettings") or {},
+        domain_settings.get("DefaultSpaceSettings") or {},
+        domain_settings.get("DefaultUserSettings") or {},
     ]
 
 

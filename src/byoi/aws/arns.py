@@ -30,9 +30,10 @@ def sagemaker_arn(scope: Scope, resource_type: str, *path: str | int) -> str:
 
 
 def app_arn(app) -> str:
-    """An App row's ARN: ``app/<domain id>/<owner>/<app type>/<name>``, lower-cased."""
-    d = app.domain
-    return sagemaker_arn(Scope(d.account_id, d.region), APP, d.domain_id, app.owner_name, app.app_type.lower(), app.name)
+    """An app's ARN: ``app/<domain id>/<owner>/<app type>/<name>``, lower-cased. ``app`` is a row
+    of ``byoi.store.apps`` (which carries its domain's ``domain_id``, ``account_id`` and ``region``)."""
+    scope = Scope(app.account_id, app.region)
+    return sagemaker_arn(scope, APP, app.domain_id, app.owner_name, app.app_type.lower(), app.name)
 
 
 @dataclass(frozen=True)

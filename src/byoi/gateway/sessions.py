@@ -64,7 +64,7 @@ class Sessions:
         member = self._domains.describe_member(ctx.scope, p["DomainId"], "user", p["UserProfileName"])
         if p.get("SpaceName"):
             self._domains.describe_member(ctx.scope, p["DomainId"], "space", p["SpaceName"])
-        domain_id = member.domain.domain_id
+        domain_id = member.domain_id
         landing = landing_path(p.get("LandingUri"), domain_id, member.name, p.get("SpaceName"))
         if landing is None:
             raise ValidationException(

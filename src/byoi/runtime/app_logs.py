@@ -42,6 +42,10 @@ class AppLogs:
     def path(self, stream: str) -> Path:
         return self.root / f"{stream}.log"
 
+    def stream_of(self, app) -> str:
+        """The stream of ``app`` (a row of ``byoi.store.apps``)."""
+        return log_stream(app.domain_id, app.owner_name, app.app_type, app.name)
+
     def append_lines(self, stream: str, lines: Iterable[str]) -> None:
         """Append timestamped lines (``<RFC 3339 time> <message>``, no newline) to ``stream``."""
         text = "".join(f"{line}\n" for line in lines)

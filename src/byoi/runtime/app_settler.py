@@ -30,8 +30,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy.orm import joinedload
-
 from byoi.app_settings import idle_timeout_minutes, settings_chain
 from byoi.auth.tokens import app_authorization, app_token, owner_token, token_digest
 from byoi.aws.arns import app_arn
@@ -49,8 +47,10 @@ from byoi.runtime.contract import (
 )
 from byoi.runtime.instance_types import InstanceTypes
 from byoi.runtime.readiness import answers
+from byoi.store.apps import APP_TO_RUN
 from byoi.store.database import Database
-from byoi.store.models import App, DomainMember
+from byoi.store.domains import MEMBER_BY_KEY
+from byoi.store.models import App
 from byoi.store.transitions import Transitions, soonest
 from byoi.vocabulary import CUSTOM_IMAGE_APPS, LIVE_APP_STATES, SPACE_APPS, AppStatus
 
@@ -129,39 +129,42 @@ class AppSettler:
 
     # --- steps ----------------------------------------------------------------
 
-    def _load(self, app_id: int) -> App | None:
-        with self._db.read() as session:
-            return session.get(App, app_id, options=[joinedload(App.domain)])
+    # An app is a row of ``byoi.store.apps``' APP_TO_RUN: its columns, its domain's names and
+    # its domain's settings (``domain_settings``).
 
-    def _identity(self, app: App) -> AppIdentity:
+    def _load(self, app_id: int):
+        with self._db.raw_read() as tx:
+            return APP_TO_RUN.row(tx, id=app_id)
+
+    def _identity(self, app) -> AppIdentity:
         user, space = (app.owner_name, None) if app.owner_kind == "user" else (None, app.owner_name)
         return AppIdentity(
             app_type=app.app_type,
             app_name=app.name,
             app_arn=app_arn(app),
-            domain_id=app.domain.domain_id,
+            domain_id=app.domain_id,
             user_profile_name=user,
             space_name=space,
             instance_type=app.resource_spec.get("InstanceType") or DEFAULT_INSTANCE_TYPE.get(app.app_type, FALLBACK_INSTANCE_TYPE),
-            execution_role_arn=(app.domain.settings.get("DefaultUserSettings") or {}).get("ExecutionRole"),
+            execution_role_arn=(app.domain_settings.get("DefaultUserSettings") or {}).get("ExecutionRole"),
             image_version_arn=app.image_version_arn,
             app_id=app.id,
         )
 
-    def _owner(self, app: App) -> DomainMember | None:
-        """The app's user profile or space (None once it is deleted)."""
+    def _owner(self, app):
+        """The app's user profile or space as a row (None once it is deleted)."""
         if app.member_pk is None:
             return None
-        with self._db.read() as session:
-            return session.get(DomainMember, app.member_pk)
+        with self._db.raw_read() as tx:
+            return MEMBER_BY_KEY.row(tx, id=app.member_pk)
 
-    def _idle_timeout_ms_of(self, app: App) -> int:
+    def _idle_timeout_ms_of(self, app) -> int:
         """The app's idle timeout: its owner's and domain's IdleSettings, else byoi's setting."""
         owner = self._owner(app) if app.app_type in SPACE_APPS else None
-        minutes = idle_timeout_minutes(app.app_type, settings_chain(app.domain, owner)) if owner else None
+        minutes = idle_timeout_minutes(app.app_type, settings_chain(app.domain_settings, owner)) if owner else None
         return minutes * 60_000 if minutes else self._idle_timeout_ms
 
-    def _request_headers(self, app: App) -> dict[str, str]:
+    def _request_headers(self, app) -> dict[str, str]:
         """What byoi presents to the app: its token, for byoi's kernel gateway."""
         authorization = app_authorization(self._secret, app.app_type, app.id)
         return {"Authorization": authorization} if authorization else {}
@@ -194,7 +197,7 @@ class AppSettler:
             return None
         return POLL_SECONDS
 
-    def _start(self, app: App) -> bool:
+    def _start(self, app) -> bool:
         identity = self._identity(app)
         member = self._owner(app)
         if member is None:
@@ -263,19 +266,19 @@ class AppSettler:
             self._backend.remove(app.container_name)
         self._set(app, AppStatus.Deleting, status=AppStatus.Deleted, live_key=f"deleted:{app.id}", modified_ms=self._clock.now_ms())
 
-    def _fail(self, app: App, reason: str) -> None:
+    def _fail(self, app, reason: str) -> None:
         if app.container_name and self._backend is not None:
             self._save_logs(app)
             self._backend.remove(app.container_name)
         self._set(app, app.status, status=AppStatus.Failed, failure_reason=reason, modified_ms=self._clock.now_ms())
 
-    def _save_logs(self, app: App) -> None:
+    def _save_logs(self, app) -> None:
         try:
             self._logs.append(app, self._backend.logs(app.container_name, timestamps=True))
         except OSError:
             log.exception("could not save the logs of app %s", app.id)
 
-    def _set(self, app: App, expected: str, **values) -> None:
+    def _set(self, app, expected: str, **values) -> None:
         self._apps.advance(app.id, expected, **values)
 
     def _remove_orphans(self, live: set[str]) -> None:

@@ -6,13 +6,13 @@ from byoi.aws.arns import app_arn
 from byoi.aws.protocol import Handler, RequestContext
 from byoi.sagemaker.list_query import list_query
 from byoi.services.wiring import Services
-from byoi.store.models import App
 
 
-def app_details(app: App) -> dict:
+def app_details(app) -> dict:
+    """ListApps' AppDetails of ``app`` (a row of ``byoi.store.apps``)."""
     owner = {"UserProfileName": app.owner_name} if app.owner_kind == "user" else {"SpaceName": app.owner_name}
     return {
-        "DomainId": app.domain.domain_id,
+        "DomainId": app.domain_id,
         **owner,
         "AppType": app.app_type,
         "AppName": app.name,

@@ -6,7 +6,6 @@ from byoi.aws.protocol import Handler, RequestContext
 from byoi.sagemaker.list_query import list_query
 from byoi.services.domains import domain_arn, member_arn
 from byoi.services.wiring import Services
-from byoi.store.models import Domain, DomainMember
 
 #: CreateDomain members kept verbatim as the domain's settings.
 DOMAIN_MEMBERS = (
@@ -32,7 +31,9 @@ STORE_ONLY = frozenset({
 def handlers(services: Services) -> dict[str, Handler]:
     domains = services.domains
 
-    def domain_summary(d: Domain) -> dict:
+    # Domains, user profiles and spaces are rows (``byoi.store.domains``').
+
+    def domain_summary(d) -> dict:
         return {
             "DomainArn": domain_arn(d),
             "DomainId": d.domain_id,
@@ -62,16 +63,16 @@ def handlers(services: Services) -> dict[str, Handler]:
         result = domains.list(ctx.scope, list_query(p, "CreationTime"))
         return {"Domains": [domain_summary(d) for d in result.items], "NextToken": result.next_token}
 
-    def member_summary(m: DomainMember, name_key: str) -> dict:
+    def member_summary(m, name_key: str) -> dict:
         return {
-            "DomainId": m.domain.domain_id,
+            "DomainId": m.domain_id,
             name_key: m.name,
             "Status": m.status,
             "CreationTime": m.created_ms,
             "LastModifiedTime": m.modified_ms,
         }
 
-    def space_summary(m: DomainMember, name_key: str) -> dict:
+    def space_summary(m, name_key: str) -> dict:
         """ListSpaces' SpaceDetails: the member summary with the space's settings summarised."""
         settings = m.settings
         summary = member_summary(m, name_key)

@@ -20,9 +20,7 @@ DeleteApp makes it Deleting, then Deleted; Deleted apps stay listed.
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, contains_eager
 
 from byoi.app_settings import attached_images, settings_chain
 from byoi.aws.arns import APP, IMAGE, IMAGE_VERSION, app_arn, parse_sagemaker_arn, sagemaker_arn
@@ -36,14 +34,25 @@ from byoi.services.image_versions import version_arn
 from byoi.services.images import find_image
 from byoi.services.settling import Settling
 from byoi.services.tags import insert_tags
+from byoi.store.apps import (
+    APP_BY_LIVE_KEY,
+    APPS,
+    app_id_by_live_key,
+    image_version_aliased,
+    image_version_numbered,
+    insert_app,
+    latest_app,
+    latest_created_image_version,
+    serving_app,
+    update_app,
+)
 from byoi.store.database import Database
-from byoi.store.listing import Listing, ListQuery
-from byoi.store.models import App, Domain, DomainMember, ImageVersion, ImageVersionAlias
-from byoi.store.raw import Prepared
+from byoi.store.listing import ListQuery
+from byoi.store.raw import Transaction
 from byoi.vocabulary import CUSTOM_IMAGE_APPS, AppStatus, ImageVersionStatus, StudioStatus
 
 
-def live_key(domain: Domain, kind: str, owner: str, app_type: str, name: str) -> str:
+def live_key(domain, kind: str, owner: str, app_type: str, name: str) -> str:
     return f"{domain.id}/{kind}/{owner.lower()}/{app_type}/{name.lower()}"
 
 
@@ -53,40 +62,10 @@ def owner_of(user_profile: str | None, space: str | None) -> tuple[str, str]:
     return ("user", user_profile) if user_profile else ("space", space)
 
 
-_APPS = Listing(
-    "apps",
-    select(App).join(App.domain).options(contains_eager(App.domain))
-    .where(Domain.account_id == bindparam("account_id"), Domain.region == bindparam("region")),
-    {"CreationTime": App.created_ms}, App.id,
-    equals={
-        "domain_id": lambda value: Domain.domain_id == value,
-        "user_profile": lambda value: and_(App.owner_kind == "user", App.owner_name == value),
-        "space": lambda value: and_(App.owner_kind == "space", App.owner_name == value),
-    },
-)
-
-
-#: The gateway's lookup, on every proxied request.
-_SERVING = Prepared(
-    select(
-        App.id, App.app_type, App.owner_kind, App.owner_name, App.endpoint_host, App.endpoint_port,
-        Domain.domain_id, DomainMember.settings.label("owner_settings"), DomainMember.home_uid.label("owner_uid"),
-    )
-    .join(Domain, Domain.id == App.domain_pk)
-    .outerjoin(DomainMember, DomainMember.id == App.member_pk)
-    .where(
-        Domain.domain_id == bindparam("domain_id"),
-        App.owner_kind == bindparam("kind"),
-        App.owner_name == bindparam("owner"),
-        func.lower(App.app_type) == bindparam("app_type"),
-        App.name == bindparam("name"),
-        App.status == AppStatus.InService,
-    )
-    .limit(1)
-)
-
-
 class AppService:
+    """Apps are given as rows of ``byoi.store.apps`` (an app's columns and its domain's
+    ``domain_id``, ``account_id`` and ``region``)."""
+
     def __init__(self, db: Database, clock: Clock, settling: Settling, jupyter_server_image: str | None = None):
         self._db = db
         self._clock = clock
@@ -103,7 +82,8 @@ class AppService:
         name: str,
         resource_spec: dict | None,
         tags: list[dict] | None = None,
-    ) -> App:
+    ):
+        """The new app, Pending, as a row."""
         kind, owner = owner_of(user_profile, space)
         if app_type == "JupyterServer":
             if kind != "user":
@@ -113,21 +93,22 @@ class AppService:
         elif app_type not in CUSTOM_IMAGE_APPS:
             raise ValidationException(f"byoi runs KernelGateway, JupyterLab and CodeEditor apps with custom images, not {app_type}")
         try:
-            with self._db.write() as session:
-                domain = get_domain(session, scope, domain_id)
+            with self._db.raw_write() as tx:
+                domain = get_domain(tx, scope, domain_id)
                 if domain.status == StudioStatus.Deleting:
                     raise ResourceInUse(f"Domain {domain_id} is being deleted")
-                member = get_member(session, domain, kind, owner)
+                member = get_member(tx, domain, kind, owner)
                 key = live_key(domain, kind, member.name, app_type, name)
-                if session.scalar(select(App.id).where(App.live_key == key)) is not None:
+                if app_id_by_live_key(tx, key) is not None:
                     raise ResourceInUse(f"App {name} of type {app_type} already exists for {member.name}")
                 if app_type == "JupyterServer":
                     spec, container_image, version_arn_, config = {"InstanceType": "system", **(resource_spec or {})}, self._jupyter_server_image, None, {}
                 else:
-                    spec, version, image, config = self._resolve(session, scope, domain, member, app_type, resource_spec or {})
+                    spec, version, image, config = self._resolve(tx, scope, domain, member, app_type, resource_spec or {})
                     container_image, version_arn_ = version.container_image or version.base_image, version_arn(image, version.version)
                 now = self._clock.now_ms()
-                app = App(
+                insert_app(
+                    tx,
                     domain_pk=domain.id,
                     member_pk=member.id,
                     owner_kind=kind,
@@ -143,18 +124,16 @@ class AppService:
                     created_ms=now,
                     modified_ms=now,
                 )
-                app.domain = domain
-                session.add(app)
-                session.flush()
-                insert_tags(session, app_arn(app), tags or [])
+                app = APP_BY_LIVE_KEY.row(tx, live_key=key)
+                insert_tags(tx, app_arn(app), tags or [])
         except IntegrityError:
             raise ResourceInUse(f"App {name} of type {app_type} already exists for {owner}") from None
         self._settling.changed("apps")
         return app
 
-    def _resolve(self, session: Session, scope: Scope, domain: Domain, member: DomainMember, app_type: str, requested: dict):
+    def _resolve(self, tx: Transaction, scope: Scope, domain, member, app_type: str, requested: dict):
         kind = CUSTOM_IMAGE_APPS[app_type]
-        levels = settings_chain(domain, member)
+        levels = settings_chain(domain.settings, member)
         chain = [s.get(kind.settings) or {} for s in levels]
         default_spec = next((s["DefaultResourceSpec"] for s in chain if s.get("DefaultResourceSpec")), {})
         spec = {**default_spec, **requested}
@@ -175,7 +154,7 @@ class AppService:
         parsed = parse_sagemaker_arn(image_arn)
         if parsed is None or parsed.resource_type != IMAGE or len(parsed.path) != 1:
             raise ValidationException(f"SageMakerImageArn {image_arn} is not an image ARN")
-        image = find_image(session, scope, parsed.path[0])
+        image = find_image(tx, scope, parsed.path[0], as_object=False)
         if image is None:
             raise ValidationException(f"Image {image_arn} does not exist")
         attached = [c for c in attached_images(app_type, levels) if c["ImageName"].lower() == image.name.lower()]
@@ -186,8 +165,8 @@ class AppService:
                 f"add it to {kind.settings}.CustomImages"
             )
         custom = attached[0]
-        version = self._version(session, image, spec, custom)
-        config = find_config(session, scope, custom["AppImageConfigName"])
+        version = self._version(tx, image, spec, custom)
+        config = find_config(tx, scope, custom["AppImageConfigName"], as_object=False)
         mode = getattr(config, kind.config_column) if config is not None else None
         if mode is None:
             raise ValidationException(
@@ -197,26 +176,22 @@ class AppService:
         return effective, version, image, mode
 
     @staticmethod
-    def _version(session: Session, image, spec: dict, custom: dict) -> ImageVersion:
-        stmt = select(ImageVersion).where(ImageVersion.image_id == image.id)
+    def _version(tx: Transaction, image, spec: dict, custom: dict):
+        """The image version (a row) the app runs; ValidationException if it is not there or not CREATED."""
         if spec.get("SageMakerImageVersionArn"):
             parsed = parse_sagemaker_arn(spec["SageMakerImageVersionArn"])
             number = int(parsed.path[1]) if parsed and len(parsed.path) == 2 and parsed.path[1].isdigit() else -1
-            version = session.scalar(stmt.where(ImageVersion.version == number))
+            version = image_version_numbered(tx, image.id, number)
             wanted = spec["SageMakerImageVersionArn"]
         elif spec.get("SageMakerImageVersionAlias"):
             alias = spec["SageMakerImageVersionAlias"]
-            version = session.scalar(
-                stmt.join(ImageVersionAlias, ImageVersionAlias.version_id == ImageVersion.id).where(ImageVersionAlias.alias == alias)
-            )
+            version = image_version_aliased(tx, image.id, alias)
             wanted = f"alias {alias} of image {image.name}"
         elif custom.get("ImageVersionNumber") is not None:
-            version = session.scalar(stmt.where(ImageVersion.version == custom["ImageVersionNumber"]))
+            version = image_version_numbered(tx, image.id, custom["ImageVersionNumber"])
             wanted = f"version {custom['ImageVersionNumber']} of image {image.name}"
         else:
-            version = session.scalar(
-                stmt.where(ImageVersion.status == ImageVersionStatus.CREATED).order_by(ImageVersion.version.desc()).limit(1)
-            )
+            version = latest_created_image_version(tx, image.id)
             wanted = f"a CREATED version of image {image.name}"
         if version is None:
             raise ValidationException(f"There is no {wanted}")
@@ -227,58 +202,46 @@ class AppService:
             )
         return version
 
-    def _find(self, session: Session, scope: Scope, domain_id: str, user_profile, space, app_type: str, name: str) -> App:
+    def _find(self, tx: Transaction, scope: Scope, domain_id: str, user_profile, space, app_type: str, name: str):
         kind, owner = owner_of(user_profile, space)
-        domain = get_domain(session, scope, domain_id)
-        app = session.scalar(
-            select(App)
-            .where(
-                App.domain_pk == domain.id,
-                App.owner_kind == kind,
-                App.owner_name == owner,
-                App.app_type == app_type,
-                App.name == name,
-            )
-            .order_by((App.status == AppStatus.Deleted).asc(), App.id.desc())
-            .limit(1)
-        )
+        domain = get_domain(tx, scope, domain_id)
+        app = latest_app(tx, domain.id, kind, owner, app_type, name)
         if app is None:
             arn = sagemaker_arn(scope, APP, domain_id, owner, app_type.lower(), name)
             raise ResourceNotFound(f"App with ARN {arn} does not exist")
-        app.domain = domain
         return app
 
-    def describe(self, scope: Scope, domain_id: str, user_profile, space, app_type: str, name: str) -> App:
-        with self._db.read() as session:
-            return self._find(session, scope, domain_id, user_profile, space, app_type, name)
+    def describe(self, scope: Scope, domain_id: str, user_profile, space, app_type: str, name: str):
+        """The app (the live one by that name, else the latest Deleted one) as a row."""
+        with self._db.raw_read() as tx:
+            return self._find(tx, scope, domain_id, user_profile, space, app_type, name)
 
     def delete(self, scope: Scope, domain_id: str, user_profile, space, app_type: str, name: str) -> None:
-        with self._db.write() as session:
-            app = self._find(session, scope, domain_id, user_profile, space, app_type, name)
+        with self._db.raw_write() as tx:
+            app = self._find(tx, scope, domain_id, user_profile, space, app_type, name)
             if app.status == AppStatus.Deleted:
                 raise ResourceNotFound(f"App with ARN {app_arn(app)} is already deleted")
             if app.status == AppStatus.Deleting:
                 return
-            app.status = AppStatus.Deleting
-            app.modified_ms = self._clock.now_ms()
+            update_app(tx, app.id, status=AppStatus.Deleting, modified_ms=self._clock.now_ms())
         self._settling.changed("apps")
 
     def serving(self, domain_id: str, kind: str, owner: str, app_type: str, name: str):
         """The InService app of a user profile or space (``kind``) at a gateway path, as a row
         (id, app_type, owner_kind, owner_name, endpoint_host, endpoint_port, domain_id and
         the owner's settings as ``owner_settings`` and HomeEfsFileSystemUid as ``owner_uid``), or None."""
-        params = {"domain_id": domain_id, "kind": kind, "owner": owner, "app_type": app_type.lower(), "name": name}
         with self._db.raw_read() as tx:
-            return tx.first(_SERVING, params)
+            return serving_app(tx, domain_id, kind, owner, app_type.lower(), name)
 
     def record_activity(self, app_id: int, now_ms: int) -> None:
         """A user just used the app (LastUserActivityTimestamp)."""
-        with self._db.write() as session:
-            session.execute(update(App).where(App.id == app_id).values(last_activity_ms=now_ms))
+        with self._db.raw_write() as tx:
+            update_app(tx, app_id, last_activity_ms=now_ms)
 
-    def list(self, scope: Scope, query: ListQuery, domain_id: str | None, user_profile: str | None, space: str | None) -> Page[App]:
-        with self._db.read() as session:
-            return _APPS.orm_page(
-                session, query, account_id=scope.account_id, region=scope.region,
+    def list(self, scope: Scope, query: ListQuery, domain_id: str | None, user_profile: str | None, space: str | None) -> Page:
+        """A page of apps, as rows."""
+        with self._db.raw_read() as tx:
+            return APPS.page(
+                tx, query, account_id=scope.account_id, region=scope.region,
                 domain_id=domain_id, user_profile=user_profile, space=space,
             )

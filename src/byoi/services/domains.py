@@ -18,9 +18,8 @@ from __future__ import annotations
 import secrets
 import string
 
-from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session
 
 from byoi.aws.arns import DOMAIN, SPACE, USER_PROFILE, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
@@ -31,78 +30,57 @@ from byoi.services.app_image_configs import find_config
 from byoi.services.images import find_image, has_version
 from byoi.services.settling import Settling
 from byoi.services.tags import insert_tags
+from byoi.store.apps import count_live_apps_of_domain, count_live_apps_of_member, live_app_id_named
 from byoi.store.database import Database
-from byoi.store.domains import DOMAIN_BY_ID, MEMBER_BY_NAME
-from byoi.store.listing import Listing, ListQuery
-from byoi.store.models import App, Domain, DomainMember
-from byoi.store.raw import Prepared, Transaction
+from byoi.store.domains import (
+    DOMAIN_BY_ID,
+    DOMAIN_BY_KEY,
+    DOMAINS,
+    MEMBER_BY_NAME,
+    MEMBERS,
+    count_members,
+    delete_domain,
+    delete_member,
+    domain_scope,
+    insert_domain,
+    insert_member,
+    member_home_uid,
+    member_in_domain,
+    update_domain,
+    update_member,
+)
+from byoi.store.listing import ListQuery
+from byoi.store.models import Domain
+from byoi.store.raw import Transaction
 from byoi.store.tags import delete_tags_of
 from byoi.store.transitions import Transitions
 from byoi.studio_urls import StudioOrigins
-from byoi.vocabulary import CUSTOM_IMAGE_APPS, LIVE_APP_STATES, AppStatus, StudioStatus
+from byoi.vocabulary import CUSTOM_IMAGE_APPS, StudioStatus
 
 MEMBER_KINDS = {"user": ("user profile", USER_PROFILE), "space": ("space", SPACE)}
 APP_SETTINGS = tuple(kind.settings for kind in CUSTOM_IMAGE_APPS.values())
 
 
-def domain_arn(domain: Domain) -> str:
+def domain_arn(domain) -> str:
+    """The ARN of ``domain`` (a row of the domains table)."""
     return sagemaker_arn(Scope(domain.account_id, domain.region), DOMAIN, domain.domain_id)
 
 
-def member_arn(member: DomainMember) -> str:
-    d = member.domain
-    return sagemaker_arn(Scope(d.account_id, d.region), MEMBER_KINDS[member.kind][1], d.domain_id, member.name)
+def member_arn(member) -> str:
+    """The ARN of ``member`` (a row of ``byoi.store.domains``' members, which carry their domain's
+    ``domain_id``, ``account_id`` and ``region``)."""
+    scope = Scope(member.account_id, member.region)
+    return sagemaker_arn(scope, MEMBER_KINDS[member.kind][1], member.domain_id, member.name)
 
 
-#: Built once: constructing a SQLAlchemy expression costs more than running it.
-_LIVE_APP_ID = Prepared(
-    select(App.id).where(
-        App.domain_pk == bindparam("domain_pk"),
-        func.lower(App.owner_name) == bindparam("owner"),
-        func.lower(App.app_type) == bindparam("app_type"),
-        func.lower(App.name) == bindparam("name"),
-        App.status != AppStatus.Deleted,
-    )
-)
-_SCOPE_OF = Prepared(select(Domain.account_id, Domain.region).where(Domain.domain_id == bindparam("domain_id")))
-_MEMBER_IN_DOMAIN = (
-    Domain.domain_id == bindparam("domain_id"), DomainMember.kind == bindparam("kind"), DomainMember.name_key == bindparam("name_key"),
-)
-#: The gateway's check of a session's identity, on every proxied request: the uid alone.
-_HOME_UID = Prepared(select(DomainMember.home_uid).join(Domain, Domain.id == DomainMember.domain_pk).where(*_MEMBER_IN_DOMAIN))
-_MEMBER_IN = Prepared(
-    select(DomainMember.name, DomainMember.home_uid, DomainMember.settings).join(Domain, Domain.id == DomainMember.domain_pk).where(*_MEMBER_IN_DOMAIN)
-)
-_INSERT_DOMAIN = Prepared(insert(Domain).values({
-    c: bindparam(c) for c in (
-        "domain_id", "account_id", "region", "name", "status", "failure_reason", "settings", "next_home_uid",
-        "created_ms", "modified_ms",
-    )
-}))
-_DOMAINS = Listing(
-    "domains",
-    select(Domain).where(Domain.account_id == bindparam("account_id"), Domain.region == bindparam("region")),
-    {"CreationTime": Domain.created_ms}, Domain.id,
-)
-_MEMBERS = Listing(
-    "members",
-    select(DomainMember).join(DomainMember.domain).options(contains_eager(DomainMember.domain)).where(
-        Domain.account_id == bindparam("account_id"), Domain.region == bindparam("region"),
-        DomainMember.kind == bindparam("kind"),
-    ),
-    {"CreationTime": DomainMember.created_ms, "LastModifiedTime": DomainMember.modified_ms}, DomainMember.id,
-    created=DomainMember.created_ms, modified=DomainMember.modified_ms, name=DomainMember.name,
-    equals={"domain_id": lambda value: Domain.domain_id == value},
-)
+def find_domain(source: Session | Transaction, scope: Scope, domain_id: str):
+    """Domain ``domain_id`` as a row, or None."""
+    return DOMAIN_BY_ID.row(source, domain_id=domain_id, account_id=scope.account_id, region=scope.region)
 
 
-def find_domain(source: Session | Transaction, scope: Scope, domain_id: str, as_object: bool = True):
-    """Domain ``domain_id`` (an ORM object of the session ``source``, or with ``as_object=False`` a row), or None."""
-    return DOMAIN_BY_ID.find(source, as_object, domain_id=domain_id, account_id=scope.account_id, region=scope.region)
-
-
-def get_domain(session: Session, scope: Scope, domain_id: str) -> Domain:
-    domain = find_domain(session, scope, domain_id)
+def get_domain(source: Session | Transaction, scope: Scope, domain_id: str):
+    """Domain ``domain_id`` as a row, or ResourceNotFound in AWS's words."""
+    domain = find_domain(source, scope, domain_id)
     if domain is None:
         raise domain_not_found(scope, domain_id)
     return domain
@@ -112,13 +90,14 @@ def domain_not_found(scope: Scope, domain_id: str) -> ResourceNotFound:
     return ResourceNotFound(f"Domain with ARN {sagemaker_arn(scope, DOMAIN, domain_id)} does not exist")
 
 
-def find_member(source: Session | Transaction, domain: Domain, kind: str, name: str, as_object: bool = True):
-    """Domain member ``name`` of ``kind`` (an ORM object of the session ``source``, or with ``as_object=False`` a row), or None."""
-    return MEMBER_BY_NAME.find(source, as_object, domain_pk=domain.id, kind=kind, name_key=name.lower())
+def find_member(source: Session | Transaction, domain, kind: str, name: str):
+    """Member ``name`` of ``kind`` of the ``domain`` row, as a row (with its domain's names), or None."""
+    return MEMBER_BY_NAME.row(source, domain_pk=domain.id, kind=kind, name_key=name.lower())
 
 
-def get_member(session: Session, domain: Domain, kind: str, name: str) -> DomainMember:
-    member = find_member(session, domain, kind, name)
+def get_member(source: Session | Transaction, domain, kind: str, name: str):
+    """Member ``name`` of ``kind`` of the ``domain`` row, as ``find_member`` gives it, or ResourceNotFound."""
+    member = find_member(source, domain, kind, name)
     if member is None:
         scope = Scope(domain.account_id, domain.region)
         arn = sagemaker_arn(scope, MEMBER_KINDS[kind][1], domain.domain_id, name)
@@ -162,13 +141,13 @@ class DomainService:
         self._settling = settling
         self._origins = origins
 
-    def url(self, domain: Domain) -> str:
+    def url(self, domain) -> str:
         """DescribeDomain's Url: the origin of the domain's Studio."""
         return self._origins.domain(domain.domain_id)
 
-    def space_url(self, member: DomainMember) -> str:
+    def space_url(self, member) -> str:
         """DescribeSpace's Url: the origin of the space's apps."""
-        return self._origins.space(member.domain.domain_id, member.home_uid)
+        return self._origins.space(member.domain_id, member.home_uid)
 
     # --- domains --------------------------------------------------------------
 
@@ -191,8 +170,8 @@ class DomainService:
         with self._db.raw_write() as tx:
             check_custom_images(tx, scope, settings.get("DefaultUserSettings"), "DefaultUserSettings")
             check_custom_images(tx, scope, settings.get("DefaultSpaceSettings"), "DefaultSpaceSettings")
-            tx.execute(_INSERT_DOMAIN, values)
-            domain = find_domain(tx, scope, values["domain_id"], as_object=False)
+            insert_domain(tx, **values)
+            domain = find_domain(tx, scope, values["domain_id"])
             insert_tags(tx, domain_arn(domain), tags or [])
         if domain.status == StudioStatus.Pending:
             self._settling.changed("domains")
@@ -201,18 +180,16 @@ class DomainService:
     def describe(self, scope: Scope, domain_id: str):
         """The domain as a row (its columns as attributes)."""
         with self._db.raw_read() as tx:
-            row = find_domain(tx, scope, domain_id, as_object=False)
-        if row is None:
-            raise domain_not_found(scope, domain_id)
-        return row
+            return get_domain(tx, scope, domain_id)
 
-    def update(self, scope: Scope, domain_id: str, changes: dict) -> Domain:
-        with self._db.write() as session:
-            domain = get_domain(session, scope, domain_id)
+    def update(self, scope: Scope, domain_id: str, changes: dict):
+        """The domain, updated, as a row."""
+        with self._db.raw_write() as tx:
+            domain = get_domain(tx, scope, domain_id)
             if domain.status != StudioStatus.InService:
                 raise ResourceInUse(f"Domain {domain_id} is {domain.status} and cannot be updated now")
-            check_custom_images(session, scope, changes.get("DefaultUserSettings"), "DefaultUserSettings")
-            check_custom_images(session, scope, changes.get("DefaultSpaceSettings"), "DefaultSpaceSettings")
+            check_custom_images(tx, scope, changes.get("DefaultUserSettings"), "DefaultUserSettings")
+            check_custom_images(tx, scope, changes.get("DefaultSpaceSettings"), "DefaultSpaceSettings")
             settings = dict(domain.settings)
             for member, value in changes.items():
                 if member == "DomainSettingsForUpdate":
@@ -221,51 +198,49 @@ class DomainService:
                     settings[member] = {**settings[member], **value}
                 else:
                     settings[member] = value
-            domain.settings = settings
-            domain.modified_ms = self._clock.now_ms()
-            return domain
+            modified_ms = self._clock.now_ms()
+            update_domain(tx, domain.id, settings=settings, modified_ms=modified_ms)
+            return domain._replace(settings=settings, modified_ms=modified_ms)
 
     def delete(self, scope: Scope, domain_id: str) -> None:
-        with self._db.write() as session:
-            domain = get_domain(session, scope, domain_id)
+        with self._db.raw_write() as tx:
+            domain = get_domain(tx, scope, domain_id)
             if domain.status == StudioStatus.Deleting:
                 return
-            members = session.scalar(select(func.count()).select_from(DomainMember).where(DomainMember.domain_pk == domain.id))
-            apps = session.scalar(
-                select(func.count()).select_from(App).where(App.domain_pk == domain.id, App.status.in_(LIVE_APP_STATES))
-            )
+            members = count_members(tx, domain.id)
+            apps = count_live_apps_of_domain(tx, domain.id)
             if members or apps:
                 raise ResourceInUse(
                     f"Domain {domain_id} still has {members} user profiles or spaces and {apps} apps; delete them first"
                 )
             if not self._settling.transition_seconds:
-                remove_domain(session, domain)
+                remove_domain(tx, domain)
                 return
-            session.execute(
-                update(Domain).where(Domain.id == domain.id).values(status=StudioStatus.Deleting, modified_ms=self._clock.now_ms())
-            )
+            update_domain(tx, domain.id, status=StudioStatus.Deleting, modified_ms=self._clock.now_ms())
         self._settling.changed("domains")
 
     def list(self, scope: Scope, query: ListQuery) -> Page:
         """A page of domains, as rows (their columns as attributes)."""
         with self._db.raw_read() as tx:
-            return _DOMAINS.page(tx, query, account_id=scope.account_id, region=scope.region)
+            return DOMAINS.page(tx, query, account_id=scope.account_id, region=scope.region)
 
     # --- user profiles and spaces ---------------------------------------------
 
-    def create_member(self, scope: Scope, domain_id: str, kind: str, name: str, settings: dict, tags: list[dict] | None) -> DomainMember:
+    def create_member(self, scope: Scope, domain_id: str, kind: str, name: str, settings: dict, tags: list[dict] | None):
+        """The new user profile or space (``kind``) as a row, as ``describe_member`` gives it."""
         label = MEMBER_KINDS[kind][0]
         settings_key = "UserSettings" if kind == "user" else "SpaceSettings"
         try:
-            with self._db.write() as session:
-                domain = get_domain(session, scope, domain_id)
+            with self._db.raw_write() as tx:
+                domain = get_domain(tx, scope, domain_id)
                 if domain.status == StudioStatus.Deleting:
                     raise ResourceInUse(f"Domain {domain_id} is being deleted")
-                if find_member(session, domain, kind, name) is not None:
+                if find_member(tx, domain, kind, name) is not None:
                     raise ResourceInUse(f"{label.capitalize()} {name} already exists in domain {domain_id}")
-                check_custom_images(session, scope, settings.get(settings_key), settings_key)
+                check_custom_images(tx, scope, settings.get(settings_key), settings_key)
                 now = self._clock.now_ms()
-                member = DomainMember(
+                insert_member(
+                    tx,
                     domain_pk=domain.id,
                     kind=kind,
                     name=name,
@@ -276,79 +251,79 @@ class DomainService:
                     created_ms=now,
                     modified_ms=now,
                 )
-                domain.next_home_uid += 1
-                member.domain = domain
-                session.add(member)
-                session.flush()
-                insert_tags(session, member_arn(member), tags or [])
+                update_domain(tx, domain.id, next_home_uid=domain.next_home_uid + 1)
+                member = find_member(tx, domain, kind, name)
+                insert_tags(tx, member_arn(member), tags or [])
                 return member
         except IntegrityError:
             raise ResourceInUse(f"{label.capitalize()} {name} already exists in domain {domain_id}") from None
 
-    def describe_member(self, scope: Scope, domain_id: str, kind: str, name: str) -> DomainMember:
-        with self._db.read() as session:
-            return get_member(session, get_domain(session, scope, domain_id), kind, name)
+    def describe_member(self, scope: Scope, domain_id: str, kind: str, name: str):
+        """The user profile or space (``kind``) as a row: its columns and its domain's
+        ``domain_id``, ``account_id`` and ``region``."""
+        with self._db.raw_read() as tx:
+            return get_member(tx, get_domain(tx, scope, domain_id), kind, name)
 
     def home_uid(self, domain_id: str, kind: str, name: str) -> int | None:
         """The HomeEfsFileSystemUid of a user profile or space, None if there is none by that name.
         A member deleted and created again gets a new one, so it tells the two apart."""
         with self._db.raw_read() as tx:
-            return tx.scalar(_HOME_UID, {"domain_id": domain_id, "kind": kind, "name_key": name.lower()})
+            return member_home_uid(tx, domain_id, kind, name.lower())
 
     def scope_of(self, domain_id: str) -> Scope | None:
         """The account and region a domain belongs to (domain ids are unique across them)."""
         with self._db.raw_read() as tx:
-            row = tx.first(_SCOPE_OF, {"domain_id": domain_id})
+            row = domain_scope(tx, domain_id)
         return Scope(row.account_id, row.region) if row else None
 
     def member_in(self, domain_id: str, kind: str, name: str):
         """A user profile or space of a domain by id (whatever its account), as a row of its name,
         home_uid and settings; None if there is none by that name."""
         with self._db.raw_read() as tx:
-            return tx.first(_MEMBER_IN, {"domain_id": domain_id, "kind": kind, "name_key": name.lower()})
+            return member_in_domain(tx, domain_id, kind, name.lower())
 
-    def update_member(self, scope: Scope, domain_id: str, kind: str, name: str, changes: dict) -> DomainMember:
+    def update_member(self, scope: Scope, domain_id: str, kind: str, name: str, changes: dict):
+        """The user profile or space (``kind``), updated, as a row as ``describe_member`` gives it."""
         settings_key = "UserSettings" if kind == "user" else "SpaceSettings"
-        with self._db.write() as session:
-            domain = get_domain(session, scope, domain_id)
-            member = get_member(session, domain, kind, name)
-            check_custom_images(session, scope, changes.get(settings_key), settings_key)
+        with self._db.raw_write() as tx:
+            domain = get_domain(tx, scope, domain_id)
+            member = get_member(tx, domain, kind, name)
+            check_custom_images(tx, scope, changes.get(settings_key), settings_key)
             settings = dict(member.settings)
             for key, value in changes.items():
                 if isinstance(value, dict) and isinstance(settings.get(key), dict):
                     settings[key] = {**settings[key], **value}
                 else:
                     settings[key] = value
-            member.settings = settings
-            member.modified_ms = self._clock.now_ms()
-            return member
+            modified_ms = self._clock.now_ms()
+            update_member(tx, member.id, settings=settings, modified_ms=modified_ms)
+            return member._replace(settings=settings, modified_ms=modified_ms)
 
     def delete_member(self, scope: Scope, domain_id: str, kind: str, name: str) -> None:
-        with self._db.write() as session:
-            domain = get_domain(session, scope, domain_id)
-            member = get_member(session, domain, kind, name)
-            live = session.scalar(
-                select(func.count()).select_from(App).where(App.member_pk == member.id, App.status.in_(LIVE_APP_STATES))
-            )
+        with self._db.raw_write() as tx:
+            domain = get_domain(tx, scope, domain_id)
+            member = get_member(tx, domain, kind, name)
+            live = count_live_apps_of_member(tx, member.id)
             if live:
                 raise ResourceInUse(
                     f"{MEMBER_KINDS[kind][0].capitalize()} {name} has {live} apps that are not deleted; delete them first"
                 )
-            delete_tags_of(session, [member_arn(member)])
-            session.delete(member)
+            delete_tags_of(tx, [member_arn(member)])
+            delete_member(tx, member.id)
 
-    def list_members(self, scope: Scope, kind: str, domain_id: str | None, query: ListQuery) -> Page[DomainMember]:
-        with self._db.read() as session:
-            return _MEMBERS.orm_page(
-                session, query, f"members:{kind}",
+    def list_members(self, scope: Scope, kind: str, domain_id: str | None, query: ListQuery) -> Page:
+        """A page of user profiles or spaces (``kind``), as rows as ``describe_member`` gives them."""
+        with self._db.raw_read() as tx:
+            return MEMBERS.page(
+                tx, query, f"members:{kind}",
                 account_id=scope.account_id, region=scope.region, kind=kind, domain_id=domain_id or None,
             )
 
 
-def remove_domain(session: Session, domain: Domain) -> None:
-    """The end of Deleting: the domain goes, with its tags (members and apps cascade)."""
-    delete_tags_of(session, [domain_arn(domain)])
-    session.delete(domain)
+def remove_domain(source: Session | Transaction, domain) -> None:
+    """The end of Deleting: the ``domain`` row goes, with its tags (members and apps cascade)."""
+    delete_tags_of(source, [domain_arn(domain)])
+    delete_domain(source, domain.id)
 
 
 class DomainSettler:
@@ -368,9 +343,9 @@ class DomainSettler:
             if row.status == StudioStatus.Pending:
                 self._domains.advance(row.key, StudioStatus.Pending, status=StudioStatus.InService, modified_ms=now)
                 continue
-            with self._db.write() as session:
-                if self._domains.holds(session, row.key, StudioStatus.Deleting):
-                    remove_domain(session, session.get(Domain, row.key))
+            with self._db.raw_write() as tx:
+                if self._domains.holds(tx, row.key, StudioStatus.Deleting):
+                    remove_domain(tx, DOMAIN_BY_KEY.row(tx, id=row.key))
         return scan.next_in
 
 
@@ -379,16 +354,15 @@ def studio_resource_exists(tx: Transaction, parsed) -> bool:
     from byoi.aws.arns import APP
 
     scope = parsed.scope
-    domain = find_domain(tx, scope, parsed.path[0], as_object=False)
+    domain = find_domain(tx, scope, parsed.path[0])
     if domain is None:
         return False
     if parsed.resource_type == DOMAIN:
         return len(parsed.path) == 1
     kinds = {USER_PROFILE: "user", SPACE: "space"}
     if parsed.resource_type in kinds and len(parsed.path) == 2:
-        return find_member(tx, domain, kinds[parsed.resource_type], parsed.path[1], as_object=False) is not None
+        return find_member(tx, domain, kinds[parsed.resource_type], parsed.path[1]) is not None
     if parsed.resource_type == APP and len(parsed.path) == 4:
         owner, app_type, name = parsed.path[1:]
-        params = {"domain_pk": domain.id, "owner": owner, "app_type": app_type, "name": name}
-        return tx.scalar(_LIVE_APP_ID, params) is not None
+        return live_app_id_named(tx, domain.id, owner, app_type, name) is not None
     return False
