@@ -103,6 +103,7 @@ def app_runtime(client, settings: Settings, db: Database, clock: Clock, logs: Ap
         idle_timeout=settings.app_idle_timeout_seconds,
         kernel_idle_timeout=settings.kernel_idle_timeout_seconds,
         instance_types=instance_types,
+        log_retention_days=settings.log_retention_days,
     )
 
 

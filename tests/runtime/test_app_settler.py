@@ -2,6 +2,9 @@
 die, idle out, and after a restart of byoi, orphans removed and live apps kept. The same
 paths run against a real Docker engine in tests/api/test_apps.py."""
 
+import base64
+import time
+
 import pytest
 
 from byoi.aws.protocol import Scope
@@ -9,6 +12,7 @@ from byoi.runtime.app_logs import AppLogs
 from byoi.runtime.app_settler import AppSettler
 from byoi.services.wiring import build_services
 from byoi.store.database import Database
+from byoi.store.listing import ListQuery
 from byoi.store.models import App, DomainMember
 from tests.runtime.fakes import DiesLater, ExitsAtOnce, FakeBackend, NeverServes
 from tests.services.test_settling import FakeClock, FakeResolver
@@ -26,7 +30,7 @@ class Studio:
         self.db = Database(f"sqlite:///{tmp_path / 'apps.db'}")
         self.db.migrate()
         self.clock = FakeClock()
-        services = build_services(self.db, self.clock, FakeResolver())
+        services = self.services = build_services(self.db, self.clock, FakeResolver())
         domain = services.domains.create(SCOPE, "d", {"AuthMode": "IAM"}, None)
         services.domains.create_member(SCOPE, domain.domain_id, "user", "alice", {}, None)
 
@@ -34,12 +38,13 @@ class Studio:
         return AppSettler(self.db, self.clock, backend, lambda: "/opt/byoi-kgw", b"secret", AppLogs(self.tmp / "logs"),
                           probe=backend.serves, **{"start_timeout": 120, **options})
 
-    def app(self, name: str = "default", status: str = "Pending", container: str | None = None) -> int:
+    def app(self, name: str = "default", status: str = "Pending", container: str | None = None, lifecycle: str | None = None) -> int:
         """A KernelGateway app of alice's, as CreateApp stores it (or as a settler left it)."""
         with self.db.write() as session:
             member = session.query(DomainMember).filter_by(name="alice").one()
             app = App(domain_pk=member.domain_pk, member_pk=member.id, owner_kind="user", owner_name="alice", app_type="KernelGateway",
-                      name=name, live_key=f"alice/KernelGateway/{name}", status=status, resource_spec={"InstanceType": "ml.t3.medium"},
+                      name=name, live_key=f"alice/KernelGateway/{name}", status=status,
+                      resource_spec={"InstanceType": "ml.t3.medium", **({"LifecycleConfigArn": lifecycle} if lifecycle else {})},
                       container_image=f"sample@sha256:{'a' * 64}", app_image_config={"KernelSpecs": [{"Name": "python3"}]},
                       container_name=container, endpoint_host="10.0.0.2" if container else None, endpoint_port=8888 if container else None,
                       last_activity_ms=self.clock.ms, created_ms=self.clock.ms, modified_ms=self.clock.ms, started_ms=self.clock.ms if container else None)
@@ -161,3 +166,107 @@ def test_orphans_are_looked_for_again_only_after_the_reconcile_interval(studio):
     studio.clock.ms += 31 * SECOND
     settler.settle_due()
     assert backend.removed == ["c-late-orphan"]
+
+
+# Lifecycle configurations and live logs.
+
+SCRIPT = "#!/bin/bash\necho preparing\n"
+
+
+def lifecycle_config(studio, name: str = "prep") -> str:
+    content = base64.b64encode(SCRIPT.encode()).decode()
+    return studio.services.studio_lifecycle_configs.create(SCOPE, name, content, "KernelGateway")
+
+
+def test_an_app_with_a_lifecycle_config_starts_with_its_script_and_a_nonce(studio):
+    backend = FakeBackend()
+    settler = studio.settler(backend)
+    studio.app(lifecycle=lifecycle_config(studio))
+    settler.settle_due()
+    (spec,) = backend.started
+    assert spec.lifecycle.script == SCRIPT and spec.lifecycle.timeout_seconds == 300
+    assert len(spec.lifecycle.nonce) == 24 and spec.lifecycle.nonce not in SCRIPT
+
+
+def test_a_failing_lifecycle_script_fails_the_app_naming_its_log_stream(studio):
+    backend = FakeBackend()
+    settler = studio.settler(backend)
+    app = studio.app(lifecycle=lifecycle_config(studio))
+    settler.settle_due()
+    (spec,) = backend.started
+    for line in (f"byoi-lifecycle {spec.lifecycle.nonce} start", "pip: command not found", f"byoi-lifecycle {spec.lifecycle.nonce} end exit 127"):
+        backend.write(spec.name, line)
+    backend.running.discard(spec.name)
+    backend.exited[spec.name] = 1
+    settler.settle_due()
+    row = studio.row(app)
+    domain_id = studio.services.domains.list(SCOPE, ListQuery("CreationTime")).items[0].domain_id
+    stream = f"{domain_id}/alice/KernelGateway/default/LifecycleConfigOnStart"
+    assert row.status == "Failed"
+    assert "failed with exit code 127" in row.failure_reason and f"log stream {stream}" in row.failure_reason
+    logs = AppLogs(studio.tmp / "logs")
+    assert [m for _, m in logs.events(stream)] == ["pip: command not found"]
+
+
+def test_a_lifecycle_script_over_studios_limit_fails_the_app_saying_so(studio):
+    backend = FakeBackend()
+    settler = studio.settler(backend)
+    app = studio.app(lifecycle=lifecycle_config(studio))
+    settler.settle_due()
+    (spec,) = backend.started
+    backend.write(spec.name, f"byoi-lifecycle {spec.lifecycle.nonce} start")
+    backend.write(spec.name, f"byoi-lifecycle {spec.lifecycle.nonce} end timeout")
+    backend.running.discard(spec.name)
+    backend.exited[spec.name] = 1
+    settler.settle_due()
+    assert "ran longer than Studio's limit of 5 minutes" in studio.row(app).failure_reason
+
+
+def test_a_lifecycle_config_deleted_before_the_app_starts_fails_it(studio):
+    backend = FakeBackend()
+    settler = studio.settler(backend)
+    arn = lifecycle_config(studio, "gone")
+    studio.services.studio_lifecycle_configs.delete(SCOPE, "gone")  # nothing held it yet: the app row is put in directly
+    app = studio.app(lifecycle=arn)
+    settler.settle_due()
+    row = studio.row(app)
+    assert row.status == "Failed" and "no longer exists" in row.failure_reason and backend.started == []
+
+
+def test_a_starting_app_is_allowed_the_lifecycle_limit_on_top_of_the_start_timeout(studio):
+    backend = NeverServes()
+    settler = studio.settler(backend)
+    app = studio.app(lifecycle=lifecycle_config(studio))
+    settler.settle_due()
+    studio.clock.ms += (120 + 299) * SECOND
+    settler.settle_due()
+    assert studio.row(app).status == "Pending"
+    studio.clock.ms += 2 * SECOND
+    settler.settle_due()
+    assert studio.row(app).status == "Failed" and "within 420s" in studio.row(app).failure_reason
+
+
+def test_a_running_apps_output_reaches_its_log_stream_while_it_runs(studio):
+    backend = FakeBackend()
+    settler = studio.settler(backend)
+    app, container = studio.in_service(settler)
+    backend.write(container, "kernel started")
+    logs = AppLogs(studio.tmp / "logs")
+    (stream,) = wait_for(lambda: logs.streams(), "the app's stream")
+    wait_for(lambda: [m for _, m in logs.events(stream)] == ["kernel started"], "the line")
+
+
+def test_log_events_older_than_the_retention_are_pruned_on_the_reconcile_pass(studio):
+    logs = AppLogs(studio.tmp / "logs")
+    logs.append_lines("d-old/alice/KernelGateway/default", ["2020-01-01T00:00:00Z ancient"])
+    settler = studio.settler(FakeBackend(), log_retention_days=30)
+    settler.settle_due()  # the first pass reconciles
+    assert logs.streams() == []
+
+
+def wait_for(condition, what: str, timeout: float = 10):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+    return value

@@ -143,3 +143,13 @@ def test_write_transactions_lock_the_rows_they_look_up(db):
 
     run_together(writer, 4)
     assert sorted(seen) == [1, 2, 3, 4]
+
+
+def test_a_statement_whose_sql_returns_more_columns_than_its_row_is_refused(db):
+    from sqlalchemy.orm import joinedload
+
+    from byoi.store.models import App
+
+    eager = Prepared(select(App).options(joinedload(App.domain)))  # the eager load adds the domain's columns
+    with pytest.raises(ValueError, match="columns for a row of"), db.raw_read() as tx:
+        tx.all(eager)

@@ -81,6 +81,12 @@ def owner_token(secret: bytes, domain_id: str, home_uid: int) -> str:
     return derive(secret, f"owner:{domain_id}:{home_uid}")
 
 
+def lifecycle_nonce(secret: bytes, app_id: int) -> str:
+    """What marks an app's lifecycle script output in its log (``byoi_lifecycle``): unguessable by
+    the app, and the same after byoi restarts."""
+    return derive(secret, f"lifecycle:{app_id}")[:24]
+
+
 def token_digest(token: str) -> str:
     """The form an app keeps a token in (it never holds the token itself)."""
     return hashlib.sha256(token.encode()).hexdigest()

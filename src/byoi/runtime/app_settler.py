@@ -16,41 +16,53 @@ Each pass, in the settling task (never inside an API call):
   AppLifecycleManagement.IdleSettings of its owner and domain
   (``app_settings.idle_timeout_minutes``); otherwise, and for other app
   types, it is ``idle_timeout`` (BYOI_APP_IDLE_TIMEOUT_SECONDS; 0 = never).
-* Deleting app: its output is saved to its log stream, the container is stopped
-  like ``docker stop`` and removed, and the app becomes Deleted.
+* While a container runs, its output is copied to the app's log stream as it is
+  written (``byoi.runtime.log_shipper``); what is left is copied before the
+  container is removed.
+* An app whose ResourceSpec names a lifecycle configuration runs its script
+  first (``contract.LifecycleRun``); a script that fails or runs over Studio's 5
+  minutes fails the app with a FailureReason naming the script's log stream.
+* Deleting app: the container is stopped like ``docker stop`` and removed, and
+  the app becomes Deleted.
 * Every ``RECONCILE_SECONDS`` (and on the first pass after a restart): managed
   containers that belong to no live app are removed, then networks no
-  container uses, so nothing is orphaned.
+  container uses, so nothing is orphaned; and log events older than the
+  retention period are deleted.
 
 State changes are compare-and-set on the app's status.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable
 
 from byoi.app_settings import idle_timeout_minutes, settings_chain
-from byoi.auth.tokens import app_authorization, app_token, owner_token, token_digest
-from byoi.aws.arns import app_arn
+from byoi.auth.tokens import app_authorization, app_token, lifecycle_nonce, owner_token, token_digest
+from byoi.aws.arns import STUDIO_LIFECYCLE_CONFIG, app_arn, parse_sagemaker_arn
 from byoi.clock import Clock
-from byoi.runtime.app_logs import AppLogs
+from byoi.runtime.app_logs import LOG_GROUP, AppLogs, lifecycle_stream
 from byoi.runtime.backend import BackendError, RuntimeBackend
 from byoi.runtime.contract import (
+    LIFECYCLE_TIMEOUT_SECONDS,
     AppIdentity,
     ContractError,
     HostSide,
+    LifecycleRun,
     container_spec,
     home_volume_name,
     jupyter_server_path,
     network_name,
 )
 from byoi.runtime.instance_types import InstanceTypes
+from byoi.runtime.log_shipper import LogShipper, ShippedApp
 from byoi.runtime.readiness import answers
 from byoi.store.apps import APP_TO_RUN
 from byoi.store.database import Database
 from byoi.store.domains import MEMBER_BY_KEY
 from byoi.store.models import App
+from byoi.store.studio_lifecycle_configs import LIFECYCLE_CONFIG_BY_NAME
 from byoi.store.transitions import Transitions, soonest
 from byoi.vocabulary import CUSTOM_IMAGE_APPS, LIVE_APP_STATES, SPACE_APPS, AppStatus
 
@@ -91,6 +103,7 @@ class AppSettler:
         kernel_idle_timeout: int = 0,
         instance_types: InstanceTypes | None = None,
         probe: Callable[[str, dict[str, str] | None], bool] = answers,
+        log_retention_days: int = 0,
     ):
         self._db = db
         self._clock = clock
@@ -98,6 +111,8 @@ class AppSettler:
         self._bundle = gateway_bundle
         self._secret = secret
         self._logs = logs
+        self._shipper = LogShipper(logs, backend) if backend is not None else None
+        self._log_retention_ms = log_retention_days * 86_400_000
         self._start_timeout_ms = int(start_timeout * 1000)
         self._last_reconcile: int | None = None
         self._instance_id = instance_id
@@ -110,9 +125,12 @@ class AppSettler:
     def settle_due(self) -> float | None:
         now = self._clock.now_ms()
         live = self._apps.scan(now).due  # every live app is due: each state has work each pass
-        if self._backend is not None and (self._last_reconcile is None or now - self._last_reconcile > RECONCILE_SECONDS * 1000):
+        if self._last_reconcile is None or now - self._last_reconcile > RECONCILE_SECONDS * 1000:
             self._last_reconcile = now
-            self._remove_orphans({row.container_name for row in live if row.container_name is not None})
+            if self._backend is not None:
+                self._remove_orphans({row.container_name for row in live if row.container_name is not None})
+            if self._log_retention_ms:
+                self._logs.prune(now - self._log_retention_ms)
         waits = []
         for row in live:
             try:
@@ -183,16 +201,19 @@ class AppSettler:
         if state is None or not state.running:
             code = "" if state is None or state.exit_code is None else f" with code {state.exit_code}"
             output = self._backend.logs(app.container_name).strip()[-1500:]
-            self._fail(app, f"The app's container exited{code} before serving on port 8888. Its last output:\n{output}")
+            self._fail(app, self._lifecycle_failure(app) or
+                       f"The app's container exited{code} before serving on port 8888. Its last output:\n{output}")
             return None
+        self._shipper.follow(self._shipped(app))  # (again after a restart of byoi)
         if state.endpoint and self._probe(state.endpoint.url + readiness_path(self._identity(app)), self._request_headers(app)):
             now = self._clock.now_ms()
             self._set(app, AppStatus.Pending, status=AppStatus.InService, last_health_ms=now, last_activity_ms=now, modified_ms=now)
             return HEALTH_SECONDS  # from now on, health (and idle) checks
-        if self._clock.now_ms() - (app.started_ms or app.created_ms) > self._start_timeout_ms:
+        allowed_ms = self._start_timeout_ms + (LIFECYCLE_TIMEOUT_SECONDS * 1000 if self._lifecycle_arn(app) else 0)
+        if self._clock.now_ms() - (app.started_ms or app.created_ms) > allowed_ms:
             output = self._backend.logs(app.container_name).strip()[-1500:]
             path = readiness_path(self._identity(app))
-            self._fail(app, f"The app did not answer at {path} on port 8888 within {self._start_timeout_ms // 1000}s. "
+            self._fail(app, f"The app did not answer at {path} on port 8888 within {allowed_ms // 1000}s. "
                             f"Its last output:\n{output or '(none)'}")
             return None
         return POLL_SECONDS
@@ -218,7 +239,7 @@ class AppSettler:
             owner_token=owner if app.app_type == "JupyterServer" else "",
         )
         try:
-            spec = container_spec(identity, app.container_image, app.app_image_config or {}, host)
+            spec = container_spec(identity, app.container_image, app.app_image_config or {}, host, self._lifecycle_run(app))
             endpoint = self._backend.start(spec)
         except (ContractError, BackendError) as exc:
             self._fail(app, str(exc))
@@ -231,6 +252,7 @@ class AppSettler:
             endpoint_port=endpoint.port,
             started_ms=self._clock.now_ms(),
         )
+        self._shipper.follow(self._shipped(app._replace(container_name=spec.name)))
         return True
 
     def _healthy(self, app_id: int) -> bool:
@@ -244,6 +266,7 @@ class AppSettler:
             output = self._backend.logs(app.container_name).strip()[-1500:] if app.container_name else ""
             self._fail(app, f"The app's container stopped{code}. Its last output:\n{output}")
             return False
+        self._shipper.follow(self._shipped(app))  # (again after a restart of byoi)
         now = self._clock.now_ms()
         idle_timeout_ms = self._idle_timeout_ms_of(app)
         if idle_timeout_ms and now - (app.last_activity_ms or app.created_ms) > idle_timeout_ms:
@@ -261,8 +284,8 @@ class AppSettler:
         if app is None or app.status != AppStatus.Deleting:
             return
         if app.container_name and self._backend is not None:
-            self._save_logs(app)
             self._backend.stop(app.container_name)
+            self._save_logs(app)
             self._backend.remove(app.container_name)
         self._set(app, AppStatus.Deleting, status=AppStatus.Deleted, live_key=f"deleted:{app.id}", modified_ms=self._clock.now_ms())
 
@@ -273,10 +296,56 @@ class AppSettler:
         self._set(app, app.status, status=AppStatus.Failed, failure_reason=reason, modified_ms=self._clock.now_ms())
 
     def _save_logs(self, app) -> None:
+        """Copy what the container wrote that its stream does not have yet."""
         try:
-            self._logs.append(app, self._backend.logs(app.container_name, timestamps=True))
+            self._shipper.catch_up(self._shipped(app))
         except OSError:
             log.exception("could not save the logs of app %s", app.id)
+
+    # --- logs and lifecycle configurations -------------------------------------
+
+    def _shipped(self, app) -> ShippedApp:
+        nonce = lifecycle_nonce(self._secret, app.id) if self._lifecycle_arn(app) else None
+        return ShippedApp(app.container_name, self._logs.stream_of(app), nonce)
+
+    @staticmethod
+    def _lifecycle_arn(app) -> str | None:
+        return (app.resource_spec or {}).get("LifecycleConfigArn")
+
+    def _lifecycle_run(self, app) -> LifecycleRun | None:
+        """The app's lifecycle script, or None; ContractError if its configuration is gone."""
+        arn = self._lifecycle_arn(app)
+        if not arn:
+            return None
+        parsed = parse_sagemaker_arn(arn)
+        config = None
+        if parsed is not None and parsed.resource_type == STUDIO_LIFECYCLE_CONFIG and len(parsed.path) == 1:
+            with self._db.raw_read() as tx:
+                config = LIFECYCLE_CONFIG_BY_NAME.row(
+                    tx, account_id=parsed.scope.account_id, region=parsed.scope.region, name_key=parsed.path[0].lower()
+                )
+        if config is None:
+            raise ContractError(f"The app's Studio Lifecycle Config {arn} no longer exists.")
+        script = base64.b64decode(config.content).decode("utf-8", errors="replace")
+        return LifecycleRun(script=script, nonce=lifecycle_nonce(self._secret, app.id))
+
+    def _lifecycle_failure(self, app) -> str | None:
+        """Why the app's lifecycle script failed, pointing at its log stream; None if it did not fail."""
+        if not self._lifecycle_arn(app):
+            return None
+        shipped = self._shipped(app)
+        self._save_logs(app)
+        outcome = self._shipper.lifecycle_outcome(shipped)
+        if outcome is None or outcome == "exit 0":
+            return None
+        if outcome == "timeout":
+            how = f"ran longer than Studio's limit of {LIFECYCLE_TIMEOUT_SECONDS // 60} minutes and was stopped"
+        elif outcome.startswith("exit "):
+            how = f"failed with exit code {outcome[len('exit '):]}"
+        else:
+            how = f"could not run: {outcome.removeprefix('error ')}"
+        return (f"The app's lifecycle configuration script ({self._lifecycle_arn(app)}) {how}. "
+                f"Its output is in log group {LOG_GROUP}, log stream {lifecycle_stream(shipped.stream)}.")
 
     def _set(self, app, expected: str, **values) -> None:
         self._apps.advance(app.id, expected, **values)

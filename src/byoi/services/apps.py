@@ -10,7 +10,12 @@ CreateApp decides, synchronously and as Studio does, what the app will run:
    profile's (or space's) list overrides the domain's;
 3. the version is SageMakerImageVersionArn, SageMakerImageVersionAlias, the
    CustomImage's ImageVersionNumber, or the latest CREATED version;
-4. the CustomImage's AppImageConfig must have the mode for the app type.
+4. the CustomImage's AppImageConfig must have the mode for the app type;
+5. the lifecycle configuration (ResourceSpec.LifecycleConfigArn, else the first
+   DefaultResourceSpec.LifecycleConfigArn along the settings) must exist, be for
+   the app type and be attached (in LifecycleConfigArns of the owner's or the
+   domain's settings); the app's ResourceSpec records it, and the runtime runs
+   it when the app starts.
 
 Anything wrong there is a ValidationException naming what to fix; nothing is
 recorded. The app is then Pending until the runtime (``byoi.runtime.app_settler``)
@@ -22,8 +27,8 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
-from byoi.app_settings import attached_images, settings_chain
-from byoi.aws.arns import APP, IMAGE, IMAGE_VERSION, app_arn, parse_sagemaker_arn, sagemaker_arn
+from byoi.app_settings import attached_images, attached_lifecycle_configs, default_lifecycle_config, settings_chain
+from byoi.aws.arns import APP, IMAGE, IMAGE_VERSION, STUDIO_LIFECYCLE_CONFIG, app_arn, parse_sagemaker_arn, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
 from byoi.aws.pagination import Page
 from byoi.aws.protocol import Scope
@@ -33,6 +38,7 @@ from byoi.services.domains import get_domain, get_member
 from byoi.services.image_versions import version_arn
 from byoi.services.images import find_image
 from byoi.services.settling import Settling
+from byoi.services.studio_lifecycle_configs import find_lifecycle_config
 from byoi.services.tags import insert_tags
 from byoi.store.apps import (
     APP_BY_LIVE_KEY,
@@ -106,6 +112,10 @@ class AppService:
                 else:
                     spec, version, image, config = self._resolve(tx, scope, domain, member, app_type, resource_spec or {})
                     container_image, version_arn_ = version.container_image or version.base_image, version_arn(image, version.version)
+                lifecycle = self._lifecycle(tx, scope, domain, member, app_type, resource_spec or {})
+                spec = {k: v for k, v in spec.items() if k != "LifecycleConfigArn"}
+                if lifecycle:
+                    spec["LifecycleConfigArn"] = lifecycle
                 now = self._clock.now_ms()
                 insert_app(
                     tx,
@@ -174,6 +184,29 @@ class AppService:
             )
         effective = {**spec, "SageMakerImageArn": sagemaker_arn(scope, IMAGE, image.name), "SageMakerImageVersionArn": version_arn(image, version.version)}
         return effective, version, image, mode
+
+    @staticmethod
+    def _lifecycle(tx: Transaction, scope: Scope, domain, member, app_type: str, requested: dict) -> str | None:
+        """The lifecycle configuration (ARN) the app runs, checked as CreateApp checks it; None: none."""
+        levels = settings_chain(domain.settings, member)
+        arn = requested.get("LifecycleConfigArn") or default_lifecycle_config(app_type, levels)
+        if not arn:
+            return None
+        parsed = parse_sagemaker_arn(arn)
+        if parsed is None or parsed.resource_type != STUDIO_LIFECYCLE_CONFIG or len(parsed.path) != 1:
+            raise ValidationException(f"LifecycleConfigArn {arn} is not a Studio Lifecycle Config ARN")
+        config = find_lifecycle_config(tx, parsed.scope, parsed.path[0])
+        if config is None or parsed.scope != scope:
+            raise ValidationException(f"Studio Lifecycle Config {arn} does not exist")
+        if config.app_type != app_type:
+            raise ValidationException(f"Studio Lifecycle Config {arn} is for {config.app_type} apps, not {app_type}")
+        if arn.lower() not in {a.lower() for a in attached_lifecycle_configs(app_type, levels)}:
+            owner = "user profile" if member.kind == "user" else "space"
+            raise ValidationException(
+                f"Studio Lifecycle Config {arn} is not attached to {owner} {member.name} or domain {domain.domain_id}: "
+                f"add it to {app_type}AppSettings.LifecycleConfigArns"
+            )
+        return arn
 
     @staticmethod
     def _version(tx: Transaction, image, spec: dict, custom: dict):

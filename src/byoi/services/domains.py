@@ -21,7 +21,8 @@ import string
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from byoi.aws.arns import DOMAIN, SPACE, USER_PROFILE, sagemaker_arn
+from byoi.app_settings import named_lifecycle_configs
+from byoi.aws.arns import DOMAIN, SPACE, STUDIO_LIFECYCLE_CONFIG, USER_PROFILE, parse_sagemaker_arn, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
 from byoi.aws.pagination import Page
 from byoi.aws.protocol import Scope
@@ -29,8 +30,9 @@ from byoi.clock import Clock
 from byoi.services.app_image_configs import find_config
 from byoi.services.images import find_image, has_version
 from byoi.services.settling import Settling
+from byoi.services.studio_lifecycle_configs import find_lifecycle_config
 from byoi.services.tags import insert_tags
-from byoi.store.apps import count_live_apps_of_domain, count_live_apps_of_member, live_app_id_named
+from byoi.store.apps import count_live_apps_of_domain, count_live_apps_of_member, live_app_id_named, live_app_specs_in
 from byoi.store.database import Database
 from byoi.store.domains import (
     DOMAIN_BY_ID,
@@ -42,10 +44,12 @@ from byoi.store.domains import (
     delete_domain,
     delete_member,
     domain_scope,
+    domain_settings_in,
     insert_domain,
     insert_member,
     member_home_uid,
     member_in_domain,
+    member_settings_in,
     update_domain,
     update_member,
 )
@@ -105,9 +109,19 @@ def get_member(source: Session | Transaction, domain, kind: str, name: str):
     return member
 
 
-def check_custom_images(source: Session | Transaction, scope: Scope, settings: dict | None, where: str) -> None:
-    """Every CustomImages entry in ``settings`` names an existing image (version) and config."""
+def check_settings(source: Session | Transaction, scope: Scope, settings: dict | None, where: str) -> None:
+    """What ``settings`` names exists: each CustomImages entry's image (version) and config, and each
+    lifecycle configuration, for the app type whose settings name it."""
     tx = Transaction.of(source)
+    for app_type, arn, path in named_lifecycle_configs(settings or {}):
+        parsed = parse_sagemaker_arn(arn)
+        config = None
+        if parsed is not None and parsed.resource_type == STUDIO_LIFECYCLE_CONFIG and len(parsed.path) == 1 and parsed.scope == scope:
+            config = find_lifecycle_config(tx, scope, parsed.path[0])
+        if config is None:
+            raise ValidationException(f"{where}.{path}: Studio Lifecycle Config {arn} does not exist")
+        if config.app_type != app_type:
+            raise ValidationException(f"{where}.{path}: Studio Lifecycle Config {arn} is for {config.app_type} apps, not {app_type}")
     for app_settings in APP_SETTINGS:
         for i, custom in enumerate(((settings or {}).get(app_settings) or {}).get("CustomImages") or [], 1):
             path = f"{where}.{app_settings}.CustomImages.{i}"
@@ -168,8 +182,8 @@ class DomainService:
             modified_ms=now,
         )
         with self._db.raw_write() as tx:
-            check_custom_images(tx, scope, settings.get("DefaultUserSettings"), "DefaultUserSettings")
-            check_custom_images(tx, scope, settings.get("DefaultSpaceSettings"), "DefaultSpaceSettings")
+            check_settings(tx, scope, settings.get("DefaultUserSettings"), "DefaultUserSettings")
+            check_settings(tx, scope, settings.get("DefaultSpaceSettings"), "DefaultSpaceSettings")
             insert_domain(tx, **values)
             domain = find_domain(tx, scope, values["domain_id"])
             insert_tags(tx, domain_arn(domain), tags or [])
@@ -188,8 +202,8 @@ class DomainService:
             domain = get_domain(tx, scope, domain_id)
             if domain.status != StudioStatus.InService:
                 raise ResourceInUse(f"Domain {domain_id} is {domain.status} and cannot be updated now")
-            check_custom_images(tx, scope, changes.get("DefaultUserSettings"), "DefaultUserSettings")
-            check_custom_images(tx, scope, changes.get("DefaultSpaceSettings"), "DefaultSpaceSettings")
+            check_settings(tx, scope, changes.get("DefaultUserSettings"), "DefaultUserSettings")
+            check_settings(tx, scope, changes.get("DefaultSpaceSettings"), "DefaultSpaceSettings")
             settings = dict(domain.settings)
             for member, value in changes.items():
                 if member == "DomainSettingsForUpdate":
@@ -237,7 +251,7 @@ class DomainService:
                     raise ResourceInUse(f"Domain {domain_id} is being deleted")
                 if find_member(tx, domain, kind, name) is not None:
                     raise ResourceInUse(f"{label.capitalize()} {name} already exists in domain {domain_id}")
-                check_custom_images(tx, scope, settings.get(settings_key), settings_key)
+                check_settings(tx, scope, settings.get(settings_key), settings_key)
                 now = self._clock.now_ms()
                 insert_member(
                     tx,
@@ -288,7 +302,7 @@ class DomainService:
         with self._db.raw_write() as tx:
             domain = get_domain(tx, scope, domain_id)
             member = get_member(tx, domain, kind, name)
-            check_custom_images(tx, scope, changes.get(settings_key), settings_key)
+            check_settings(tx, scope, changes.get(settings_key), settings_key)
             settings = dict(member.settings)
             for key, value in changes.items():
                 if isinstance(value, dict) and isinstance(settings.get(key), dict):
@@ -366,3 +380,24 @@ def studio_resource_exists(tx: Transaction, parsed) -> bool:
         owner, app_type, name = parsed.path[1:]
         return live_app_id_named(tx, domain.id, owner, app_type, name) is not None
     return False
+
+
+def lifecycle_config_holder(tx: Transaction, arn: str) -> str | None:
+    """What keeps the lifecycle configuration ``arn`` from being deleted (a domain, user profile or
+    space whose settings name it, or a live app that runs it), in words; None: nothing."""
+    parsed = parse_sagemaker_arn(arn)
+    if parsed is None:
+        return None
+    scope, wanted = parsed.scope, arn.lower()
+    for domain in domain_settings_in(tx, scope.account_id, scope.region):
+        for key in ("DefaultUserSettings", "DefaultSpaceSettings"):
+            if any(a.lower() == wanted for _, a, _ in named_lifecycle_configs(domain.settings.get(key) or {})):
+                return f"domain {domain.domain_id} ({key})"
+    for member in member_settings_in(tx, scope.account_id, scope.region):
+        key = "UserSettings" if member.kind == "user" else "SpaceSettings"
+        if any(a.lower() == wanted for _, a, _ in named_lifecycle_configs(member.settings.get(key) or {})):
+            return f"{MEMBER_KINDS[member.kind][0]} {member.name} of domain {member.domain_id}"
+    for app in live_app_specs_in(tx, scope.account_id, scope.region):
+        if (app.resource_spec.get("LifecycleConfigArn") or "").lower() == wanted:
+            return f"app {app.name} ({app.app_type}) of {app.owner_name} in domain {app.domain_id}"
+    return None

@@ -9,7 +9,7 @@ from byoi.clock import Clock
 from byoi.services.app_image_configs import AppImageConfigService, find_config
 from byoi.services.apps import AppService
 from byoi.services.base_images import BaseImageResolver
-from byoi.services.domains import DomainService, DomainSettler, studio_resource_exists
+from byoi.services.domains import DomainService, DomainSettler, lifecycle_config_holder, studio_resource_exists
 from byoi.services.image_settler import ImageSettler
 from byoi.services.image_versions import ImageVersionService
 from byoi.services.images import ImageService, find_image, has_version
@@ -71,6 +71,6 @@ def build_services(
         tags=TagService(db, resource_exists),
         domains=DomainService(db, clock, settling, origins or StudioOrigins(default_studio_url(public_url))),
         apps=AppService(db, clock, settling, jupyter_server_image),
-        studio_lifecycle_configs=StudioLifecycleConfigService(db, clock),
+        studio_lifecycle_configs=StudioLifecycleConfigService(db, clock, lifecycle_config_holder),
         settling=settling,
     )

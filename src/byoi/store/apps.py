@@ -12,7 +12,7 @@ no caller needs the domain's row to name an app.
 from __future__ import annotations
 
 from sqlalchemy import and_, bindparam, func, or_, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from byoi.store.listing import Listing
 from byoi.store.lookups import Lookup
@@ -21,12 +21,10 @@ from byoi.store.raw import Prepared, Transaction
 from byoi.store.writes import Inserts, Updates
 from byoi.vocabulary import LIVE_APP_STATES, AppStatus, ImageVersionStatus
 
-#: An app's columns and its domain's that name it. (Without ``lazyload`` the ORM's joined load of
-#: ``App.domain`` would add columns the rows do not have.)
+#: An app's columns and its domain's that name it.
 _APP_WITH_DOMAIN = (
     select(App, Domain.domain_id, Domain.account_id, Domain.region)
     .join(Domain, Domain.id == App.domain_pk)
-    .options(lazyload(App.domain))
 )
 
 #: Apps by their ``live_key`` (unique among apps that are not Deleted).
@@ -161,3 +159,16 @@ def latest_created_image_version(source: Session | Transaction, image_key: int):
     """The image's highest-numbered CREATED version as a row, or None."""
     return Transaction.of(source).first(_LATEST_CREATED_VERSION, {"image_id": image_key})
 
+
+
+_LIVE_SPECS = Prepared(
+    select(Domain.domain_id, App.owner_name, App.app_type, App.name, App.resource_spec)
+    .join(Domain, Domain.id == App.domain_pk)
+    .where(Domain.account_id == bindparam("account_id"), Domain.region == bindparam("region"), _LIVE)
+    .order_by(App.id)
+)
+
+
+def live_app_specs_in(source: Session | Transaction, account_id: str, region: str) -> list:
+    """Rows of ``domain_id``, ``owner_name``, ``app_type``, ``name`` and ``resource_spec`` of every live app there."""
+    return Transaction.of(source).all(_LIVE_SPECS, {"account_id": account_id, "region": region})

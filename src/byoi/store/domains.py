@@ -12,7 +12,7 @@ them), so no caller needs the domain's row to name a member.
 from __future__ import annotations
 
 from sqlalchemy import bindparam, delete, func, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from byoi.store.listing import Listing
 from byoi.store.lookups import Lookup, by_columns
@@ -52,12 +52,10 @@ def delete_domain(source: Session | Transaction, domain_key: int) -> None:
 
 # --- domain_members -------------------------------------------------------------
 
-#: A member's columns and its domain's that name it. (Without ``lazyload`` the ORM's joined load
-#: of ``DomainMember.domain`` would add columns the rows do not have.)
+#: A member's columns and its domain's that name it.
 _MEMBER_WITH_DOMAIN = (
     select(DomainMember, Domain.domain_id, Domain.account_id, Domain.region)
     .join(Domain, Domain.id == DomainMember.domain_pk)
-    .options(lazyload(DomainMember.domain))
 )
 #: A domain's user profiles (``kind`` "user") and spaces ("space") by name (``name_key``: lower-cased).
 MEMBER_BY_NAME: Lookup = Lookup(
@@ -119,3 +117,25 @@ def member_in_domain(source: Session | Transaction, domain_id: str, kind: str, n
     """The row (``name``, ``home_uid``, ``settings``) of member ``name_key`` of ``kind`` in domain
     ``domain_id`` (any account), or None."""
     return Transaction.of(source).first(_MEMBER_IN, {"domain_id": domain_id, "kind": kind, "name_key": name_key})
+
+
+# --- settings, for what they name -----------------------------------------------
+
+_IN_SCOPE = (Domain.account_id == bindparam("account_id"), Domain.region == bindparam("region"))
+_DOMAIN_SETTINGS = Prepared(select(Domain.domain_id, Domain.settings).where(*_IN_SCOPE).order_by(Domain.id))
+_MEMBER_SETTINGS = Prepared(
+    select(Domain.domain_id, DomainMember.kind, DomainMember.name, DomainMember.settings)
+    .join(Domain, Domain.id == DomainMember.domain_pk)
+    .where(*_IN_SCOPE)
+    .order_by(DomainMember.id)
+)
+
+
+def domain_settings_in(source: Session | Transaction, account_id: str, region: str) -> list:
+    """Rows of ``domain_id`` and ``settings`` of every domain of the account in the region."""
+    return Transaction.of(source).all(_DOMAIN_SETTINGS, {"account_id": account_id, "region": region})
+
+
+def member_settings_in(source: Session | Transaction, account_id: str, region: str) -> list:
+    """Rows of ``domain_id``, ``kind``, ``name`` and ``settings`` of every user profile and space there."""
+    return Transaction.of(source).all(_MEMBER_SETTINGS, {"account_id": account_id, "region": region})

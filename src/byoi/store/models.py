@@ -231,7 +231,7 @@ class DomainMember(Base):
     modified_ms: Mapped[int] = mapped_column(BigInteger)
 
     #: Always loaded: a member's ARN and settings chain need its domain.
-    domain: Mapped[Domain] = relationship(lazy="joined")
+    domain: Mapped[Domain] = relationship()
 
     __table_args__ = (
         UniqueConstraint("domain_pk", "kind", "name_key", name="uq_domain_members_name"),
@@ -270,7 +270,7 @@ class App(Base):
     modified_ms: Mapped[int] = mapped_column(BigInteger)
 
     #: Always loaded: an app's ARN and settings need its domain.
-    domain: Mapped[Domain] = relationship(lazy="joined")
+    domain: Mapped[Domain] = relationship()
 
     __table_args__ = (
         Index("ix_apps_domain", "domain_pk", "created_ms"),

@@ -100,6 +100,8 @@ def _compile(stmt: Executable, dialect: Dialect) -> _Plan:
         if processor is not None:
             bind_processors.append((name, processor))
     columns = list(getattr(stmt, "exported_columns", ()))
+    if columns and len(compiled._result_columns) != len(columns):  # e.g. an ORM eager load added a JOIN's columns
+        raise ValueError(f"statement returns {len(compiled._result_columns)} columns for a row of {len(columns)}: {compiled}")
     row = namedtuple("Row", [c.key for c in columns], rename=True) if columns else None
     result_processors = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
     return _Plan(
