@@ -133,9 +133,14 @@ def handlers(logs: AppLogs, retention_days: int = 0) -> dict[str, Handler]:
         streams = [s for s in logs.streams() if s.startswith(prefix) and (not wanted or s in wanted)]
         events = []
         for stream in streams:
-            for index, (t, m) in enumerate(logs.events(stream)):
+            previous, same_ms = None, 0
+            for t, m in logs.events(stream):
+                # An id that pruning older events cannot change: the time and the place among that millisecond's events.
+                same_ms = same_ms + 1 if t == previous else 0
+                previous = t
                 if p.get("startTime", 0) <= t and ("endTime" not in p or t <= p["endTime"]) and matches(m, p.get("filterPattern")):
-                    events.append({"logStreamName": stream, "timestamp": t, "message": m, "ingestionTime": t, "eventId": f"{stream}/{index}"})
+                    events.append({"logStreamName": stream, "timestamp": t, "message": m, "ingestionTime": t,
+                                   "eventId": f"{stream}/{t}/{same_ms:06d}"})
         events.sort(key=_EVENT_PAGES.key)
         page = _EVENT_PAGES.page_of(events, p.get("limit", 10000), p.get("nextToken"))
         return {

@@ -101,3 +101,15 @@ def test_time_windows_include_the_start_and_exclude_the_end(logged):
     assert [e["timestamp"] for e in events["events"]] == [1795424401500]
     filtered = logs.filter_log_events(logGroupName=GROUP, startTime=1795424401500, endTime=1795424401600)["events"]
     assert [e["timestamp"] for e in filtered] == [1795424401500, 1795424401600]  # FilterLogEvents' end is inclusive
+
+
+def test_event_ids_stay_the_same_when_older_events_are_pruned(logged):
+    """``aws logs tail --follow`` (CLI v2) polls FilterLogEvents from the newest time it saw and drops
+    the event ids it printed; an id that changed would print a line twice."""
+    from byoi.runtime.app_logs import AppLogs
+
+    logs = logged.client("logs")
+    before = {e["message"]: e["eventId"] for e in logs.filter_log_events(logGroupName=GROUP)["events"]}
+    AppLogs(logged.data_dir).prune(1795424401000)  # drops the first line only
+    after = {e["message"]: e["eventId"] for e in logs.filter_log_events(logGroupName=GROUP)["events"]}
+    assert len(after) == 2 and all(before[m] == after[m] for m in after)
