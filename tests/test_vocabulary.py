@@ -70,3 +70,18 @@ def test_the_vocabulary_and_the_settings_rules_import_nothing_else_of_byoi():
     assert everything["vocabulary.py"] == set()
     assert everything["app_settings.py"] == {"byoi.vocabulary"}
     assert everything["studio_urls.py"] == set()
+
+
+def test_only_the_store_writes_sql():
+    """Every statement lives in byoi.store's table modules; elsewhere only SQLAlchemy's exceptions are caught."""
+    outside = {}
+    for path in SRC.rglob("*.py"):
+        if path.relative_to(SRC).parts[0] == "store":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            modules = [node.module] if isinstance(node, ast.ImportFrom) and node.module else (
+                [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            for module in modules:
+                if module.split(".")[0] == "sqlalchemy" and module != "sqlalchemy.exc":
+                    outside.setdefault(str(path.relative_to(SRC)), []).append(module)
+    assert outside == {}

@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from byoi.aws.arns import APP_IMAGE_CONFIG, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
@@ -37,14 +36,14 @@ def config_arn(config) -> str:
     return sagemaker_arn(Scope(config.account_id, config.region), APP_IMAGE_CONFIG, config.name)
 
 
-def find_config(source: Session | Transaction, scope: Scope, name: str, as_object: bool = True):
-    """Config ``name`` (an ORM object of the session ``source``, or with ``as_object=False`` a row), or None."""
-    return CONFIG_BY_NAME.find(source, as_object, account_id=scope.account_id, region=scope.region, name_key=name.lower())
+def find_config(source: Transaction, scope: Scope, name: str):
+    """Config ``name`` as a row (its columns as attributes), or None."""
+    return CONFIG_BY_NAME.row(source, account_id=scope.account_id, region=scope.region, name_key=name.lower())
 
 
 def get_config(tx: Transaction, scope: Scope, name: str):
     """Config ``name`` as a row, or ResourceNotFound in AWS's words."""
-    config = find_config(tx, scope, name, as_object=False)
+    config = find_config(tx, scope, name)
     if config is None:
         raise config_not_found(scope, name)
     return config
@@ -87,7 +86,7 @@ class AppImageConfigService:
         }
         try:
             with self._db.raw_write() as tx:
-                if find_config(tx, scope, name, as_object=False) is not None:
+                if find_config(tx, scope, name) is not None:
                     raise in_use
                 insert_config(tx, **values)
                 insert_tags(tx, arn, tags or [])
@@ -98,7 +97,7 @@ class AppImageConfigService:
     def describe(self, scope: Scope, name: str):
         """The config as a row (its columns as attributes)."""
         with self._db.raw_read() as tx:
-            row = find_config(tx, scope, name, as_object=False)
+            row = find_config(tx, scope, name)
         if row is None:
             raise config_not_found(scope, name)
         return row

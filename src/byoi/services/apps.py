@@ -164,7 +164,7 @@ class AppService:
         parsed = parse_sagemaker_arn(image_arn)
         if parsed is None or parsed.resource_type != IMAGE or len(parsed.path) != 1:
             raise ValidationException(f"SageMakerImageArn {image_arn} is not an image ARN")
-        image = find_image(tx, scope, parsed.path[0], as_object=False)
+        image = find_image(tx, scope, parsed.path[0])
         if image is None:
             raise ValidationException(f"Image {image_arn} does not exist")
         attached = [c for c in attached_images(app_type, levels) if c["ImageName"].lower() == image.name.lower()]
@@ -176,7 +176,7 @@ class AppService:
             )
         custom = attached[0]
         version = self._version(tx, image, spec, custom)
-        config = find_config(tx, scope, custom["AppImageConfigName"], as_object=False)
+        config = find_config(tx, scope, custom["AppImageConfigName"])
         mode = getattr(config, kind.config_column) if config is not None else None
         if mode is None:
             raise ValidationException(

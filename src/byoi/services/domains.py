@@ -19,7 +19,6 @@ import secrets
 import string
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from byoi.app_settings import named_lifecycle_configs
 from byoi.aws.arns import DOMAIN, SPACE, STUDIO_LIFECYCLE_CONFIG, USER_PROFILE, parse_sagemaker_arn, sagemaker_arn
@@ -77,12 +76,12 @@ def member_arn(member) -> str:
     return sagemaker_arn(scope, MEMBER_KINDS[member.kind][1], member.domain_id, member.name)
 
 
-def find_domain(source: Session | Transaction, scope: Scope, domain_id: str):
+def find_domain(source: Transaction, scope: Scope, domain_id: str):
     """Domain ``domain_id`` as a row, or None."""
     return DOMAIN_BY_ID.row(source, domain_id=domain_id, account_id=scope.account_id, region=scope.region)
 
 
-def get_domain(source: Session | Transaction, scope: Scope, domain_id: str):
+def get_domain(source: Transaction, scope: Scope, domain_id: str):
     """Domain ``domain_id`` as a row, or ResourceNotFound in AWS's words."""
     domain = find_domain(source, scope, domain_id)
     if domain is None:
@@ -94,12 +93,12 @@ def domain_not_found(scope: Scope, domain_id: str) -> ResourceNotFound:
     return ResourceNotFound(f"Domain with ARN {sagemaker_arn(scope, DOMAIN, domain_id)} does not exist")
 
 
-def find_member(source: Session | Transaction, domain, kind: str, name: str):
+def find_member(source: Transaction, domain, kind: str, name: str):
     """Member ``name`` of ``kind`` of the ``domain`` row, as a row (with its domain's names), or None."""
     return MEMBER_BY_NAME.row(source, domain_pk=domain.id, kind=kind, name_key=name.lower())
 
 
-def get_member(source: Session | Transaction, domain, kind: str, name: str):
+def get_member(source: Transaction, domain, kind: str, name: str):
     """Member ``name`` of ``kind`` of the ``domain`` row, as ``find_member`` gives it, or ResourceNotFound."""
     member = find_member(source, domain, kind, name)
     if member is None:
@@ -109,7 +108,7 @@ def get_member(source: Session | Transaction, domain, kind: str, name: str):
     return member
 
 
-def check_settings(source: Session | Transaction, scope: Scope, settings: dict | None, where: str) -> None:
+def check_settings(source: Transaction, scope: Scope, settings: dict | None, where: str) -> None:
     """What ``settings`` names exists: each CustomImages entry's image (version) and config, and each
     lifecycle configuration, for the app type whose settings name it."""
     tx = Transaction.of(source)
@@ -125,13 +124,13 @@ def check_settings(source: Session | Transaction, scope: Scope, settings: dict |
     for app_settings in APP_SETTINGS:
         for i, custom in enumerate(((settings or {}).get(app_settings) or {}).get("CustomImages") or [], 1):
             path = f"{where}.{app_settings}.CustomImages.{i}"
-            image = find_image(tx, scope, custom["ImageName"], as_object=False)
+            image = find_image(tx, scope, custom["ImageName"])
             if image is None:
                 raise ValidationException(f"{path}: Image {custom['ImageName']} does not exist")
             number = custom.get("ImageVersionNumber")
             if number is not None and not has_version(tx, image.id, number):
                 raise ValidationException(f"{path}: Image {custom['ImageName']} has no version {number}")
-            if find_config(tx, scope, custom["AppImageConfigName"], as_object=False) is None:
+            if find_config(tx, scope, custom["AppImageConfigName"]) is None:
                 raise ValidationException(f"{path}: AppImageConfig {custom['AppImageConfigName']} does not exist")
 
 
@@ -334,7 +333,7 @@ class DomainService:
             )
 
 
-def remove_domain(source: Session | Transaction, domain) -> None:
+def remove_domain(source: Transaction, domain) -> None:
     """The end of Deleting: the ``domain`` row goes, with its tags (members and apps cascade)."""
     delete_tags_of(source, [domain_arn(domain)])
     delete_domain(source, domain.id)

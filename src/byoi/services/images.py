@@ -9,7 +9,6 @@ disappears with all its versions (never the container images themselves).
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from byoi.aws.arns import IMAGE, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, ValidationException
@@ -31,23 +30,17 @@ def image_arn(image) -> str:
     return sagemaker_arn(Scope(image.account_id, image.region), IMAGE, image.name)
 
 
-def find_image(source: Session | Transaction, scope: Scope, name: str, *, as_object: bool = False):
-    """Image ``name`` as a row (its columns as attributes), or None.
-
-    ``as_object`` is accepted, False only, from callers written when this could
-    also give an ORM object.
-    """
-    if as_object:
-        raise TypeError("find_image gives rows only")
+def find_image(source: Transaction, scope: Scope, name: str):
+    """Image ``name`` as a row (its columns as attributes), or None."""
     return IMAGE_BY_NAME.row(source, account_id=scope.account_id, region=scope.region, name_key=name.lower())
 
 
-def has_version(source: Session | Transaction, image_key: int, version: int) -> bool:
+def has_version(source: Transaction, image_key: int, version: int) -> bool:
     """Whether the image whose key is ``image_key`` has version number ``version``."""
     return VERSION_BY_NUMBER.row(source, image_id=image_key, version=version) is not None
 
 
-def get_image(source: Session | Transaction, scope: Scope, name: str):
+def get_image(source: Transaction, scope: Scope, name: str):
     """The image named ``name`` as a row, or ResourceNotFound in AWS's words."""
     image = find_image(source, scope, name)
     if image is None:

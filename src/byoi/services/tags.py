@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from byoi.aws.errors import ValidationException
 from byoi.aws.pagination import Page
@@ -29,7 +28,7 @@ RESERVED_PREFIX = "aws:"
 ResourceExists = Callable[[Transaction, str], bool]
 
 
-def insert_tags(source: Session | Transaction, arn: str, tags: list[dict]) -> None:
+def insert_tags(source: Transaction, arn: str, tags: list[dict]) -> None:
     """Tag a resource being created (it has no tags yet)."""
     check_tag_keys(tags)
     put_tags(source, arn, {t["Key"]: t["Value"] for t in tags})

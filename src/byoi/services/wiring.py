@@ -39,12 +39,12 @@ def resource_exists(tx: Transaction, arn: str) -> bool:
     if parsed is None:
         return False
     if parsed.resource_type == IMAGE and len(parsed.path) == 1:
-        return find_image(tx, parsed.scope, parsed.path[0], as_object=False) is not None
+        return find_image(tx, parsed.scope, parsed.path[0]) is not None
     if parsed.resource_type == IMAGE_VERSION and len(parsed.path) == 2 and parsed.path[1].isdigit():
-        image = find_image(tx, parsed.scope, parsed.path[0], as_object=False)
+        image = find_image(tx, parsed.scope, parsed.path[0])
         return image is not None and has_version(tx, image.id, int(parsed.path[1]))
     if parsed.resource_type == APP_IMAGE_CONFIG and len(parsed.path) == 1:
-        return find_config(tx, parsed.scope, parsed.path[0], as_object=False) is not None
+        return find_config(tx, parsed.scope, parsed.path[0]) is not None
     if parsed.resource_type == STUDIO_LIFECYCLE_CONFIG and len(parsed.path) == 1:
         return find_lifecycle_config(tx, parsed.scope, parsed.path[0]) is not None
     return studio_resource_exists(tx, parsed)

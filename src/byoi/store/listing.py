@@ -11,9 +11,10 @@ depth.
 The statement for each *shape* of request (sort, order, which filters are
 given, first page or not) is built once and kept: building a SQLAlchemy
 statement costs more than running it. Every value goes in as a parameter.
-``page()`` runs it on the driver (``byoi.store.raw``) and yields rows;
-``orm_page()`` runs it in a Session and yields ORM objects. Pages and their
-tokens are the one paginator's (``byoi.aws.pagination``).
+``page()`` runs it on the driver (``byoi.store.raw``) and yields rows (a
+listing whose rows name a parent, such as a user profile's domain, selects the
+parent's columns beside its own). Pages and their tokens are the one
+paginator's (``byoi.aws.pagination``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, tuple_
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute
 
 from byoi.aws.pagination import Page, Paginator
 from byoi.clock import to_ms
@@ -100,11 +101,6 @@ class Listing:
         """One page of rows (named tuples of the base statement's columns)."""
         stmt, values, paginator = self._prepare(query, token_kind, params)
         return paginator.page(tx.all(stmt, values), query.max_results)
-
-    def orm_page(self, session: Session, query: ListQuery, token_kind: str | None = None, **params: Any) -> Page[Any]:
-        """One page of ORM objects (for listings whose callers navigate relationships)."""
-        stmt, values, paginator = self._prepare(query, token_kind, params)
-        return paginator.page(list(session.scalars(stmt.statement, values)), query.max_results)
 
     def _prepare(self, query: ListQuery, token_kind: str | None, params: dict[str, Any]):
         """(statement, parameter values, paginator) for one call.
