@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import copy
 
-from sqlalchemy.exc import IntegrityError
-
 from byoi.aws.arns import APP_IMAGE_CONFIG, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
 from byoi.aws.pagination import Page
 from byoi.aws.protocol import Scope
 from byoi.clock import Clock
-from byoi.services.tags import insert_tags
+from byoi.services.named_resources import create_named, describe_named
 from byoi.store.app_image_configs import CONFIG_BY_NAME, CONFIGS, all_configs, delete_config, insert_config, update_config
 from byoi.store.database import Database
 from byoi.store.listing import ListQuery
@@ -84,23 +82,12 @@ class AppImageConfigService:
             "created_ms": now, "modified_ms": now,
             **{column: with_defaults(modes[member]) if member in modes else None for member, column in CONFIG_COLUMNS.items()},
         }
-        try:
-            with self._db.raw_write() as tx:
-                if find_config(tx, scope, name) is not None:
-                    raise in_use
-                insert_config(tx, **values)
-                insert_tags(tx, arn, tags or [])
-        except IntegrityError:
-            raise in_use from None
+        create_named(self._db, lambda tx: find_config(tx, scope, name), lambda tx: insert_config(tx, **values), arn, tags, in_use)
         return arn
 
     def describe(self, scope: Scope, name: str):
         """The config as a row (its columns as attributes)."""
-        with self._db.raw_read() as tx:
-            row = find_config(tx, scope, name)
-        if row is None:
-            raise config_not_found(scope, name)
-        return row
+        return describe_named(self._db, lambda tx: find_config(tx, scope, name), lambda: config_not_found(scope, name))
 
     def update(self, scope: Scope, name: str, modes: dict[str, dict]) -> str:
         if len(modes) > 1:

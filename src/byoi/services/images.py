@@ -8,15 +8,13 @@ disappears with all its versions (never the container images themselves).
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
-
 from byoi.aws.arns import IMAGE, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, ValidationException
 from byoi.aws.pagination import Page
 from byoi.aws.protocol import Scope
 from byoi.clock import Clock
+from byoi.services.named_resources import create_named
 from byoi.services.settling import Settling
-from byoi.services.tags import insert_tags
 from byoi.store.database import Database
 from byoi.store.image_versions import VERSION_BY_NUMBER, set_status_of_image_versions
 from byoi.store.images import IMAGE_BY_NAME, IMAGES, all_images, count_images, insert_image, update_image
@@ -67,28 +65,13 @@ class ImageService:
         arn = sagemaker_arn(scope, IMAGE, name)
         in_use = ResourceInUse(f"Image with ARN {arn} already exists")
         now = self._clock.now_ms()
-        try:
-            with self._db.raw_write() as tx:
-                if find_image(tx, scope, name) is not None:
-                    raise in_use
-                self._check_quota(tx, scope)
-                insert_image(
-                    tx,
-                    account_id=scope.account_id,
-                    region=scope.region,
-                    name=name,
-                    name_key=name.lower(),
-                    role_arn=role_arn,
-                    display_name=display_name,
-                    description=description,
-                    status=ImageStatus.CREATING,
-                    created_ms=now,
-                    modified_ms=now,
-                    next_version=1,
-                )
-                insert_tags(tx, arn, tags or [])
-        except IntegrityError:
-            raise in_use from None
+        values = dict(
+            account_id=scope.account_id, region=scope.region, name=name, name_key=name.lower(), role_arn=role_arn,
+            display_name=display_name, description=description, status=ImageStatus.CREATING,
+            created_ms=now, modified_ms=now, next_version=1,
+        )
+        create_named(self._db, lambda tx: find_image(tx, scope, name), lambda tx: insert_image(tx, **values), arn, tags, in_use,
+                     check=lambda tx: self._check_quota(tx, scope))
         self._settling.changed("images")
         return arn
 

@@ -17,14 +17,12 @@ import base64
 import binascii
 from collections.abc import Callable
 
-from sqlalchemy.exc import IntegrityError
-
 from byoi.aws.arns import STUDIO_LIFECYCLE_CONFIG, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
 from byoi.aws.pagination import Page
 from byoi.aws.protocol import Scope
 from byoi.clock import Clock
-from byoi.services.tags import insert_tags
+from byoi.services.named_resources import create_named, describe_named
 from byoi.store.database import Database
 from byoi.store.listing import ListQuery
 from byoi.store.raw import Transaction
@@ -80,26 +78,15 @@ class StudioLifecycleConfigService:
         arn = sagemaker_arn(scope, STUDIO_LIFECYCLE_CONFIG, name)
         in_use = ResourceInUse(f"Studio Lifecycle Config {arn} already exists")
         now = self._clock.now_ms()
-        try:
-            with self._db.raw_write() as tx:
-                if find_lifecycle_config(tx, scope, name) is not None:
-                    raise in_use
-                insert_lifecycle_config(
-                    tx, account_id=scope.account_id, region=scope.region, name=name, name_key=name.lower(),
-                    app_type=app_type, content=content, created_ms=now, modified_ms=now,
-                )
-                insert_tags(tx, arn, tags or [])
-        except IntegrityError:
-            raise in_use from None
+        values = dict(account_id=scope.account_id, region=scope.region, name=name, name_key=name.lower(),
+                      app_type=app_type, content=content, created_ms=now, modified_ms=now)
+        create_named(self._db, lambda tx: find_lifecycle_config(tx, scope, name), lambda tx: insert_lifecycle_config(tx, **values),
+                     arn, tags, in_use)
         return arn
 
     def describe(self, scope: Scope, name: str):
         """The config as a row (its columns as attributes)."""
-        with self._db.raw_read() as tx:
-            config = find_lifecycle_config(tx, scope, name)
-        if config is None:
-            raise lifecycle_config_not_found(scope, name)
-        return config
+        return describe_named(self._db, lambda tx: find_lifecycle_config(tx, scope, name), lambda: lifecycle_config_not_found(scope, name))
 
     def delete(self, scope: Scope, name: str) -> None:
         with self._db.raw_write() as tx:
