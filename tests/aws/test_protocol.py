@@ -192,7 +192,7 @@ def test_every_implemented_operation_exists_in_the_model():
     service = sagemaker_service(MagicMock())
     for op in service.handlers:
         assert operation_model("sagemaker", op) is not None, op
-    assert len(service.handlers) == 38
+    assert len(service.handlers) == 42
 
 
 # --- body size and nesting limits -------------------------------------------
