@@ -41,6 +41,12 @@ class DockerMode(str, Enum):
     off = "off"  # never use an engine (BaseImage is recorded as given)
 
 
+class RuntimeKind(str, Enum):
+    """Where apps run."""
+
+    docker = "docker"  # containers on this machine's Docker engine
+
+
 class FirewallMode(str, Enum):
     """Whether byoi installs the host firewall rule that keeps apps off the host's own services."""
 
@@ -90,6 +96,10 @@ class Settings(BaseSettings):
         "us-east-1",
         pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$",
         description="Region used in ARNs when a request does not carry one in its SigV4 credential scope.",
+    )
+    runtime: RuntimeKind = Field(
+        RuntimeKind.docker,
+        description="Where apps run: 'docker' (this machine's Docker engine).",
     )
     docker: DockerMode = Field(
         DockerMode.auto,

@@ -182,6 +182,9 @@ class ContainerSpec:
     port: int = APP_PORT
     #: Set when a lifecycle script runs first: the backend applies ``with_lifecycle``.
     lifecycle: LifecycleRun | None = None
+    #: The most the home may hold, in GiB (the space's or profile's EBS volume size), where
+    #: the backend can enforce one; None: no limit.
+    home_size_gib: int | None = None
     extra: dict = field(default_factory=dict)
 
     @property
