@@ -1,12 +1,13 @@
 """Studio's rules over an owner's settings: which custom images and lifecycle configurations
-its apps may run and when they idle out. Pure functions of the settings documents (a domain's
+its apps may run and when they idle out, where a user lands, how large a space is and whose
+files a home holds; how updates merge settings. Pure functions of the settings documents (a domain's
 and a user profile's or space's ``settings``), used by the services (CreateApp) and the
 runtime (idle shutdown) alike.
 """
 
 from __future__ import annotations
 
-from byoi.vocabulary import CUSTOM_IMAGE_APPS, LIFECYCLE_SETTINGS, SPACE_APPS
+from byoi.vocabulary import CUSTOM_IMAGE_APPS, DEFAULT_SPACE_EBS_GIB, LIFECYCLE_SETTINGS, MAX_SPACE_EBS_GIB, SPACE_APPS
 
 
 def settings_chain(domain_settings: dict, member) -> list[dict]:
@@ -89,3 +90,97 @@ def idle_timeout_minutes(app_type: str, chain: list[dict]) -> int | None:
     if high is not None:
         timeout = min(timeout, high)
     return timeout
+
+
+def merged(stored: dict, given: dict) -> dict:
+    """``stored`` settings updated with ``given`` as UpdateDomain, UpdateUserProfile and
+    UpdateSpace do: a structure given merges into the stored one member by member (members
+    left out keep their values), a list or a value given replaces the stored one."""
+    result = dict(stored)
+    for key, value in given.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def first_set(levels: list[dict], *path: str):
+    """The value at ``path`` in the first of ``levels`` that sets it, else None."""
+    for level in levels:
+        value = level
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None:
+            return value
+    return None
+
+
+def web_portal(user_levels: list[dict]) -> dict:
+    """The Studio web portal settings that apply to a user, from their UserSettings and the
+    domain's DefaultUserSettings (``user_levels``, the user's first): ``StudioWebPortal``
+    (ENABLED unless set), ``DefaultLandingUri`` (None unless set), and the
+    ``StudioWebPortalSettings`` lists (``HiddenAppTypes``, ``HiddenInstanceTypes``, ...), each
+    from the first level that sets it, as a user's settings take priority over the domain's."""
+    portal = {
+        "StudioWebPortal": first_set(user_levels, "StudioWebPortal") or "ENABLED",
+        "DefaultLandingUri": first_set(user_levels, "DefaultLandingUri"),
+    }
+    for key in ("HiddenAppTypes", "HiddenInstanceTypes", "HiddenMlTools", "HiddenSageMakerImageVersionAliases"):
+        portal[key] = first_set(user_levels, "StudioWebPortalSettings", key) or []
+    return portal
+
+
+def landing_refusal(levels: list[dict]) -> str | None:
+    """Why a user's settings (``levels``, the user's first) cannot stand, or None:
+    ``DefaultLandingUri`` ``studio::`` needs ``StudioWebPortal`` ENABLED (the model's rule)."""
+    portal = web_portal(levels)
+    landing = portal["DefaultLandingUri"]
+    if landing is not None and landing.startswith("studio::") and portal["StudioWebPortal"] != "ENABLED":
+        return "DefaultLandingUri studio:: can only be passed if StudioWebPortal is set to ENABLED"
+    if landing is not None and not (landing.startswith("studio::") or landing.startswith("app:")):
+        return f"DefaultLandingUri {landing!r} must be studio::<path> or app:<AppType>:<path>"
+    return None
+
+
+def space_storage(levels: list[dict]) -> tuple[int, int]:
+    """(default, maximum) EBS volume size in GiB of a space, from the
+    ``SpaceStorageSettings.DefaultEbsStorageSettings`` of ``levels`` (the space's owner's
+    UserSettings, then the domain's DefaultSpaceSettings and DefaultUserSettings), each from the
+    first level that sets it; Studio's 5 GiB and the model's 16384 GiB otherwise."""
+    path = ("SpaceStorageSettings", "DefaultEbsStorageSettings")
+    default = first_set(levels, *path, "DefaultEbsVolumeSizeInGb")
+    maximum = first_set(levels, *path, "MaximumEbsVolumeSizeInGb") or MAX_SPACE_EBS_GIB
+    return (default if default is not None else min(DEFAULT_SPACE_EBS_GIB, maximum)), maximum
+
+
+def space_size_gib(space_settings: dict) -> int | None:
+    """The EBS volume size a space's settings give (``SpaceStorageSettings.EbsStorageSettings``)."""
+    return first_set([space_settings], "SpaceStorageSettings", "EbsStorageSettings", "EbsVolumeSizeInGb")
+
+
+def space_home_gib(space_settings: dict, levels: list[dict]) -> int:
+    """The size of a space's home in GiB: its own EBS volume size, else the default of ``levels``
+    (as ``space_storage`` reads them)."""
+    size = space_size_gib(space_settings)
+    return size if size is not None else space_storage(levels)[0]
+
+
+def storage_refusal(levels: list[dict]) -> str | None:
+    """Why a settings document's own ``DefaultEbsStorageSettings`` cannot stand, or None."""
+    for level in levels:
+        own = (level.get("SpaceStorageSettings") or {}).get("DefaultEbsStorageSettings") or {}
+        if own and own["DefaultEbsVolumeSizeInGb"] > own["MaximumEbsVolumeSizeInGb"]:
+            return (
+                f"DefaultEbsVolumeSizeInGb ({own['DefaultEbsVolumeSizeInGb']}) cannot be larger than "
+                f"MaximumEbsVolumeSizeInGb ({own['MaximumEbsVolumeSizeInGb']})"
+            )
+    return None
+
+
+def posix_user(chain: list[dict]) -> tuple[int, int] | None:
+    """(Uid, Gid) of the ``CustomPosixUserConfig`` along ``chain`` (``settings_chain``: a user's
+    UserSettings and the domain's DefaultUserSettings; a space's, the domain's
+    DefaultSpaceSettings then DefaultUserSettings), from the first level that sets one."""
+    config = first_set(chain, "CustomPosixUserConfig")
+    return (int(config["Uid"]), int(config["Gid"])) if config else None

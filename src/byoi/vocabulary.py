@@ -122,3 +122,8 @@ LIFECYCLE_SETTINGS: dict[str, str] = {
 DEFAULT_FILE_SYSTEM = {"MountPath": "/home/sagemaker-user", "DefaultUid": 1000, "DefaultGid": 100}
 #: The largest image an app runs (studio-byoi-specs: "Limited to 25 GB").
 MAX_IMAGE_BYTES = 25 * 10**9
+#: A space's EBS volume size when no setting gives one, and the model's bounds (SpaceEbsVolumeSizeInGb).
+DEFAULT_SPACE_EBS_GIB = 5
+MAX_SPACE_EBS_GIB = 16384
+#: The container user whose identity CustomPosixUserConfig replaces (Studio's sagemaker-user).
+SAGEMAKER_USER = (1000, 100)

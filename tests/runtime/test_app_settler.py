@@ -32,6 +32,7 @@ class Studio:
         self.clock = FakeClock()
         services = self.services = build_services(self.db, self.clock, FakeResolver())
         domain = services.domains.create(SCOPE, "d", {"AuthMode": "IAM"}, None)
+        self.domain_id = domain.domain_id
         services.domains.create_member(SCOPE, domain.domain_id, "user", "alice", {}, None)
 
     def settler(self, backend: FakeBackend, **options) -> AppSettler:
@@ -270,3 +271,48 @@ def wait_for(condition, what: str, timeout: float = 10):
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.01)
     return value
+
+
+# --- the owner's settings in the spec: CustomPosixUserConfig and the space's EBS size ---------
+
+
+def space_app(studio, space: str, settings: dict) -> int:
+    """A Pending JupyterLab app of a new space with ``settings``."""
+    studio.services.domains.create_member(SCOPE, studio.domain_id, "space", space, settings, None)
+    with studio.db.write() as session:
+        member = session.query(DomainMember).filter_by(name=space).one()
+        app = App(domain_pk=member.domain_pk, member_pk=member.id, owner_kind="space", owner_name=space, app_type="JupyterLab",
+                  name="default", live_key=f"{space}/JupyterLab/default", status="Pending", resource_spec={"InstanceType": "ml.t3.medium"},
+                  container_image=f"sample@sha256:{'a' * 64}", app_image_config={}, last_activity_ms=studio.clock.ms,
+                  created_ms=studio.clock.ms, modified_ms=studio.clock.ms)
+        session.add(app)
+        session.flush()
+        return app.id
+
+
+def test_a_users_custom_posix_user_runs_their_apps_and_owns_their_home(studio):
+    posix = {"CustomPosixUserConfig": {"Uid": 10001, "Gid": 1001}}
+    studio.services.domains.update_member(SCOPE, studio.domain_id, "user", "alice", {"UserSettings": posix})
+    backend = FakeBackend()
+    studio.app()
+    studio.settler(backend).settle_due()
+    (spec,) = backend.started
+    assert (spec.uid, spec.gid, spec.home_owner) == (10001, 1001, (10001, 1001))
+    assert spec.home_size_gib is None  # a user profile's home is not a space's EBS volume
+
+
+def test_a_space_runs_with_its_ebs_size_and_the_domains_posix_user_for_spaces(studio):
+    studio.services.domains.update(SCOPE, studio.domain_id, {"DefaultSpaceSettings": {
+        "CustomPosixUserConfig": {"Uid": 10002, "Gid": 1002},
+        "SpaceStorageSettings": {"DefaultEbsStorageSettings": {"DefaultEbsVolumeSizeInGb": 8, "MaximumEbsVolumeSizeInGb": 50}},
+    }})
+    sized = space_app(studio, "sized", {"SpaceSettings": {"SpaceStorageSettings": {"EbsStorageSettings": {"EbsVolumeSizeInGb": 30}}}})
+    backend = FakeBackend()
+    settler = studio.settler(backend)
+    settler.settle_due()
+    unsized = space_app(studio, "unsized", {})
+    settler.settle_due()
+    specs = {spec.labels["byoi.app-id"]: spec for spec in backend.started}
+    assert specs[str(sized)].home_size_gib == 30
+    assert specs[str(unsized)].home_size_gib == 8  # the domain's default for spaces
+    assert (specs[str(unsized)].uid, specs[str(unsized)].gid) == (10002, 1002)

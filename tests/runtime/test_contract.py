@@ -144,6 +144,7 @@ def test_labels_let_the_reconciler_find_the_app_again():
         "byoi.user-profile": "alice",
         "byoi.network": HOST.network,
         "byoi.home-volume": HOST.home_volume,
+        "byoi.home-owner": "1000:100",  # whom a 0/0 app's files in the home are handed back to
     }
 
 
@@ -245,3 +246,38 @@ def test_with_lifecycle_needs_a_command_to_run_after_the_script():
 def test_with_lifecycle_leaves_a_spec_without_a_script_alone():
     s = container_spec(JL, "sha256:abc", {}, HOST)
     assert with_lifecycle(s, ["/entry.sh"], None) is s
+
+
+# --- CustomPosixUserConfig and the home's size ---------------------------------------------
+
+POSIX_HOST = replace(HOST, home_owner=(10001, 1001), home_size_gib=20)
+LAB = AppIdentity("JupyterLab", "default", "arn:x", "d-1", space_name="s1", app_id=8)
+
+
+def test_a_custom_posix_user_runs_the_apps_that_would_run_as_sagemaker_user_and_owns_the_home():
+    for app in (KG, LAB):
+        s = container_spec(app, "sha256:abc", {}, POSIX_HOST)
+        assert (s.uid, s.gid) == (10001, 1001)
+        assert s.home_owner == (10001, 1001)
+        assert s.labels["byoi.home-owner"] == "10001:1001"
+        # the image has no account for the uid: HOME is the home itself, not Docker's fallback "/"
+        assert s.environment["HOME"] == "/home/sagemaker-user"
+        assert not s.cap_add
+
+
+def test_a_root_app_stays_root_under_a_custom_posix_user_and_hands_its_files_to_that_user():
+    root = {"FileSystemConfig": {"DefaultUid": 0, "DefaultGid": 0}}
+    s = container_spec(KG, "sha256:abc", root, POSIX_HOST)
+    assert (s.uid, s.gid) == (0, 0)
+    assert s.home_owner == (10001, 1001)  # the backend hands the root app's files back to it
+    assert "HOME" not in s.environment
+
+
+def test_without_a_custom_posix_user_the_home_is_sagemaker_users_and_has_no_size_limit():
+    s = spec()
+    assert (s.uid, s.gid, s.home_owner, s.home_size_gib) == (1000, 100, (1000, 100), None)
+    assert "HOME" not in s.environment
+
+
+def test_the_spaces_ebs_size_is_the_homes_size_limit():
+    assert container_spec(LAB, "sha256:abc", {}, POSIX_HOST).home_size_gib == 20

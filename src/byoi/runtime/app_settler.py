@@ -38,7 +38,7 @@ import base64
 import logging
 from collections.abc import Callable
 
-from byoi.app_settings import idle_timeout_minutes, settings_chain
+from byoi.app_settings import first_set, idle_timeout_minutes, posix_user, settings_chain, space_home_gib
 from byoi.auth.tokens import app_authorization, app_token, lifecycle_nonce, owner_token, token_digest
 from byoi.aws.arns import STUDIO_LIFECYCLE_CONFIG, app_arn, parse_sagemaker_arn
 from byoi.clock import Clock
@@ -60,7 +60,7 @@ from byoi.runtime.log_shipper import LogShipper, ShippedApp
 from byoi.runtime.readiness import answers
 from byoi.store.apps import APP_TO_RUN
 from byoi.store.database import Database
-from byoi.store.domains import MEMBER_BY_KEY
+from byoi.store.domains import MEMBER_BY_KEY, member_in_domain
 from byoi.store.models import App
 from byoi.store.studio_lifecycle_configs import LIFECYCLE_CONFIG_BY_NAME
 from byoi.store.transitions import Transitions, soonest
@@ -237,6 +237,8 @@ class AppSettler:
             # JupyterServer app with the owner's (from its config file).
             gateway_tokens=(token_digest(app_token(self._secret, app.id)), token_digest(owner)),
             owner_token=owner if app.app_type == "JupyterServer" else "",
+            home_owner=posix_user(settings_chain(app.domain_settings, member)),
+            home_size_gib=self._space_size(app, member),
         )
         try:
             spec = container_spec(identity, app.container_image, app.app_image_config or {}, host, self._lifecycle_run(app))
@@ -254,6 +256,23 @@ class AppSettler:
         )
         self._shipper.follow(self._shipped(app._replace(container_name=spec.name)))
         return True
+
+    def _space_size(self, app, member) -> int | None:
+        """A space's EBS volume size in GiB (its own, else the default of its owner's and its
+        domain's settings); None for a user profile's apps."""
+        if member.kind != "space":
+            return None
+        owner_name = first_set([member.settings], "OwnershipSettings", "OwnerUserProfileName")
+        owner = None
+        if owner_name:
+            with self._db.raw_read() as tx:
+                owner = member_in_domain(tx, app.domain_id, "user", owner_name.lower())
+        levels = [
+            (owner.settings.get("UserSettings") or {}) if owner else {},
+            app.domain_settings.get("DefaultSpaceSettings") or {},
+            app.domain_settings.get("DefaultUserSettings") or {},
+        ]
+        return space_home_gib(member.settings.get("SpaceSettings") or {}, levels)
 
     def _healthy(self, app_id: int) -> bool:
         """Check an InService app; True while it stays InService."""

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, replace
 
 from byoi.runtime.instance_types import InstanceType
 from byoi.runtime.kgw.bundle import loader_command
-from byoi.vocabulary import CUSTOM_IMAGE_APPS, DEFAULT_FILE_SYSTEM, SPACE_APPS
+from byoi.vocabulary import CUSTOM_IMAGE_APPS, DEFAULT_FILE_SYSTEM, SAGEMAKER_USER, SPACE_APPS
 
 GATEWAY_MOUNT = "/opt/.sagemakerinternal"
 FILES_DIR = "/opt/ml/metadata"
@@ -138,6 +138,11 @@ class HostSide:
     gateway_tokens: tuple[str, ...] = ()
     #: JupyterServer apps: the token that opens the user's KernelGateway apps (owner_token).
     owner_token: str = ""
+    #: The owner's CustomPosixUserConfig (Uid, Gid): who owns the home's files, and whom apps
+    #: that would run as Studio's sagemaker-user (1000:100) run as. None: 1000:100.
+    home_owner: tuple[int, int] | None = None
+    #: The most the home may hold, in GiB (a space's EBS volume size); None: no limit.
+    home_size_gib: int | None = None
 
 
 @dataclass(frozen=True)
@@ -182,8 +187,11 @@ class ContainerSpec:
     port: int = APP_PORT
     #: Set when a lifecycle script runs first: the backend applies ``with_lifecycle``.
     lifecycle: LifecycleRun | None = None
-    #: The most the home may hold, in GiB (the space's or profile's EBS volume size), where
-    #: the backend can enforce one; None: no limit.
+    #: Who owns the home's files (HostSide.home_owner, else 1000:100); the backend hands them
+    #: to this uid:gid.
+    home_owner: tuple[int, int] = SAGEMAKER_USER
+    #: The most the home may hold, in GiB (a space's EBS volume size), where the backend can
+    #: enforce one; None: no limit.
     home_size_gib: int | None = None
     extra: dict = field(default_factory=dict)
 
@@ -337,8 +345,14 @@ def _app_spec(app: AppIdentity, container_image: str, config: dict, host: HostSi
 
 
 def _spec(app: AppIdentity, host: HostSide, image: str, entrypoint, command, environment, uid, gid, home, mounts, files) -> ContainerSpec:
-    """What every app shares: its name, network, labels, privileges and limits."""
+    """What every app shares: its name, network, labels, privileges, limits and home's owner."""
     limits = host.limits
+    owner = host.home_owner or SAGEMAKER_USER
+    if host.home_owner and (uid, gid) == SAGEMAKER_USER:
+        # Studio's sagemaker-user, as the owner's POSIX identity; the image has no account for
+        # that uid, so HOME is the home's mount path rather than Docker's fallback, /.
+        uid, gid = owner
+        environment = {"HOME": home.target, **environment}
     return ContainerSpec(
         name=container_name(host.instance_id, app.app_id),
         image=image,
@@ -349,7 +363,12 @@ def _spec(app: AppIdentity, host: HostSide, image: str, entrypoint, command, env
         gid=gid,
         home=home,
         mounts=mounts,
-        labels={**labels_for(app, host.instance_id), "byoi.network": host.network, "byoi.home-volume": host.home_volume},
+        labels={
+            **labels_for(app, host.instance_id),
+            "byoi.network": host.network,
+            "byoi.home-volume": host.home_volume,
+            "byoi.home-owner": "%d:%d" % owner,
+        },
         network=host.network,
         aliases=(app_alias(app.app_type, app.app_name),),
         files=files,
@@ -357,6 +376,8 @@ def _spec(app: AppIdentity, host: HostSide, image: str, entrypoint, command, env
         cpus=limits.vcpus if limits else None,
         memory_bytes=limits.memory_bytes if limits else None,
         gpus=limits.gpus if limits else 0,
+        home_owner=owner,
+        home_size_gib=host.home_size_gib,
     )
 
 

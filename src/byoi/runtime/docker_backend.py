@@ -12,12 +12,15 @@ Docker's address pools (about 30 networks by default) hold only owners with
 apps; ``prune`` removes any other network no container uses (after a crash).
 
 Containers carry labels that let the reconciler find them after a restart, get
-the owner's home as a named volume that outlives them (owned by 1000:100;
+the owner's home as a named volume that outlives them (owned by the spec's
+``home_owner``: 1000:100, or the owner's CustomPosixUserConfig;
 mounted without Docker's copy-up, so, as on Studio's EFS, the image's own files
 at MountPath are hidden rather than copied), and the spec's
 files in a directory mounted read-only at /opt/ml/metadata. When a 0/0 app is
-removed, whatever it left in the home is handed back to 1000:100, as Studio's
-EFS maps every container user onto the home's owner.
+removed, whatever it left in the home is handed back to the home's owner, as
+Studio's EFS maps every container user onto the home's owner. The home's size
+(``home_size_gib``, a space's EBS volume size) is not enforced: Docker's local
+volumes have no size limit (docs/runtime.md).
 """
 
 from __future__ import annotations
@@ -40,14 +43,13 @@ from docker.types import Mount as DockerMount
 from byoi.runtime.backend import BackendError, Endpoint, RunState, RuntimeBackend
 from byoi.runtime.contract import FILES_DIR, GATEWAY_MOUNT, ContainerSpec, ContractError, with_lifecycle
 from byoi.runtime.kgw.bundle import loader_command
-from byoi.vocabulary import DEFAULT_FILE_SYSTEM, MAX_IMAGE_BYTES
+from byoi.vocabulary import MAX_IMAGE_BYTES
 
 log = logging.getLogger(__name__)
 
 MANAGED_LABEL = "byoi.managed"
 #: The host-side interface of every app network starts with this (see byoi.runtime.firewall).
 BRIDGE_PREFIX = "byoi"
-HOME_OWNER = (DEFAULT_FILE_SYSTEM["DefaultUid"], DEFAULT_FILE_SYSTEM["DefaultGid"])
 
 #: Run by the bundled Python as root: give everything in the home volume that is not
 #: uid:gid's to uid:gid (a new home's root directory; files a 0/0 app left behind).
@@ -212,7 +214,8 @@ class DockerBackend(RuntimeBackend):
         container.remove(force=True)
         shutil.rmtree(self._files_root / name, ignore_errors=True)
         if home and user and user.split(":")[0] in ("0", "root"):
-            self._chown_home(home, container.attrs.get("Config", {}).get("Image") or container.image.id)
+            owner = tuple(int(n) for n in container.labels.get("byoi.home-owner", "1000:100").split(":"))
+            self._chown_home(home, container.attrs.get("Config", {}).get("Image") or container.image.id, owner)
         return container.labels.get("byoi.network")
 
     def _create(self, spec: ContainerSpec, files: Path):
@@ -290,24 +293,28 @@ class DockerBackend(RuntimeBackend):
         return self.gateway_bundle() if callable(self.gateway_bundle) else self.gateway_bundle
 
     def _ensure_home(self, spec: ContainerSpec) -> None:
-        """Create the home volume on first use, owned by 1000:100 whatever the app's user.
+        """Create the home volume on first use, owned by ``spec.home_owner`` whatever the app's
+        user; hand a home made for another owner (the owner's CustomPosixUserConfig changed)
+        to this one.
 
         A 0/0 app writes there as root (it keeps CAP_DAC_OVERRIDE) and its files are handed
-        back when it is removed, so a later 1000:100 app finds its whole home its own."""
+        back when it is removed, so a later app of the owner's uid finds its whole home its own."""
+        owner = "%d:%d" % spec.home_owner
         try:
-            self._client.volumes.get(spec.home.source)
-            return
+            volume = self._client.volumes.get(spec.home.source)
+            if (volume.attrs.get("Labels") or {}).get("byoi.owner") == owner:
+                return
         except docker.errors.NotFound:
-            self._client.volumes.create(spec.home.source, labels={MANAGED_LABEL: "true", "byoi.owner": "%d:%d" % HOME_OWNER})
-        self._chown_home(spec.home.source, spec.image)
+            self._client.volumes.create(spec.home.source, labels={MANAGED_LABEL: "true", "byoi.owner": owner})
+        self._chown_home(spec.home.source, spec.image, spec.home_owner)
 
-    def _chown_home(self, volume: str, image: str) -> None:
-        """Hand everything in ``volume`` to 1000:100, with the bundled Python (and its own C
+    def _chown_home(self, volume: str, image: str, owner: tuple[int, int]) -> None:
+        """Hand everything in ``volume`` to ``owner`` (uid, gid), with the bundled Python (and its own C
         library) as root in a throwaway container of ``image``, without a network."""
         try:
             self._client.containers.run(
                 image=image,
-                entrypoint=[*loader_command(GATEWAY_MOUNT), "-c", CHOWN_HOME, *map(str, HOME_OWNER)],
+                entrypoint=[*loader_command(GATEWAY_MOUNT), "-c", CHOWN_HOME, *map(str, owner)],
                 command=[],
                 user="0:0",
                 mounts=[

@@ -20,16 +20,14 @@ import string
 
 from sqlalchemy.exc import IntegrityError
 
-from byoi.app_settings import named_lifecycle_configs
-from byoi.aws.arns import DOMAIN, SPACE, STUDIO_LIFECYCLE_CONFIG, USER_PROFILE, parse_sagemaker_arn, sagemaker_arn
+from byoi.app_settings import first_set, merged, named_lifecycle_configs, storage_refusal
+from byoi.aws.arns import DOMAIN, SPACE, USER_PROFILE, parse_sagemaker_arn, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
 from byoi.aws.pagination import Page
 from byoi.aws.protocol import Scope
 from byoi.clock import Clock
-from byoi.services.app_image_configs import find_config
-from byoi.services.images import find_image, has_version
 from byoi.services.settling import Settling
-from byoi.services.studio_lifecycle_configs import find_lifecycle_config
+from byoi.services.studio_settings import check_portal, check_settings, domain_update_refusal, space_settings
 from byoi.services.tags import insert_tags
 from byoi.store.apps import count_live_apps_of_domain, count_live_apps_of_member, live_app_id_named, live_app_specs_in
 from byoi.store.database import Database
@@ -58,10 +56,9 @@ from byoi.store.raw import Transaction
 from byoi.store.tags import delete_tags_of
 from byoi.store.transitions import Transitions
 from byoi.studio_urls import StudioOrigins
-from byoi.vocabulary import CUSTOM_IMAGE_APPS, StudioStatus
+from byoi.vocabulary import StudioStatus
 
 MEMBER_KINDS = {"user": ("user profile", USER_PROFILE), "space": ("space", SPACE)}
-APP_SETTINGS = tuple(kind.settings for kind in CUSTOM_IMAGE_APPS.values())
 
 
 def domain_arn(domain) -> str:
@@ -108,30 +105,15 @@ def get_member(source: Transaction, domain, kind: str, name: str):
     return member
 
 
-def check_settings(source: Transaction, scope: Scope, settings: dict | None, where: str) -> None:
-    """What ``settings`` names exists: each CustomImages entry's image (version) and config, and each
-    lifecycle configuration, for the app type whose settings name it."""
-    tx = Transaction.of(source)
-    for app_type, arn, path in named_lifecycle_configs(settings or {}):
-        parsed = parse_sagemaker_arn(arn)
-        config = None
-        if parsed is not None and parsed.resource_type == STUDIO_LIFECYCLE_CONFIG and len(parsed.path) == 1 and parsed.scope == scope:
-            config = find_lifecycle_config(tx, scope, parsed.path[0])
-        if config is None:
-            raise ValidationException(f"{where}.{path}: Studio Lifecycle Config {arn} does not exist")
-        if config.app_type != app_type:
-            raise ValidationException(f"{where}.{path}: Studio Lifecycle Config {arn} is for {config.app_type} apps, not {app_type}")
-    for app_settings in APP_SETTINGS:
-        for i, custom in enumerate(((settings or {}).get(app_settings) or {}).get("CustomImages") or [], 1):
-            path = f"{where}.{app_settings}.CustomImages.{i}"
-            image = find_image(tx, scope, custom["ImageName"])
-            if image is None:
-                raise ValidationException(f"{path}: Image {custom['ImageName']} does not exist")
-            number = custom.get("ImageVersionNumber")
-            if number is not None and not has_version(tx, image.id, number):
-                raise ValidationException(f"{path}: Image {custom['ImageName']} has no version {number}")
-            if find_config(tx, scope, custom["AppImageConfigName"]) is None:
-                raise ValidationException(f"{path}: AppImageConfig {custom['AppImageConfigName']} does not exist")
+def check_domain_settings(tx: Transaction, scope: Scope, given: dict, settings: dict) -> None:
+    """A domain's settings as CreateDomain gives them or UpdateDomain leaves them (``settings``,
+    with ``given`` the members sent), checked as AWS checks them."""
+    check_settings(tx, scope, given.get("DefaultUserSettings"), "DefaultUserSettings")
+    check_settings(tx, scope, given.get("DefaultSpaceSettings"), "DefaultSpaceSettings")
+    check_portal([settings.get("DefaultUserSettings") or {}], "DefaultUserSettings")
+    storage = storage_refusal([settings.get("DefaultSpaceSettings") or {}])
+    if storage:
+        raise ValidationException(f"DefaultSpaceSettings: {storage}")
 
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -181,8 +163,7 @@ class DomainService:
             modified_ms=now,
         )
         with self._db.raw_write() as tx:
-            check_settings(tx, scope, settings.get("DefaultUserSettings"), "DefaultUserSettings")
-            check_settings(tx, scope, settings.get("DefaultSpaceSettings"), "DefaultSpaceSettings")
+            check_domain_settings(tx, scope, settings, settings)
             insert_domain(tx, **values)
             domain = find_domain(tx, scope, values["domain_id"])
             insert_tags(tx, domain_arn(domain), tags or [])
@@ -201,16 +182,15 @@ class DomainService:
             domain = get_domain(tx, scope, domain_id)
             if domain.status != StudioStatus.InService:
                 raise ResourceInUse(f"Domain {domain_id} is {domain.status} and cannot be updated now")
-            check_settings(tx, scope, changes.get("DefaultUserSettings"), "DefaultUserSettings")
-            check_settings(tx, scope, changes.get("DefaultSpaceSettings"), "DefaultSpaceSettings")
-            settings = dict(domain.settings)
-            for member, value in changes.items():
-                if member == "DomainSettingsForUpdate":
-                    settings["DomainSettings"] = {**settings.get("DomainSettings", {}), **value}
-                elif isinstance(value, dict) and isinstance(settings.get(member), dict):
-                    settings[member] = {**settings[member], **value}
-                else:
-                    settings[member] = value
+            updates = {("DomainSettings" if k == "DomainSettingsForUpdate" else k): v for k, v in changes.items()}
+            settings = merged(domain.settings, updates)
+            check_domain_settings(tx, scope, changes, settings)
+            refused = domain_update_refusal(domain.settings, changes)
+            if refused and count_live_apps_of_domain(tx, domain.id):
+                raise ResourceInUse(
+                    f"Domain {domain_id} has apps in InService, Pending or Deleting; {refused} can only be "
+                    "changed when it has none. Delete its apps first."
+                )
             modified_ms = self._clock.now_ms()
             update_domain(tx, domain.id, settings=settings, modified_ms=modified_ms)
             return domain._replace(settings=settings, modified_ms=modified_ms)
@@ -242,7 +222,6 @@ class DomainService:
     def create_member(self, scope: Scope, domain_id: str, kind: str, name: str, settings: dict, tags: list[dict] | None):
         """The new user profile or space (``kind``) as a row, as ``describe_member`` gives it."""
         label = MEMBER_KINDS[kind][0]
-        settings_key = "UserSettings" if kind == "user" else "SpaceSettings"
         try:
             with self._db.raw_write() as tx:
                 domain = get_domain(tx, scope, domain_id)
@@ -250,7 +229,7 @@ class DomainService:
                     raise ResourceInUse(f"Domain {domain_id} is being deleted")
                 if find_member(tx, domain, kind, name) is not None:
                     raise ResourceInUse(f"{label.capitalize()} {name} already exists in domain {domain_id}")
-                check_settings(tx, scope, settings.get(settings_key), settings_key)
+                settings = self._checked_member_settings(tx, scope, domain, kind, settings, settings, None)
                 now = self._clock.now_ms()
                 insert_member(
                     tx,
@@ -297,20 +276,32 @@ class DomainService:
 
     def update_member(self, scope: Scope, domain_id: str, kind: str, name: str, changes: dict):
         """The user profile or space (``kind``), updated, as a row as ``describe_member`` gives it."""
-        settings_key = "UserSettings" if kind == "user" else "SpaceSettings"
         with self._db.raw_write() as tx:
             domain = get_domain(tx, scope, domain_id)
             member = get_member(tx, domain, kind, name)
-            check_settings(tx, scope, changes.get(settings_key), settings_key)
-            settings = dict(member.settings)
-            for key, value in changes.items():
-                if isinstance(value, dict) and isinstance(settings.get(key), dict):
-                    settings[key] = {**settings[key], **value}
-                else:
-                    settings[key] = value
+            settings = merged(member.settings, changes)
+            settings = self._checked_member_settings(tx, scope, domain, kind, changes, settings, member.settings)
             modified_ms = self._clock.now_ms()
             update_member(tx, member.id, settings=settings, modified_ms=modified_ms)
             return member._replace(settings=settings, modified_ms=modified_ms)
+
+    @staticmethod
+    def _checked_member_settings(tx: Transaction, scope: Scope, domain, kind: str, given: dict, settings: dict, previous: dict | None) -> dict:
+        """A user profile's or space's ``settings`` (after an update merged ``given`` into
+        ``previous``), checked as AWS checks them."""
+        if kind == "user":
+            check_settings(tx, scope, given.get("UserSettings"), "UserSettings")
+            check_portal([settings.get("UserSettings") or {}, domain.settings.get("DefaultUserSettings") or {}], "UserSettings")
+            return settings
+        check_settings(tx, scope, given.get("SpaceSettings"), "SpaceSettings")
+        owner_name = first_set([settings], "OwnershipSettings", "OwnerUserProfileName")
+        owner = find_member(tx, domain, "user", owner_name) if owner_name else None
+        levels = [
+            (owner.settings.get("UserSettings") or {}) if owner else {},
+            domain.settings.get("DefaultSpaceSettings") or {},
+            domain.settings.get("DefaultUserSettings") or {},
+        ]
+        return space_settings(settings, levels, previous)
 
     def delete_member(self, scope: Scope, domain_id: str, kind: str, name: str) -> None:
         with self._db.raw_write() as tx:
