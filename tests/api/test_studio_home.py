@@ -108,3 +108,45 @@ def test_a_space_created_from_the_home_page_is_its_creators_and_bad_names_are_ex
     assert "ValidationException" in bad.text and "spaceName" in bad.text  # AWS names members in camelCase here
     again = browser.post(f"{home}/studio/spaces", data={"name": "mine"}, headers={"Origin": home})
     assert "ResourceInUse" in again.text
+
+
+def test_app_and_instance_types_hidden_by_the_users_web_portal_settings_are_neither_shown_nor_accepted(domain):
+    sm, domain_id = domain
+    sm.create_user_profile(DomainId=domain_id, UserProfileName="carol", UserSettings={"StudioWebPortalSettings": {
+        "HiddenAppTypes": ["CodeEditor"], "HiddenInstanceTypes": ["ml.g4dn.xlarge", "ml.t3.large"]}})
+    sm.create_space(DomainId=domain_id, SpaceName="carols-code", OwnershipSettings={"OwnerUserProfileName": "carol"},
+                    SpaceSharingSettings={"SharingType": "Private"}, SpaceSettings={"AppType": "CodeEditor"})
+    sm.create_space(DomainId=domain_id, SpaceName="carols-lab", OwnershipSettings={"OwnerUserProfileName": "carol"},
+                    SpaceSharingSettings={"SharingType": "Private"}, SpaceSettings={"AppType": "JupyterLab"})
+    browser, home = signed_in(sm, domain_id, "carol")
+    page = browser.get(f"{home}/").text
+    assert 'data-space="carols-lab"' in page and 'data-space="carols-code"' not in page
+    assert "<option>ml.t3.medium</option>" in page and "ml.g4dn.xlarge" not in page and "ml.t3.large" not in page
+    assert "<option>CodeEditor</option>" not in page and "<option>JupyterLab</option>" in page
+    refused = browser.post(f"{home}/studio/spaces/carols-lab/apps/JupyterLab/start", data={"image": "lab-image", "instance_type": "ml.g4dn.xlarge"},
+                           headers={"Origin": home})
+    assert "ml.g4dn.xlarge is hidden" in refused.text
+    refused = browser.post(f"{home}/studio/spaces", data={"name": "more-code", "app_type": "CodeEditor"}, headers={"Origin": home})
+    assert "CodeEditor is hidden" in refused.text
+    assert sm.list_apps(DomainIdEquals=domain_id, SpaceNameEquals="carols-lab")["Apps"] == []
+    # alice's settings hide nothing: another user's hidden types are theirs alone
+    alice, _ = signed_in(sm, domain_id, "alice")
+    assert "ml.g4dn.xlarge" in alice.get(f"{home}/").text
+
+
+def test_a_user_lands_on_their_default_landing_uri_and_without_studio_on_studio_classic(domain):
+    sm, domain_id = domain
+    sm.create_user_profile(DomainId=domain_id, UserProfileName="dave", UserSettings={"DefaultLandingUri": "app:JupyterServer:"})
+    sm.create_user_profile(DomainId=domain_id, UserProfileName="erin", UserSettings={"StudioWebPortal": "DISABLED"})
+    home = sm.describe_domain(DomainId=domain_id)["Url"]
+    for user in ("dave", "erin"):
+        url = sm.create_presigned_domain_url(DomainId=domain_id, UserProfileName=user)["AuthorizedUrl"]
+        landed = Browser().get(url, follow=False)
+        assert landed.headers["location"] == f"/apps/{domain_id}/{user}/JupyterServer/default/"
+    # a LandingUri given to the call wins over the default
+    url = sm.create_presigned_domain_url(DomainId=domain_id, UserProfileName="dave", LandingUri="studio::")["AuthorizedUrl"]
+    assert Browser().get(url, follow=False).headers["location"] == "/"
+    browser = Browser()
+    browser.get(sm.create_presigned_domain_url(DomainId=domain_id, UserProfileName="erin", LandingUri="studio::")["AuthorizedUrl"], follow=False)
+    refused = browser.get(f"{home}/")
+    assert refused.status_code == 403 and "StudioWebPortal is DISABLED" in refused.text

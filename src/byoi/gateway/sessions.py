@@ -4,7 +4,9 @@
   token for one user profile that expires after ``ExpiresInSeconds`` (default 300, as on AWS)
   and opens one session (a second use is refused; ``byoi.gateway.ledger``). Its LandingUri
   becomes a path on the domain's origin (``policy.landing_path``); anything else is a
-  ValidationException.
+  ValidationException. Without a LandingUri or SpaceName the user's DefaultLandingUri applies
+  (theirs over the domain's DefaultUserSettings'), else Studio's home page, or their
+  JupyterServer app (Studio Classic) when their StudioWebPortal is DISABLED.
 * ``GET /auth?token=...`` turns it into a session: a signed cookie (``byoi_session``;
   ``__Host-byoi_session`` over https) that is HttpOnly, SameSite=Lax, host-only, and lasts
   ``SessionExpirationDurationInSeconds`` (default 12 hours); then it redirects to the landing.
@@ -28,6 +30,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from byoi.app_settings import web_portal
 from byoi.auth.tokens import TokenSigner
 from byoi.aws.errors import ValidationException
 from byoi.aws.protocol import RequestContext
@@ -65,7 +68,10 @@ class Sessions:
         if p.get("SpaceName"):
             self._domains.describe_member(ctx.scope, p["DomainId"], "space", p["SpaceName"])
         domain_id = member.domain_id
-        landing = landing_path(p.get("LandingUri"), domain_id, member.name, p.get("SpaceName"))
+        uri = p.get("LandingUri")
+        if not uri and not p.get("SpaceName"):
+            uri = self._default_landing(ctx, member)
+        landing = landing_path(uri, domain_id, member.name, p.get("SpaceName"))
         if landing is None:
             raise ValidationException(
                 f"LandingUri {p.get('LandingUri')!r} must be studio::<path>, app:<JupyterServer|JupyterLab|CodeEditor>:<path>, "
@@ -85,6 +91,16 @@ class Sessions:
             }
         )
         return {"AuthorizedUrl": f"{self._origins.domain(domain_id)}/auth?token={token}"}
+
+    def _default_landing(self, ctx: RequestContext, member) -> str | None:
+        """Where a user lands when the presigned URL names no LandingUri nor space: their
+        DefaultLandingUri (theirs over the domain's); without one, Studio, or Studio Classic
+        (their JupyterServer app) when StudioWebPortal is DISABLED for them."""
+        domain = self._domains.describe(ctx.scope, member.domain_id)
+        portal = web_portal([member.settings.get("UserSettings") or {}, domain.settings.get("DefaultUserSettings") or {}])
+        if portal["DefaultLandingUri"]:
+            return portal["DefaultLandingUri"]
+        return None if portal["StudioWebPortal"] == "ENABLED" else "app:JupyterServer:"
 
     async def auth(self, request: Request) -> Response:
         """``/auth``: a presigned URL becomes a session on the origin it was opened at."""

@@ -4,7 +4,10 @@ It shows the signed-in user the spaces they may use (their own Private ones and 
 Shared ones) with each space's JupyterLab or Code Editor app and its state, and their own
 apps. From it they create a space, start its app on one of the custom images attached to the
 space's chain of settings (with the kernels of the image's AppImageConfig), open it, stop it,
-and read why an app failed and its log stream.
+and read why an app failed and its log stream. The user's StudioWebPortal settings apply (theirs
+over the domain's): app types in HiddenAppTypes and instance types in HiddenInstanceTypes are
+neither shown nor accepted by the page's forms (the API still serves them, as AWS's does), and
+a user whose StudioWebPortal is DISABLED is refused the page.
 
 Every action is an API operation called in-process (``JsonProtocolEndpoint.call``), with the
 API's validation and errors, on the domain's account; the page decides only what the user may
@@ -25,7 +28,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from byoi.app_settings import attached_images
+from byoi.app_settings import attached_images, web_portal
 from byoi.aws.errors import AwsError
 from byoi.aws.protocol import JsonProtocolEndpoint, Scope
 from byoi.gateway.policy import SPACE_BASE_PATHS, space_admits, space_path
@@ -89,9 +92,21 @@ class StudioPages:
 
     # --- the page ---------------------------------------------------------------------
 
+    def _portal(self, scope: Scope, session: dict, domain: dict | None = None) -> dict:
+        """The web portal settings that apply to the session's user (``app_settings.web_portal``);
+        PermissionError when StudioWebPortal is DISABLED for them."""
+        domain = domain or self._call(scope, "DescribeDomain", DomainId=session["domain"])
+        profile = self._call(scope, "DescribeUserProfile", DomainId=session["domain"], UserProfileName=session["user"])
+        portal = web_portal([profile.get("UserSettings") or {}, domain.get("DefaultUserSettings") or {}])
+        if portal["StudioWebPortal"] != "ENABLED":
+            raise PermissionError("Studio is not enabled for this user profile (StudioWebPortal is DISABLED).")
+        return portal
+
     def _model(self, session: dict, scope: Scope, query: dict) -> dict:
         domain_id, user = session["domain"], session["user"]
         domain = self._call(scope, "DescribeDomain", DomainId=domain_id)
+        portal = self._portal(scope, session, domain)
+        hidden = set(portal["HiddenAppTypes"])
         spaces = [s for s in self._all(scope, "ListSpaces", "Spaces", DomainIdEquals=domain_id) if space_admits(sharing_of(s), user)]
         names = {s["SpaceName"].lower() for s in spaces}
         apps = [
@@ -111,6 +126,8 @@ class StudioPages:
             app_type = (space.get("SpaceSettingsSummary") or {}).get("AppType") or "JupyterLab"
             if app_type not in SPACE_BASE_PATHS:
                 app_type = "JupyterLab"
+            if app_type in hidden:
+                continue
             app = next((a for a in apps if (a.get("SpaceName") or "").lower() == space["SpaceName"].lower()
                         and a["AppType"] == app_type and a["AppName"] == "default"), None)
             rows.append({
@@ -120,13 +137,14 @@ class StudioPages:
                 "open": space_path(space["SpaceName"], app_type, "lab" if app_type == "JupyterLab" else ""),
                 "images": self._images(scope, domain, space["SpaceName"], app_type, configs),
             })
-        own_apps = [a for a in apps if (a.get("UserProfileName") or "").lower() == user.lower()]
+        own_apps = [a for a in apps if (a.get("UserProfileName") or "").lower() == user.lower() and a["AppType"] not in hidden]
         return {
             "domain": domain,
             "user": user,
             "rows": rows,
             "own_apps": own_apps,
-            "instance_types": INSTANCE_TYPES,
+            "instance_types": [t for t in INSTANCE_TYPES if t not in portal["HiddenInstanceTypes"]],
+            "space_app_types": [t for t in SPACE_BASE_PATHS if t not in hidden],
             "refresh": any(a.get("Status") in MOVING for a in apps),
             "message": query.get("message"),
             "error": query.get("error"),
@@ -162,6 +180,8 @@ class StudioPages:
             model = await anyio.to_thread.run_sync(self._model, session, scope, dict(request.query_params))
         except AwsError as exc:
             return HTMLResponse(_templates.get_template("error.html").render(message=exc.message), 500)
+        except PermissionError as exc:
+            return HTMLResponse(_templates.get_template("error.html").render(message=str(exc)), 403)
         return HTMLResponse(_templates.get_template("home.html").render(**model), headers={"Cache-Control": "no-store"})
 
     def _signed_out(self, request: Request) -> Response:
@@ -188,6 +208,8 @@ class StudioPages:
 
     def _create_space(self, session: dict, scope: Scope, form: dict, _params: dict) -> str:
         name, sharing, app_type = form.get("name", "").strip(), form.get("sharing", "Private"), form.get("app_type", "JupyterLab")
+        if app_type in self._portal(scope, session)["HiddenAppTypes"]:
+            raise PermissionError(f"{app_type} is hidden from this Studio (StudioWebPortalSettings.HiddenAppTypes).")
         self._call(
             scope, "CreateSpace", DomainId=session["domain"], SpaceName=name,
             SpaceDisplayName=form.get("display_name", "").strip() or name,
@@ -200,10 +222,16 @@ class StudioPages:
     def _start(self, session: dict, scope: Scope, form: dict, params: dict) -> str:
         space, app_type = params["space"], params["app_type"]
         self._space_admits(scope, session["domain"], session["user"], space)
+        portal = self._portal(scope, session)
+        instance_type = form.get("instance_type") or next((t for t in INSTANCE_TYPES if t not in portal["HiddenInstanceTypes"]), "")
+        if app_type in portal["HiddenAppTypes"]:
+            raise PermissionError(f"{app_type} is hidden from this Studio (StudioWebPortalSettings.HiddenAppTypes).")
+        if instance_type in portal["HiddenInstanceTypes"]:
+            raise PermissionError(f"{instance_type} is hidden from this Studio (StudioWebPortalSettings.HiddenInstanceTypes).")
         image_arn = f"arn:aws:sagemaker:{scope.region}:{scope.account_id}:image/{form.get('image', '')}"
         self._call(
             scope, "CreateApp", DomainId=session["domain"], SpaceName=space, AppType=app_type, AppName="default",
-            ResourceSpec={"SageMakerImageArn": image_arn, "InstanceType": form.get("instance_type") or INSTANCE_TYPES[0]},
+            ResourceSpec={"SageMakerImageArn": image_arn, "InstanceType": instance_type},
         )
         return f"Starting the {app_type} app of space {space}."
 
