@@ -189,6 +189,26 @@ def test_a_root_app_hands_the_home_back_to_1000_when_it_is_removed(backend, gate
     assert owners.decode().split() == ["1000", "1000", "1000"]
 
 
+def test_a_custom_posix_user_runs_the_kernel_and_owns_the_home_even_one_made_before(backend, gateway_bundle, test_images, tmp_path):
+    import dataclasses
+
+    b, made = backend
+    spec, endpoint = launch(backend, gateway_bundle, tmp_path, test_images["sample"], {})
+    client = serving(endpoint)
+    assert client.execute(client.start_kernel("python3"), "open('/home/sagemaker-user/old.txt','w').write('x')").status == "ok"
+    b.remove(spec.name)
+    # The owner's CustomPosixUserConfig is set now: the same home, handed to 10001:1001.
+    posix = container_spec(
+        AppIdentity("KernelGateway", "posix", "arn:aws:sagemaker:us-east-1:123456789012:app/d-t/alice/kernelgateway/posix", "d-t",
+                    user_profile_name="alice", app_id=int(uuid.uuid4().int % 10**9)),
+        test_images["sample"], {}, dataclasses.replace(host_for(gateway_bundle, "x"), home_volume=spec.home.source, home_owner=(10001, 1001)))
+    made.insert(0, (posix.name, spec.home.source))  # removed before the volume it shares
+    client = serving(b.start(posix))
+    probe = ("import os; open('/home/sagemaker-user/new.txt','w').write('y'); "
+             "print(os.getuid(), os.getgid(), os.environ['HOME'], *[os.stat('/home/sagemaker-user/' + f).st_uid for f in ('', 'old.txt', 'new.txt')])")
+    assert client.execute(client.start_kernel("python3"), probe).stdout.split() == ["10001", "1001", "/home/sagemaker-user", "10001", "10001", "10001"]
+
+
 def test_removing_an_owners_last_app_removes_its_network_and_frees_its_address_range(backend, gateway_bundle, test_images, tmp_path):
     import docker
 
