@@ -70,3 +70,23 @@ def test_cli_pagination_follows_next_tokens(aws, name):
     # --page-size makes the CLI fetch 1 per request and follow NextToken itself.
     listed = aws("list-app-image-configs", "--name-contains", name, "--page-size", "1")
     assert sorted(c["AppImageConfigName"] for c in listed["AppImageConfigs"]) == [f"{name}-{i}" for i in range(3)]
+
+
+def test_team_settings_through_the_cli(aws):
+    domain_id = aws("create-domain", "--domain-name", "cli-team", "--auth-mode", "IAM", "--subnet-ids", "subnet-1", "--vpc-id", "vpc-1",
+                    "--default-user-settings", json.dumps({"ExecutionRole": ROLE_ARN, "StudioWebPortalSettings": {"HiddenInstanceTypes": ["ml.t3.large"]}}),
+                    "--default-space-settings", json.dumps({"ExecutionRole": ROLE_ARN, "SpaceStorageSettings": {
+                        "DefaultEbsStorageSettings": {"DefaultEbsVolumeSizeInGb": 5, "MaximumEbsVolumeSizeInGb": 50}}}))["DomainId"]
+    aws("update-domain", "--domain-id", domain_id, "--domain-settings-for-update", json.dumps({"DockerSettings": {"EnableDockerAccess": "DISABLED"}}),
+        "--default-user-settings", json.dumps({"CustomPosixUserConfig": {"Uid": 10001, "Gid": 1001}}))
+    described = aws("describe-domain", "--domain-id", domain_id)
+    assert described["DefaultUserSettings"] == {"ExecutionRole": ROLE_ARN, "StudioWebPortalSettings": {"HiddenInstanceTypes": ["ml.t3.large"]},
+                                                "CustomPosixUserConfig": {"Uid": 10001, "Gid": 1001}}
+    assert described["DomainSettings"] == {"DockerSettings": {"EnableDockerAccess": "DISABLED"}}
+    stderr = aws("create-space", "--domain-id", domain_id, "--space-name", "big", "--space-settings",
+                 json.dumps({"SpaceStorageSettings": {"EbsStorageSettings": {"EbsVolumeSizeInGb": 60}}}), expect_error=True)
+    assert "ValidationException" in stderr and "MaximumEbsVolumeSizeInGb (50)" in stderr
+    aws("create-user-profile", "--domain-id", domain_id, "--user-profile-name", "cli-user",
+        "--user-settings", json.dumps({"DefaultLandingUri": "studio::", "StudioWebPortal": "ENABLED"}))
+    aws("delete-user-profile", "--domain-id", domain_id, "--user-profile-name", "cli-user")
+    aws("delete-domain", "--domain-id", domain_id)
