@@ -8,9 +8,11 @@ and a failing script fails the app with a FailureReason naming the stream.
 import base64
 import time
 
+import httpx
 import pytest
 
-from tests.api.test_apps import app_client, image_arn, make_studio, wait_for_app
+from byoi.runtime.kernel_client import KernelClient
+from tests.api.test_apps import app_client, app_url, image_arn, make_studio, wait_for_app
 
 pytestmark = pytest.mark.docker
 
@@ -94,3 +96,35 @@ def test_a_failing_lifecycle_script_fails_the_app_with_a_reason_naming_its_strea
     assert messages(srv.client("logs"), stream) == ["installing", "no such package"]
     with pytest.raises(sm.exceptions.ResourceInUse):  # the user profile's settings still name it
         sm.delete_studio_lifecycle_config(StudioLifecycleConfigName="broken")
+
+
+def test_a_jupyterlab_spaces_script_runs_before_jupyterlab_as_the_owners_posix_user(studio):
+    """A space's JupyterLab app: the script runs before the server, in the space's home, as
+    the domain's CustomPosixUserConfig for spaces; its output is in the space's stream."""
+    srv, sm, domain_id, _ = studio
+    sm.create_app_image_config(AppImageConfigName="jl", JupyterLabAppImageConfig={"FileSystemConfig": {}})
+    arn = sm.create_studio_lifecycle_config(
+        StudioLifecycleConfigName="lab-prep", StudioLifecycleConfigAppType="JupyterLab",
+        StudioLifecycleConfigContent=base64.b64encode(b'#!/bin/bash\necho "lab prepared as $(id -u)"\necho ready > "$HOME/lab-lcc"\n').decode(),
+    )["StudioLifecycleConfigArn"]
+    sm.update_domain(DomainId=domain_id, DefaultSpaceSettings={
+        "ExecutionRole": "arn:aws:iam::123456789012:role/byoi-test", "CustomPosixUserConfig": {"Uid": 10001, "Gid": 1001},
+        "JupyterLabAppSettings": {"CustomImages": [{"ImageName": "jupyterlab", "AppImageConfigName": "jl"}],
+                                  "LifecycleConfigArns": [arn], "DefaultResourceSpec": {"LifecycleConfigArn": arn}}})
+    sm.create_space(DomainId=domain_id, SpaceName="lab", SpaceSettings={"AppType": "JupyterLab"})
+    key = {"DomainId": domain_id, "SpaceName": "lab", "AppType": "JupyterLab", "AppName": "default"}
+    app_arn = sm.create_app(**key, ResourceSpec={"SageMakerImageArn": image_arn("jupyterlab"), "InstanceType": "ml.t3.medium"})["AppArn"]
+    app = wait_for_app(sm, **key)
+    assert app["Status"] == "InService", app.get("FailureReason")
+    assert app["ResourceSpec"]["LifecycleConfigArn"] == arn  # the default of the space's settings
+
+    base = app_url(app_arn) + "/jupyterlab/default"
+    xsrf = httpx.get(base + "/lab", timeout=30).cookies["_xsrf"]
+    client = KernelClient(base, headers={"X-XSRFToken": xsrf, "Cookie": f"_xsrf={xsrf}"})
+    ran = client.execute(client.start_kernel("python3"), "import os; print(os.getuid(), open(os.path.expanduser('~/lab-lcc')).read().strip())")
+    assert ran.stdout == "10001 ready\n"
+    stream = f"{domain_id}/lab/JupyterLab/default/LifecycleConfigOnStart"
+    assert messages(srv.client("logs"), stream) == ["lab prepared as 10001"]
+    sm.delete_app(**key)
+    assert wait_for_app(sm, **key)["Status"] == "Deleted"
+
