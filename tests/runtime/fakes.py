@@ -34,10 +34,12 @@ class FakeBackend(RuntimeBackend):
         self.stopped: list[str] = []
         self.removed: list[str] = []
         self.pruned = 0
+        self.instances: dict[str, str] = {}  # container -> the byoi instance that started it
         self._changed = threading.Condition()
 
     def start(self, spec):
         self.started.append(spec)
+        self.instances[spec.name] = spec.labels.get("byoi.instance", "default")
         self.exited.pop(spec.name, None)
         self.running.add(spec.name)
         return ENDPOINT
@@ -59,6 +61,7 @@ class FakeBackend(RuntimeBackend):
     def remove(self, name):
         self.running.discard(name)
         self.exited.pop(name, None)
+        self.output.pop(name, None)  # a removed container's output is gone, as on a real engine
         self.removed.append(name)
         self._notify()
 
@@ -92,7 +95,8 @@ class FakeBackend(RuntimeBackend):
             self._changed.notify_all()
 
     def managed(self, instance_id):
-        return {name: self.state(name) for name in (*self.running, *self.exited)}
+        return {name: self.state(name) for name in (*self.running, *self.exited)
+                if self.instances.get(name, instance_id) == instance_id}
 
     def prune(self, instance_id):
         self.pruned += 1
