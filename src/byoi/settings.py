@@ -184,6 +184,11 @@ class Settings(BaseSettings):
         description="Kubernetes: comma-separated key=value labels of byoi's own pods, the only pods (besides an "
         "owner's other apps) the apps' NetworkPolicies let in.",
     )
+    kubernetes_cluster_domain: str = Field(
+        "cluster.local",
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+        description="Kubernetes: the cluster's DNS domain, in the names by which an owner's apps find each other.",
+    )
     kubernetes_byoi_namespace: str | None = Field(
         None,
         pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",

@@ -182,6 +182,23 @@ def test_an_in_service_app_killed_for_memory_fails_saying_so(studio):
     assert row.failure_reason == "The app ran out of memory (OOMKilled). The app's container stopped (exit code 137). Its last output:\nKilled"
 
 
+def test_an_app_deleted_while_its_container_starts_has_that_container_removed(studio):
+    class DeletedMeanwhile(FakeBackend):
+        def start(self, spec):
+            endpoint = super().start(spec)
+            with studio.db.write() as session:  # DeleteApp, while a cluster makes the pod
+                session.get(App, app).status = "Deleting"
+            return endpoint
+
+    backend = DeletedMeanwhile()
+    settler = studio.settler(backend)
+    app = studio.app()
+    settler.settle_due()
+    settler.settle_due()
+    row = studio.row(app)
+    assert row.status == "Deleted" and backend.removed == [row.container_name] and not backend.running
+
+
 def test_an_app_idle_past_byois_timeout_is_deleted_and_its_container_stopped_then_removed(studio):
     backend = FakeBackend()
     settler = studio.settler(backend, idle_timeout=600)

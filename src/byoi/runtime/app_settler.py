@@ -254,14 +254,11 @@ class AppSettler:
         except (ContractError, BackendError) as exc:
             self._fail(app, str(exc))
             return False
-        self._set(
-            app,
-            AppStatus.Pending,
-            container_name=spec.name,
-            endpoint_host=endpoint.host,
-            endpoint_port=endpoint.port,
-            started_ms=self._clock.now_ms(),
-        )
+        started = self._apps.advance(app.id, AppStatus.Pending, container_name=spec.name, endpoint_host=endpoint.host,
+                                     endpoint_port=endpoint.port, started_ms=self._clock.now_ms())
+        if not started:  # deleted while it started (a cluster takes a while): the next pass removes it
+            self._apps.record(app.id, container_name=spec.name)
+            return True
         self._shipper.follow(self._shipped(app._replace(container_name=spec.name)))
         return True
 

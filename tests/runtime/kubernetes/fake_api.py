@@ -30,6 +30,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import socket
 import threading
 import time
 import uuid
@@ -366,6 +367,10 @@ def _handler(api: FakeKubernetes):
 
         def log_message(self, *args):  # quiet
             pass
+
+        def setup(self):
+            super().setup()  # headers and body go in separate writes: no Nagle delay between them
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def _route(self):
             url = urlsplit(self.path)
