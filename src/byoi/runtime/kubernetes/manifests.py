@@ -56,10 +56,17 @@ CONTAINER = "byoi.container"
 NETWORK = "byoi.network"
 ROLE = "byoi.role"
 
-#: Run by the bundle's own Python in the init container: copy the bundle, keeping modes.
-COPY_BUNDLE = (
-    "import shutil, sys; shutil.copytree(sys.argv[1], sys.argv[2], symlinks=True, dirs_exist_ok=True)"
-)
+#: Run by the bundle's own Python in the init container: copy the bundle's entries, keeping their
+#: modes, into the emptyDir (world-writable, root's: its own mode is left alone).
+COPY_BUNDLE = """import os, shutil, sys
+source, target = sys.argv[1], sys.argv[2]
+for name in os.listdir(source):
+    path = os.path.join(source, name)
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.copytree(path, os.path.join(target, name), symlinks=True)
+    else:
+        shutil.copy2(path, os.path.join(target, name), follow_symlinks=False)
+"""
 
 
 @dataclass(frozen=True)
