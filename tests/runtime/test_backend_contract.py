@@ -66,11 +66,21 @@ class Harness:
         """A JupyterLab app's container whose entrypoint is the program."""
         app_id = uuid.uuid4().int % 10**9
         owner = f"o{uuid.uuid4().hex[:6]}"
-        app = AppIdentity("JupyterLab", f"a{app_id}", f"arn:aws:sagemaker:us-east-1:123456789012:app/d-contract/{owner}/jupyterlab/a",
-                          "d-contract", space_name=owner, app_id=app_id)
+        app = AppIdentity(
+            "JupyterLab",
+            f"a{app_id}",
+            f"arn:aws:sagemaker:us-east-1:123456789012:app/d-contract/{owner}/jupyterlab/a",
+            "d-contract",
+            space_name=owner,
+            app_id=app_id,
+        )
         instance = instance or self.instance
-        host = HostSide("/nonexistent-bundle", f"byoi-home-d-contract-{app_id}", f"byoi-{instance}-net-d-contract-{app_id}",
-                        instance_id=instance)
+        host = HostSide(
+            "/nonexistent-bundle",
+            f"byoi-home-d-contract-{app_id}",
+            f"byoi-{instance}-net-d-contract-{app_id}",
+            instance_id=instance,
+        )
         argv = ["python3", "-c", PROGRAM, json.dumps(lines), "run" if exit_code is None else str(exit_code)]
         spec = container_spec(app, self.image, {"ContainerConfig": {"ContainerEntrypoint": argv}}, host)
         return spec
@@ -199,8 +209,9 @@ def harness(request):
     elif request.param == "kubernetes-fake-api":
         made = FakeApiHarness(instance)
     elif request.param == "docker":
-        made = DockerHarness(instance, request.getfixturevalue("test_images")["sample"],
-                             request.getfixturevalue("gateway_bundle"))
+        made = DockerHarness(
+            instance, request.getfixturevalue("test_images")["sample"], request.getfixturevalue("gateway_bundle")
+        )
     else:
         made = ClusterHarness(instance, str(Path(os.environ["BYOI_TEST_KUBECONFIG"]).expanduser()))
     yield made
@@ -216,6 +227,7 @@ def ended(harness: Harness, name: str):
     def done():
         state = harness.backend.state(name)
         return state is not None and not state.running and not state.starting and state
+
     return eventually(done, f"{name} to end", 300)
 
 

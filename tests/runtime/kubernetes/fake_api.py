@@ -52,8 +52,15 @@ def rfc3339(ns: int) -> str:
 
 
 def _status(code: int, reason: str, message: str) -> dict:
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
-            "reason": reason, "code": code}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
 
 
 class ApiFailure(Exception):
@@ -76,8 +83,14 @@ def merge_patch(target, patch):
 
 
 def _container_status(container: dict, state: dict, ready: bool = False) -> dict:
-    return {"name": container["name"], "image": container["image"], "imageID": "", "ready": ready, "restartCount": 0,
-            "state": state}
+    return {
+        "name": container["name"],
+        "image": container["image"],
+        "imageID": "",
+        "ready": ready,
+        "restartCount": 0,
+        "state": state,
+    }
 
 
 def _matches(obj: dict, labels: dict[str, str], fields: dict[str, str]) -> bool:
@@ -134,12 +147,14 @@ class FakeKubernetes:
         from lightkube import Client
         from lightkube.config.kubeconfig import KubeConfig
 
-        config = KubeConfig.from_dict({
-            "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
-            "users": [{"name": "fake", "user": {"token": "fake"}}],
-            "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake", "namespace": namespace}}],
-            "current-context": "fake",
-        })
+        config = KubeConfig.from_dict(
+            {
+                "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
+                "users": [{"name": "fake", "user": {"token": "fake"}}],
+                "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake", "namespace": namespace}}],
+                "current-context": "fake",
+            }
+        )
         return Client(config, field_manager="byoi", trust_env=False)
 
     # --- what tests read and drive ---------------------------------------------
@@ -188,8 +203,12 @@ class FakeKubernetes:
             raise ApiFailure(409, "AlreadyExists", f'{plural} "{name}" already exists')
         api_version, kind = KINDS[plural]
         obj = {**copy.deepcopy(body), "apiVersion": api_version, "kind": kind}
-        obj["metadata"] = {**obj["metadata"], "namespace": namespace, "uid": str(uuid.uuid4()),
-                           "creationTimestamp": rfc3339(time.time_ns()).split(".")[0] + "Z"}
+        obj["metadata"] = {
+            **obj["metadata"],
+            "namespace": namespace,
+            "uid": str(uuid.uuid4()),
+            "creationTimestamp": rfc3339(time.time_ns()).split(".")[0] + "Z",
+        }
         if plural == "pods":
             obj["status"] = {"phase": "Pending"}
         self.objects[(plural, namespace, name)] = obj
@@ -212,8 +231,12 @@ class FakeKubernetes:
         current = self._find(plural, namespace, name)
         wanted = (body.get("metadata") or {}).get("resourceVersion")
         if wanted and wanted != current["metadata"]["resourceVersion"]:
-            raise ApiFailure(409, "Conflict", f'Operation cannot be fulfilled on {plural} "{name}": the object has been '
-                                               "modified; please apply your changes to the latest version and try again")
+            raise ApiFailure(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {plural} "{name}": the object has been '
+                "modified; please apply your changes to the latest version and try again",
+            )
         obj = {**copy.deepcopy(body), "apiVersion": current["apiVersion"], "kind": current["kind"]}
         obj["metadata"] = {**obj["metadata"], **{k: current["metadata"][k] for k in ("namespace", "uid", "creationTimestamp")}}
         if plural == "pods":
@@ -274,8 +297,12 @@ class FakeKubernetes:
             return
         container = spec["containers"][0]
         if self.unschedulable:
-            condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-                         "message": "0/3 nodes are available: 3 Insufficient cpu."}
+            condition = {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": "0/3 nodes are available: 3 Insufficient cpu.",
+            }
             if status.get("conditions") != [condition]:
                 self._set_status(pod, conditions=[condition])
             return
@@ -292,10 +319,15 @@ class FakeKubernetes:
         now = rfc3339(time.time_ns())
         n = next(self._ips)
         self._set_status(
-            pod, phase="Running", podIP=f"10.244.{n // 250}.{n % 250 + 2}", startTime=now,
+            pod,
+            phase="Running",
+            podIP=f"10.244.{n // 250}.{n % 250 + 2}",
+            startTime=now,
             conditions=[{"type": "PodScheduled", "status": "True"}, {"type": "Ready", "status": "True"}],
-            initContainerStatuses=[_container_status(c, {"terminated": {"exitCode": 0, "reason": "Completed"}})
-                                   for c in spec.get("initContainers") or []],
+            initContainerStatuses=[
+                _container_status(c, {"terminated": {"exitCode": 0, "reason": "Completed"}})
+                for c in spec.get("initContainers") or []
+            ],
             containerStatuses=[_container_status(container, {"running": {"startedAt": now}}, ready=True)],
         )
 
@@ -308,10 +340,18 @@ class FakeKubernetes:
     def _terminate(self, pod: dict, code: int, reason: str, pod_reason: str | None = None, ran: bool = True) -> None:
         container = pod["spec"]["containers"][0]
         ended = {"exitCode": code, "reason": reason, "finishedAt": rfc3339(time.time_ns())}
-        extra = {"reason": pod_reason, "message": "Pod was active on the node longer than the specified deadline"} if pod_reason else {}
+        extra = (
+            {"reason": pod_reason, "message": "Pod was active on the node longer than the specified deadline"}
+            if pod_reason
+            else {}
+        )
         state = {"terminated": ended} if ran else {"waiting": {"reason": "ContainerCreating"}}
-        self._set_status(pod, phase="Succeeded" if code == 0 and not pod_reason else "Failed", **extra,
-                         containerStatuses=[_container_status(container, state)])
+        self._set_status(
+            pod,
+            phase="Succeeded" if code == 0 and not pod_reason else "Failed",
+            **extra,
+            containerStatuses=[_container_status(container, state)],
+        )
 
     # --- watch and logs -----------------------------------------------------------
 
@@ -324,8 +364,11 @@ class FakeKubernetes:
                 while True:
                     fresh = [e for e in self.events[sent:]]
                     sent = len(self.events)
-                    matching = [(kind, obj) for rv, kind, p, ns, obj in fresh
-                                if rv > since and p == plural and ns == namespace and _matches(obj, labels, fields)]
+                    matching = [
+                        (kind, obj)
+                        for rv, kind, p, ns, obj in fresh
+                        if rv > since and p == plural and ns == namespace and _matches(obj, labels, fields)
+                    ]
                     if matching or self._closed or time.monotonic() >= deadline:
                         break
                     self._changed.wait(deadline - time.monotonic())
@@ -418,22 +461,39 @@ def _handler(api: FakeKubernetes):
             try:
                 ns, plural, name, sub, query = self._route()
                 if method == "GET" and sub == "log" and plural == "pods":
-                    lines = api.pod_log(ns, name, query.get("timestamps") == "true",
-                                        int(query["sinceSeconds"]) if "sinceSeconds" in query else None,
-                                        query.get("follow") == "true")
+                    lines = api.pod_log(
+                        ns,
+                        name,
+                        query.get("timestamps") == "true",
+                        int(query["sinceSeconds"]) if "sinceSeconds" in query else None,
+                        query.get("follow") == "true",
+                    )
                     return self._stream(lines, "text/plain")
                 if method == "GET" and name is None and query.get("watch") == "true":
-                    events = api.watch(plural, ns, int(query.get("resourceVersion") or 0), _selector(query.get("labelSelector")),
-                                       _selector(query.get("fieldSelector")), float(query.get("timeoutSeconds") or 1800))
+                    events = api.watch(
+                        plural,
+                        ns,
+                        int(query.get("resourceVersion") or 0),
+                        _selector(query.get("labelSelector")),
+                        _selector(query.get("fieldSelector")),
+                        float(query.get("timeoutSeconds") or 1800),
+                    )
                     return self._stream((json.dumps(e).encode() + b"\n" for e in events), "application/json")
                 with api._changed:
                     if method == "GET" and name is None:
                         labels, fields = _selector(query.get("labelSelector")), _selector(query.get("fieldSelector"))
-                        items = [copy.deepcopy(o) for (p, n, _), o in sorted(api.objects.items())
-                                 if p == plural and n == ns and _matches(o, labels, fields)]
+                        items = [
+                            copy.deepcopy(o)
+                            for (p, n, _), o in sorted(api.objects.items())
+                            if p == plural and n == ns and _matches(o, labels, fields)
+                        ]
                         api_version, kind = KINDS[plural]
-                        body = {"kind": f"{kind}List", "apiVersion": api_version,
-                                "metadata": {"resourceVersion": str(api.events[-1][0] if api.events else 0)}, "items": items}
+                        body = {
+                            "kind": f"{kind}List",
+                            "apiVersion": api_version,
+                            "metadata": {"resourceVersion": str(api.events[-1][0] if api.events else 0)},
+                            "items": items,
+                        }
                         return self._send(200, body)
                     if method == "GET":
                         return self._send(200, copy.deepcopy(api._find(plural, ns, name)))

@@ -27,10 +27,22 @@ def backend(api):
 
 
 def spec(app_id=1, app_type="JupyterLab", name="default", config=None, lifecycle=None, image="img:1"):
-    app = AppIdentity(app_type, name, f"arn:aws:sagemaker:us-east-1:123456789012:app/d-abc/alice/{app_type.lower()}/{name}",
-                      "d-abc", user_profile_name="alice", app_id=app_id)
-    host = HostSide("/bundle", "byoi-home-d-abc-200001", NETWORK, instance_id=INSTANCE, gateway_tokens=("ab" * 32,),
-                    limits=InstanceTypes.load(None).get("ml.t3.medium"))
+    app = AppIdentity(
+        app_type,
+        name,
+        f"arn:aws:sagemaker:us-east-1:123456789012:app/d-abc/alice/{app_type.lower()}/{name}",
+        "d-abc",
+        user_profile_name="alice",
+        app_id=app_id,
+    )
+    host = HostSide(
+        "/bundle",
+        "byoi-home-d-abc-200001",
+        NETWORK,
+        instance_id=INSTANCE,
+        gateway_tokens=("ab" * 32,),
+        limits=InstanceTypes.load(None).get("ml.t3.medium"),
+    )
     return container_spec(app, image, config or {}, host, lifecycle)
 
 
@@ -125,9 +137,17 @@ def test_prune_removes_what_pods_that_are_gone_left_behind(api, backend):
     s = spec()
     backend.start(s)
     with api._changed:  # as if the collector had not run yet
-        api._create("secrets", "byoi-apps", {"metadata": {
-            "name": "left", "labels": {"byoi.managed": "true", "byoi.instance": INSTANCE},
-            "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": "gone", "uid": "0000"}]}})
+        api._create(
+            "secrets",
+            "byoi-apps",
+            {
+                "metadata": {
+                    "name": "left",
+                    "labels": {"byoi.managed": "true", "byoi.instance": INSTANCE},
+                    "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": "gone", "uid": "0000"}],
+                }
+            },
+        )
     backend.prune(INSTANCE)
     assert api.names("secrets") == {s.name}
 
@@ -135,7 +155,9 @@ def test_prune_removes_what_pods_that_are_gone_left_behind(api, backend):
 def test_a_lifecycle_script_needs_an_entrypoint_on_kubernetes(backend):
     with pytest.raises(BackendError, match="ContainerEntrypoint"):
         backend.start(spec(lifecycle=LifecycleRun("echo hi", "n0nce")))
-    given = spec(2, config={"ContainerConfig": {"ContainerEntrypoint": ["jupyter-lab"]}}, lifecycle=LifecycleRun("echo hi", "n0nce"))
+    given = spec(
+        2, config={"ContainerConfig": {"ContainerEntrypoint": ["jupyter-lab"]}}, lifecycle=LifecycleRun("echo hi", "n0nce")
+    )
     backend.start(given)
     assert backend.state(given.name).running
 

@@ -17,21 +17,39 @@ from byoi.runtime.kubernetes.manifests import ClusterSide
 #: The oldest and newest Kubernetes versions whose schemas kubernetes-validate ships (docs/runtime.md).
 VERSIONS = ("1.25.0", "1.37.0")
 CLUSTER = ClusterSide(
-    "byoi-apps", "registry.example/byoi-gateway:1", image_pull_secrets=("pull-a", "pull-b"),
+    "byoi-apps",
+    "registry.example/byoi-gateway:1",
+    image_pull_secrets=("pull-a", "pull-b"),
     node_selector={"kubernetes.io/arch": "amd64"},
-    tolerations=({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},), storage_class="fast",
+    tolerations=({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},),
+    storage_class="fast",
 )
 TYPES = InstanceTypes.load(None)
 
 
 def app(app_type="KernelGateway", name="default", **changes) -> AppIdentity:
-    return AppIdentity(app_type, name, f"arn:aws:sagemaker:us-east-1:123456789012:app/d-abc/alice/{app_type.lower()}/{name}",
-                       "d-abc", user_profile_name="alice", app_id=42, **changes)
+    return AppIdentity(
+        app_type,
+        name,
+        f"arn:aws:sagemaker:us-east-1:123456789012:app/d-abc/alice/{app_type.lower()}/{name}",
+        "d-abc",
+        user_profile_name="alice",
+        app_id=42,
+        **changes,
+    )
 
 
 def host(instance_type="ml.t3.medium", **changes) -> HostSide:
-    return HostSide("/bundle", "byoi-home-d-abc-200001", "byoi-0123456789ab-net-d-abc-200001", instance_id="0123456789ab",
-                    gateway_tokens=("ab" * 32,), owner_token="t0ken", limits=TYPES.get(instance_type), **changes)
+    return HostSide(
+        "/bundle",
+        "byoi-home-d-abc-200001",
+        "byoi-0123456789ab-net-d-abc-200001",
+        instance_id="0123456789ab",
+        gateway_tokens=("ab" * 32,),
+        owner_token="t0ken",
+        limits=TYPES.get(instance_type),
+        **changes,
+    )
 
 
 def gateway_spec(**changes):
@@ -39,17 +57,27 @@ def gateway_spec(**changes):
 
 
 def every_object(spec):
-    return [manifests.pod(spec, CLUSTER), manifests.files_secret(spec, CLUSTER), manifests.network_policy(spec, CLUSTER),
-            manifests.owner_service(spec, CLUSTER), manifests.home_claim(spec, CLUSTER)]
+    return [
+        manifests.pod(spec, CLUSTER),
+        manifests.files_secret(spec, CLUSTER),
+        manifests.network_policy(spec, CLUSTER),
+        manifests.owner_service(spec, CLUSTER),
+        manifests.home_claim(spec, CLUSTER),
+    ]
 
 
 SPECS = {
     "kernel gateway": lambda: gateway_spec(),
     "gpu kernel gateway": lambda: gateway_spec(instance_type="ml.g5.xlarge"),
     "jupyterlab as root": lambda: container_spec(
-        app("JupyterLab"), "img:1", {"FileSystemConfig": {"MountPath": "/root", "DefaultUid": 0, "DefaultGid": 0},
-                                      "ContainerConfig": {"ContainerArguments": ["--x"], "ContainerEnvironmentVariables": {"A": "1"}}},
-        host()),
+        app("JupyterLab"),
+        "img:1",
+        {
+            "FileSystemConfig": {"MountPath": "/root", "DefaultUid": 0, "DefaultGid": 0},
+            "ContainerConfig": {"ContainerArguments": ["--x"], "ContainerEnvironmentVariables": {"A": "1"}},
+        },
+        host(),
+    ),
     "jupyter server": lambda: container_spec(app("JupyterServer"), "jl:1", {}, host(instance_type="system")),
 }
 
@@ -102,7 +130,12 @@ def test_container_arguments_replace_only_cmd_and_an_entrypoint_clears_cmd_as_on
 def test_the_pod_runs_as_the_file_system_config_user_with_no_privilege_and_no_capabilities():
     pod = manifests.pod(gateway_spec(), CLUSTER)
     security = pod["spec"]["securityContext"]
-    assert (security["runAsUser"], security["runAsGroup"], security["fsGroup"], security["runAsNonRoot"]) == (1000, 100, 100, True)
+    assert (security["runAsUser"], security["runAsGroup"], security["fsGroup"], security["runAsNonRoot"]) == (
+        1000,
+        100,
+        100,
+        True,
+    )
     container = pod["spec"]["containers"][0]["securityContext"]
     assert container["allowPrivilegeEscalation"] is False and container["capabilities"] == {"drop": ["ALL"]}
     assert pod["spec"]["automountServiceAccountToken"] is False and pod["spec"]["enableServiceLinks"] is False
@@ -154,8 +187,10 @@ def test_only_the_owners_apps_and_byois_pods_reach_an_app():
     assert policy["policyTypes"] == ["Ingress"]
     owners, byoi = policy["ingress"]
     assert owners == {"from": [{"podSelector": {"matchLabels": {"byoi.network": spec.network, "byoi.role": "app"}}}]}
-    assert byoi == {"from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "byoi"}}}],
-                    "ports": [{"port": 8888, "protocol": "TCP"}]}
+    assert byoi == {
+        "from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "byoi"}}}],
+        "ports": [{"port": 8888, "protocol": "TCP"}],
+    }
     elsewhere = ClusterSide("byoi-apps", "g", byoi_namespace="byoi-system")
     (peer,) = manifests.network_policy(spec, elsewhere)["spec"]["ingress"][1]["from"]
     assert peer["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "byoi-system"}}
@@ -179,8 +214,13 @@ def test_labels_are_selectable_and_the_specs_labels_are_kept_as_annotations():
     spec = gateway_spec()
     metadata = manifests.pod(spec, CLUSTER)["metadata"]
     assert metadata["annotations"] == spec.labels  # ARNs are not valid label values
-    assert metadata["labels"] == {"byoi.managed": "true", "byoi.instance": "0123456789ab", "byoi.network": spec.network,
-                                  "byoi.role": "app", "byoi.container": spec.name}
+    assert metadata["labels"] == {
+        "byoi.managed": "true",
+        "byoi.instance": "0123456789ab",
+        "byoi.network": spec.network,
+        "byoi.role": "app",
+        "byoi.container": spec.name,
+    }
 
 
 def test_a_lifecycle_script_runs_before_the_given_entrypoint():

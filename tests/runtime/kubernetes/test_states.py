@@ -65,4 +65,11 @@ def test_an_evicted_pod_says_so():
 
 
 def test_memory_quantities_are_read_as_the_api_writes_them():
-    assert [quantity_bytes(q) for q in ("2Gi", "2147483648", "500M", "1Ki", "", "1.5Gi")] == [2**31, 2**31, 5 * 10**8, 1024, None, None]
+    assert [quantity_bytes(q) for q in ("2Gi", "2147483648", "500M", "1Ki", "", "1.5Gi")] == [
+        2**31,
+        2**31,
+        5 * 10**8,
+        1024,
+        None,
+        None,
+    ]

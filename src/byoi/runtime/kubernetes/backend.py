@@ -29,7 +29,7 @@ from collections.abc import Iterator
 
 import httpx2
 from lightkube import ApiError, Client, codecs
-from lightkube.resources.core_v1 import PersistentVolumeClaim, Pod, Secret, Service
+from lightkube.resources.core_v1 import Pod, Secret, Service
 from lightkube.resources.networking_v1 import NetworkPolicy
 
 from byoi.runtime.backend import BackendError, Endpoint, RunState, RuntimeBackend
@@ -97,8 +97,9 @@ class KubernetesBackend(RuntimeBackend):
             if _code(exc) == 404:
                 return
             raise
-        self._wait(name, lambda pod: pod is None or not pod_state(pod).running,
-                   manifests.GRACE_SECONDS + max(timeout, 0) + WAIT_SECONDS)
+        self._wait(
+            name, lambda pod: pod is None or not pod_state(pod).running, manifests.GRACE_SECONDS + max(timeout, 0) + WAIT_SECONDS
+        )
 
     def remove(self, name: str) -> None:
         self._forget(name)
@@ -115,8 +116,9 @@ class KubernetesBackend(RuntimeBackend):
             return
         since = max(1, math.ceil(time.time() - since_ns / 1e9) + 1) if since_ns else None
         try:
-            for line in self._client.log(name, namespace=self._ns, container=APP_CONTAINER, follow=True,
-                                         timestamps=True, since=since, newlines=False):
+            for line in self._client.log(
+                name, namespace=self._ns, container=APP_CONTAINER, follow=True, timestamps=True, since=since, newlines=False
+            ):
                 yield line
         except (ApiError, httpx2.HTTPError):
             return  # the pod went away mid-stream
@@ -164,9 +166,13 @@ class KubernetesBackend(RuntimeBackend):
             if left <= 0:
                 return None
             try:
-                for kind, changed in self._client.watch(Pod, namespace=self._ns, fields={"metadata.name": name},
-                                                        resource_version=pod.metadata.resourceVersion,
-                                                        server_timeout=max(1, min(30, math.ceil(left)))):
+                for kind, changed in self._client.watch(
+                    Pod,
+                    namespace=self._ns,
+                    fields={"metadata.name": name},
+                    resource_version=pod.metadata.resourceVersion,
+                    server_timeout=max(1, min(30, math.ceil(left))),
+                ):
                     if kind == "DELETED":
                         return None
                     if done(changed.to_dict()):

@@ -211,14 +211,16 @@ def pod(spec: ContainerSpec, cluster: ClusterSide) -> dict:
     if gateway is not None:
         volumes.append({"name": "gateway", "emptyDir": {}})
         mounts.append({"name": "gateway", "mountPath": GATEWAY_MOUNT, "readOnly": True})
-        init.append({
-            "name": GATEWAY_CONTAINER,
-            "image": cluster.gateway_image,
-            "command": [*loader_command(IMAGE_BUNDLE), "-c", COPY_BUNDLE, IMAGE_BUNDLE, COPY_TARGET],
-            "volumeMounts": [{"name": "gateway", "mountPath": COPY_TARGET}],
-            "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "capabilities": {"drop": ["ALL"]}},
-            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}},
-        })
+        init.append(
+            {
+                "name": GATEWAY_CONTAINER,
+                "image": cluster.gateway_image,
+                "command": [*loader_command(IMAGE_BUNDLE), "-c", COPY_BUNDLE, IMAGE_BUNDLE, COPY_TARGET],
+                "volumeMounts": [{"name": "gateway", "mountPath": COPY_TARGET}],
+                "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "capabilities": {"drop": ["ALL"]}},
+                "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}},
+            }
+        )
     container = {
         "name": APP_CONTAINER,
         "image": spec.image,

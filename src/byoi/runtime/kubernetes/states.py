@@ -69,27 +69,51 @@ def pod_state(pod: dict) -> RunState:
     gateway = _status(status.get("initContainerStatuses"), GATEWAY_CONTAINER).get("state") or {}
     copied = gateway.get("terminated")
     if copied and copied.get("exitCode"):
-        return RunState(False, labels=annotations, reason=(
-            f"byoi's gateway could not be copied into the app's pod (init container {GATEWAY_CONTAINER} exited with "
-            f"code {copied.get('exitCode')}: {copied.get('message') or copied.get('reason') or 'no message'}). "
-            "Check BYOI_KUBERNETES_GATEWAY_IMAGE."))
+        return RunState(
+            False,
+            labels=annotations,
+            reason=(
+                f"byoi's gateway could not be copied into the app's pod (init container {GATEWAY_CONTAINER} exited with "
+                f"code {copied.get('exitCode')}: {copied.get('message') or copied.get('reason') or 'no message'}). "
+                "Check BYOI_KUBERNETES_GATEWAY_IMAGE."
+            ),
+        )
     for name, waiting in ((GATEWAY_CONTAINER, (gateway.get("waiting") or {})), (APP_CONTAINER, app.get("waiting") or {})):
         reason, message = waiting.get("reason"), waiting.get("message") or ""
         if reason in IMAGE_FAILURES:
             image = _image(pod) if name == APP_CONTAINER else "byoi's gateway image"
-            return RunState(False, labels=annotations, reason=(
-                f"The image {image} could not be pulled ({reason}): {message or 'no message'}. Check that the "
-                "image URI exists and that the cluster may pull it (BYOI_KUBERNETES_IMAGE_PULL_SECRETS)."))
+            return RunState(
+                False,
+                labels=annotations,
+                reason=(
+                    f"The image {image} could not be pulled ({reason}): {message or 'no message'}. Check that the "
+                    "image URI exists and that the cluster may pull it (BYOI_KUBERNETES_IMAGE_PULL_SECRETS)."
+                ),
+            )
         if reason in CREATE_FAILURES:
-            return RunState(False, labels=annotations, reason=f"Kubernetes could not create the app's container ({reason}): {message}")
+            return RunState(
+                False, labels=annotations, reason=f"Kubernetes could not create the app's container ({reason}): {message}"
+            )
         if reason == "ErrImagePull":  # the first failure; Kubernetes retries once before backing off
-            return RunState(False, starting=True, labels=annotations, reason=f"The image could not be pulled yet (ErrImagePull): {message}")
+            return RunState(
+                False, starting=True, labels=annotations, reason=f"The image could not be pulled yet (ErrImagePull): {message}"
+            )
     for condition in status.get("conditions") or []:
-        if condition.get("type") == "PodScheduled" and condition.get("status") == "False" and condition.get("reason") == "Unschedulable":
-            return RunState(False, starting=True, labels=annotations, reason=(
-                f"Kubernetes cannot place the app's pod on any node (Unschedulable): {condition.get('message') or 'no message'}. "
-                "Choose a smaller instance type, or give the cluster nodes that fit it (BYOI_KUBERNETES_NODE_SELECTOR, "
-                "BYOI_KUBERNETES_TOLERATIONS)."))
+        if (
+            condition.get("type") == "PodScheduled"
+            and condition.get("status") == "False"
+            and condition.get("reason") == "Unschedulable"
+        ):
+            return RunState(
+                False,
+                starting=True,
+                labels=annotations,
+                reason=(
+                    f"Kubernetes cannot place the app's pod on any node (Unschedulable): {condition.get('message') or 'no message'}. "
+                    "Choose a smaller instance type, or give the cluster nodes that fit it (BYOI_KUBERNETES_NODE_SELECTOR, "
+                    "BYOI_KUBERNETES_TOLERATIONS)."
+                ),
+            )
     return RunState(False, starting=True, labels=annotations)
 
 
