@@ -126,7 +126,10 @@ def kubernetes_backend(settings: Settings):
             config = KubeConfig.from_file(settings.kubernetes_kubeconfig)
         else:
             config = KubeConfig.from_env()
-        client = Client(config, namespace=settings.kubernetes_namespace, field_manager="byoi")
+        def connect() -> Client:
+            return Client(config, namespace=settings.kubernetes_namespace, field_manager="byoi")
+
+        client = connect()
     except Exception as exc:  # noqa: BLE001 - a missing or malformed kubeconfig, no service account
         where = settings.kubernetes_kubeconfig or "the pod's service account, $KUBECONFIG or ~/.kube/config"
         raise StartupError(f"cannot load a Kubernetes configuration from {where}: {exc} (BYOI_KUBERNETES_KUBECONFIG)") from None
@@ -143,7 +146,7 @@ def kubernetes_backend(settings: Settings):
         cluster_domain=settings.kubernetes_cluster_domain,
     )
     log.info("running apps as pods in namespace %s", cluster.namespace)
-    return KubernetesBackend(client, cluster)
+    return KubernetesBackend(client, cluster, streams=connect)
 
 
 def app_firewall(settings: Settings) -> None:

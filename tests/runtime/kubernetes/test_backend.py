@@ -2,6 +2,9 @@
 the objects it makes and what removes them, the reasons it gives, and the conflicts it survives.
 The contract every backend keeps is tests/runtime/test_backend_contract.py."""
 
+import threading
+import time
+
 import pytest
 
 from byoi.runtime.backend import BackendError
@@ -13,6 +16,13 @@ from tests.runtime.kubernetes.fake_api import FakeKubernetes
 
 INSTANCE = "0123456789ab"
 NETWORK = f"byoi-{INSTANCE}-net-d-abc-200001"
+
+
+def eventually(condition, what: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -167,6 +177,26 @@ def test_an_api_server_that_does_not_answer_is_a_clear_error():
         client = gone.client()
     with pytest.raises(BackendError, match="did not answer"):
         KubernetesBackend(client, ClusterSide("byoi-apps", "g")).start(spec())
+
+
+def test_a_hundred_and_more_followed_log_streams_leave_the_api_to_everything_else(api):
+    backend = KubernetesBackend(api.client(), ClusterSide("byoi-apps", "byoi-gateway:1"), streams=api.client)
+    specs = [spec(n, name=f"a{n}") for n in range(1, 106)]  # httpx pools 100 connections per client
+    for s in specs:
+        backend.start(s)
+    seen: list[str] = []
+    followers = [threading.Thread(target=lambda n=s.name: seen.extend(backend.follow_logs(n)), daemon=True) for s in specs]
+    for follower in followers:
+        follower.start()
+    for s in specs:
+        api.write(s.name, "up")
+    eventually(lambda: len(seen) == len(specs), "every stream's line")
+    assert backend.state(specs[0].name).running  # the shared client still has connections
+    for s in specs:
+        api.exit(s.name, 0)
+    for follower in followers:
+        follower.join(30)
+    assert not any(f.is_alive() for f in followers)
 
 
 def test_a_new_byoi_finds_its_pods_again_by_label(api, backend):

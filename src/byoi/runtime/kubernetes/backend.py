@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx2
 from lightkube import ApiError, Client, codecs
@@ -50,8 +50,12 @@ def _code(exc: ApiError) -> int:
 
 
 class KubernetesBackend(RuntimeBackend):
-    def __init__(self, client: Client, cluster: ClusterSide):
+    def __init__(self, client: Client, cluster: ClusterSide, streams: Callable[[], Client] | None = None):
+        """``streams``: makes a client of its own for each log stream followed, so that open streams
+        (one per running app) never take the shared client's connections (httpx pools 100);
+        None: the shared client (fine for a few apps)."""
         self._client = client
+        self._streams = streams
         self.cluster = cluster
         self._ns = cluster.namespace
 
@@ -115,13 +119,17 @@ class KubernetesBackend(RuntimeBackend):
         if started is None:
             return
         since = max(1, math.ceil(time.time() - since_ns / 1e9) + 1) if since_ns else None
+        client = self._streams() if self._streams else self._client
         try:
-            for line in self._client.log(
+            for line in client.log(
                 name, namespace=self._ns, container=APP_CONTAINER, follow=True, timestamps=True, since=since, newlines=False
             ):
                 yield line
         except (ApiError, httpx2.HTTPError):
             return  # the pod went away mid-stream
+        finally:
+            if client is not self._client:
+                client.close()
 
     def managed(self, instance_id: str) -> dict[str, RunState]:
         pods = self._client.list(Pod, namespace=self._ns, labels={MANAGED: "true", INSTANCE: instance_id})
