@@ -196,7 +196,10 @@ def create_app(
     settings: Settings, resolver: BaseImageResolver | None = None, clock: Clock | None = None
 ) -> ByoiApp:
     clock = clock or SystemClock()
-    client = docker_client(settings.docker) if resolver is None else None
+    docker_mode = settings.docker
+    if settings.runtime is RuntimeKind.kubernetes and docker_mode is DockerMode.auto:
+        docker_mode = DockerMode.off  # the cluster pulls BaseImage from its registry, not from a local engine
+    client = docker_client(docker_mode) if resolver is None else None
     public_url = settings.public_url or f"http://{settings.host}:{settings.port}"
     try:  # it holds the database, gateway.key and app logs: only its owner may enter (byoi.store.files)
         private_dir(settings.data_dir)

@@ -133,7 +133,9 @@ class FakeApiHarness(Harness):
         from tests.runtime.kubernetes.fake_api import FakeKubernetes
 
         self.api = FakeKubernetes().__enter__()
-        super().__init__(KubernetesBackend(self.api.client(), ClusterSide("byoi-apps", "byoi-gateway:test"), streams=self.api.client), instance)
+        super().__init__(
+            KubernetesBackend(self.api.client(), ClusterSide("byoi-apps", "byoi-gateway:test"), streams=self.api.client), instance
+        )
 
     def write(self, name, line):
         self.api.write(name, line)

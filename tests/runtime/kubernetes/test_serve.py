@@ -44,6 +44,7 @@ def eventually(condition, what: str, timeout: float = 60):
 
 def test_an_app_made_through_the_api_runs_as_a_pod_with_the_injected_gateway_and_goes_when_deleted(api, fresh_server, tmp_path):
     srv = fresh_server(
+        BYOI_DOCKER="auto",  # with the kubernetes runtime: no local engine (BaseImage is the cluster's to pull)
         BYOI_RUNTIME="kubernetes",
         BYOI_KUBERNETES_KUBECONFIG=kubeconfig(api, tmp_path / "kubeconfig"),
         BYOI_KUBERNETES_GATEWAY_IMAGE=GATEWAY_IMAGE,
