@@ -40,7 +40,7 @@ from byoi.runtime.app_settler import AppSettler
 from byoi.sagemaker import sagemaker_service
 from byoi.services.base_images import BaseImageResolver, DockerResolver, PassThroughResolver
 from byoi.services.wiring import build_services
-from byoi.settings import DockerMode, Settings
+from byoi.settings import DockerMode, RuntimeKind, Settings
 from byoi.store.database import Database
 from byoi.store.files import private_dir
 from byoi.studio_urls import StudioOrigins, default_studio_url
@@ -86,7 +86,9 @@ def app_runtime(client, settings: Settings, db: Database, clock: Clock, logs: Ap
     except ValueError as exc:
         raise StartupError(f"{exc} (BYOI_INSTANCE_TYPES_FILE)") from None
     backend = None
-    if client is not None:
+    if settings.runtime is RuntimeKind.kubernetes:
+        backend = kubernetes_backend(settings)
+    elif client is not None:
         from byoi.runtime.docker_backend import DockerBackend
 
         app_firewall(settings)
@@ -105,6 +107,46 @@ def app_runtime(client, settings: Settings, db: Database, clock: Clock, logs: Ap
         instance_types=instance_types,
         log_retention_days=settings.log_retention_days,
     )
+
+
+def kubernetes_backend(settings: Settings):
+    """The Kubernetes backend (BYOI_RUNTIME=kubernetes): a kubeconfig, or the pod's service account."""
+    from lightkube import Client
+    from lightkube.config.kubeconfig import KubeConfig
+
+    from byoi.runtime.kubernetes.backend import KubernetesBackend
+    from byoi.runtime.kubernetes.manifests import ClusterSide
+    from byoi.settings import parse_labels, parse_tolerations, split_names
+
+    if not settings.kubernetes_gateway_image:
+        raise StartupError("BYOI_RUNTIME=kubernetes needs BYOI_KUBERNETES_GATEWAY_IMAGE: the byoi gateway image "
+                           "(scripts/build-gateway-image.sh builds it; see docs/runtime.md)")
+    try:
+        if settings.kubernetes_kubeconfig:
+            config = KubeConfig.from_file(settings.kubernetes_kubeconfig)
+        else:
+            config = KubeConfig.from_env()
+        def connect() -> Client:
+            return Client(config, namespace=settings.kubernetes_namespace, field_manager="byoi")
+
+        client = connect()
+    except Exception as exc:  # noqa: BLE001 - a missing or malformed kubeconfig, no service account
+        where = settings.kubernetes_kubeconfig or "the pod's service account, $KUBECONFIG or ~/.kube/config"
+        raise StartupError(f"cannot load a Kubernetes configuration from {where}: {exc} (BYOI_KUBERNETES_KUBECONFIG)") from None
+    cluster = ClusterSide(
+        namespace=client.namespace,
+        gateway_image=settings.kubernetes_gateway_image,
+        image_pull_secrets=tuple(split_names(settings.kubernetes_image_pull_secrets)),
+        node_selector=parse_labels(settings.kubernetes_node_selector),
+        tolerations=tuple(parse_tolerations(settings.kubernetes_tolerations)),
+        storage_class=settings.kubernetes_storage_class,
+        home_access_mode=settings.kubernetes_home_access_mode.value,
+        byoi_pods=parse_labels(settings.kubernetes_byoi_pods),
+        byoi_namespace=settings.kubernetes_byoi_namespace,
+        cluster_domain=settings.kubernetes_cluster_domain,
+    )
+    log.info("running apps as pods in namespace %s", cluster.namespace)
+    return KubernetesBackend(client, cluster, streams=connect)
 
 
 def app_firewall(settings: Settings) -> None:
@@ -154,7 +196,10 @@ def create_app(
     settings: Settings, resolver: BaseImageResolver | None = None, clock: Clock | None = None
 ) -> ByoiApp:
     clock = clock or SystemClock()
-    client = docker_client(settings.docker) if resolver is None else None
+    docker_mode = settings.docker
+    if settings.runtime is RuntimeKind.kubernetes and docker_mode is DockerMode.auto:
+        docker_mode = DockerMode.off  # the cluster pulls BaseImage from its registry, not from a local engine
+    client = docker_client(docker_mode) if resolver is None else None
     public_url = settings.public_url or f"http://{settings.host}:{settings.port}"
     try:  # it holds the database, gateway.key and app logs: only its owner may enter (byoi.store.files)
         private_dir(settings.data_dir)

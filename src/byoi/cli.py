@@ -45,6 +45,9 @@ def serve(**options) -> None:
 
     settings = load_settings(**options)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.log_level != "debug":  # HTTP clients log every request (readiness probes, the Kubernetes API)
+        for client_log in ("httpx", "httpx2"):
+            logging.getLogger(client_log).setLevel(logging.WARNING)
     try:
         app = create_app(settings)
     except (StartupError, ValueError) as exc:

@@ -8,7 +8,9 @@ Invalid values fail at start-up with a message naming the variable.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
+import re
 from enum import Enum
 from pathlib import Path
 
@@ -45,6 +47,14 @@ class RuntimeKind(str, Enum):
     """Where apps run."""
 
     docker = "docker"  # containers on this machine's Docker engine
+    kubernetes = "kubernetes"  # pods in a Kubernetes cluster (in-cluster or a kubeconfig)
+
+
+class HomeAccessMode(str, Enum):
+    """How the PersistentVolumeClaim of a home may be mounted (Kubernetes)."""
+
+    ReadWriteOnce = "ReadWriteOnce"  # by pods on one node at a time
+    ReadWriteMany = "ReadWriteMany"  # by pods on any node (an NFS- or EFS-like storage class)
 
 
 class FirewallMode(str, Enum):
@@ -73,6 +83,42 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+_LABEL_KEY = re.compile(r"([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+
+
+def split_names(value: str) -> list[str]:
+    """``"a, b"`` -> ``["a", "b"]``."""
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def parse_labels(value: str) -> dict[str, str]:
+    """``"k=v,k2=v2"`` -> a dict of Kubernetes labels; ValueError naming a malformed one."""
+    labels = {}
+    for part in split_names(value):
+        key, sep, label = part.partition("=")
+        key, label = key.strip(), label.strip()
+        if not sep or not _LABEL_KEY.fullmatch(key) or not _LABEL_VALUE.fullmatch(label):
+            raise ValueError(f"{part!r} is not a Kubernetes label key=value (e.g. kubernetes.io/arch=amd64)")
+        labels[key] = label
+    return labels
+
+
+def parse_tolerations(value: str) -> list[dict]:
+    """A JSON list of Kubernetes tolerations; ValueError saying what is wrong."""
+    if not value.strip():
+        return []
+    try:
+        tolerations = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"must be a JSON list of tolerations: {exc}") from None
+    allowed = {"key", "operator", "value", "effect", "tolerationSeconds"}
+    if not isinstance(tolerations, list) or not all(isinstance(t, dict) and set(t) <= allowed for t in tolerations):
+        raise ValueError(f'must be a JSON list of tolerations with fields {sorted(allowed)}, '
+                         'e.g. [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]')
+    return tolerations
+
+
 class Settings(BaseSettings):
     """byoi's configuration. Field descriptions double as ``byoi serve --help`` text."""
 
@@ -99,7 +145,54 @@ class Settings(BaseSettings):
     )
     runtime: RuntimeKind = Field(
         RuntimeKind.docker,
-        description="Where apps run: 'docker' (this machine's Docker engine).",
+        description="Where apps run: 'docker' (this machine's Docker engine) or 'kubernetes' (a cluster's pods).",
+    )
+    kubernetes_kubeconfig: Path | None = Field(
+        None,
+        description="Kubernetes: the kubeconfig file to use. Unset: the pod's service account when byoi runs in "
+        "the cluster, else $KUBECONFIG or ~/.kube/config.",
+    )
+    kubernetes_namespace: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+        description="Kubernetes: the namespace apps run in. Unset: the kubeconfig context's (or the pod's) namespace.",
+    )
+    kubernetes_gateway_image: str | None = Field(
+        None,
+        description="Kubernetes: the byoi gateway image (images/gateway, built by scripts/build-gateway-image.sh) whose "
+        "bundle an init container copies into each app pod at /opt/.sagemakerinternal. Required with "
+        "BYOI_RUNTIME=kubernetes.",
+    )
+    kubernetes_image_pull_secrets: str = Field(
+        "", description="Kubernetes: comma-separated names of Secrets app pods pull their images with."
+    )
+    kubernetes_node_selector: str = Field(
+        "", description="Kubernetes: comma-separated key=value node labels app pods must run on."
+    )
+    kubernetes_tolerations: str = Field(
+        "", description="Kubernetes: a JSON list of tolerations (Kubernetes' shape) app pods get."
+    )
+    kubernetes_storage_class: str | None = Field(
+        None, description="Kubernetes: the StorageClass of homes' PersistentVolumeClaims. Unset: the cluster's default."
+    )
+    kubernetes_home_access_mode: HomeAccessMode = Field(
+        HomeAccessMode.ReadWriteOnce,
+        description="Kubernetes: access mode of homes' PersistentVolumeClaims: 'ReadWriteOnce' or 'ReadWriteMany'.",
+    )
+    kubernetes_byoi_pods: str = Field(
+        "app.kubernetes.io/name=byoi",
+        description="Kubernetes: comma-separated key=value labels of byoi's own pods, the only pods (besides an "
+        "owner's other apps) the apps' NetworkPolicies let in.",
+    )
+    kubernetes_cluster_domain: str = Field(
+        "cluster.local",
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+        description="Kubernetes: the cluster's DNS domain, in the names by which an owner's apps find each other.",
+    )
+    kubernetes_byoi_namespace: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+        description="Kubernetes: the namespace byoi's own pods run in. Unset: the apps' namespace.",
     )
     docker: DockerMode = Field(
         DockerMode.auto,
@@ -186,6 +279,26 @@ class Settings(BaseSettings):
                 f"must be a number of bytes from {MIN_MAX_REQUEST_BYTES} (1 KiB) to {MAX_MAX_REQUEST_BYTES} (1 GiB), "
                 f"e.g. {DEFAULT_MAX_REQUEST_BYTES} for 16 MiB; got {value}"
             )
+        return value
+
+    @field_validator("kubernetes_node_selector", "kubernetes_byoi_pods")
+    @classmethod
+    def _labels(cls, value: str) -> str:
+        parse_labels(value)  # raises ValueError with what is wrong
+        return value
+
+    @field_validator("kubernetes_image_pull_secrets")
+    @classmethod
+    def _names(cls, value: str) -> str:
+        for name in split_names(value):
+            if not re.fullmatch(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?", name):
+                raise ValueError(f"{name!r} is not a Secret name (lowercase letters, digits, '-' and '.')")
+        return value
+
+    @field_validator("kubernetes_tolerations")
+    @classmethod
+    def _tolerations(cls, value: str) -> str:
+        parse_tolerations(value)
         return value
 
     @field_validator("studio_url")

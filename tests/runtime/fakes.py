@@ -6,6 +6,9 @@ and decides whether its apps serve (``serves``, the settler's readiness probe in
 * ``NeverServes``: starts, runs, never answers on port 8888.
 * ``ExitsAtOnce``: the container exits with code 1 as soon as it starts, having printed a line.
 * ``DiesLater``: like FakeBackend until ``die(name)``; then the container has exited (137).
+* ``Cluster``: starts as a cluster does, asynchronously: its containers are ``starting``
+  (with the ``reason`` a test sets, e.g. Unschedulable) until ``run(name)``; ``cannot_start``
+  ends the wait with a reason (ImagePullBackOff), ``die`` can give one (OOMKilled).
 
 Each backend's containers print what ``write(name, line)`` adds to ``output``; the
 n-th line of a container is stamped ``2026-01-01T00:00:00.<n>Z``, so every read agrees.
@@ -34,10 +37,12 @@ class FakeBackend(RuntimeBackend):
         self.stopped: list[str] = []
         self.removed: list[str] = []
         self.pruned = 0
+        self.instances: dict[str, str] = {}  # container -> the byoi instance that started it
         self._changed = threading.Condition()
 
     def start(self, spec):
         self.started.append(spec)
+        self.instances[spec.name] = spec.labels.get("byoi.instance", "default")
         self.exited.pop(spec.name, None)
         self.running.add(spec.name)
         return ENDPOINT
@@ -59,6 +64,7 @@ class FakeBackend(RuntimeBackend):
     def remove(self, name):
         self.running.discard(name)
         self.exited.pop(name, None)
+        self.output.pop(name, None)  # a removed container's output is gone, as on a real engine
         self.removed.append(name)
         self._notify()
 
@@ -92,7 +98,8 @@ class FakeBackend(RuntimeBackend):
             self._changed.notify_all()
 
     def managed(self, instance_id):
-        return {name: self.state(name) for name in (*self.running, *self.exited)}
+        return {name: self.state(name) for name in (*self.running, *self.exited)
+                if self.instances.get(name, instance_id) == instance_id}
 
     def prune(self, instance_id):
         self.pruned += 1
@@ -121,3 +128,42 @@ class DiesLater(FakeBackend):
         self.exited[name] = code
         self.output[name] = output
         self._notify()
+
+
+class Cluster(DiesLater):
+    def __init__(self):
+        super().__init__()
+        self.waiting: dict[str, str | None] = {}  # starting containers -> why they wait (None: no reason given)
+        self.reasons: dict[str, str] = {}  # why a container is not running
+
+    def start(self, spec):
+        super().start(spec)
+        self.running.discard(spec.name)
+        self.waiting[spec.name] = None
+        return ENDPOINT
+
+    def run(self, name: str) -> None:
+        self.waiting.pop(name)
+        self.running.add(name)
+
+    def cannot_start(self, name: str, reason: str) -> None:
+        self.waiting.pop(name)
+        self.reasons[name] = reason
+
+    def die(self, name: str, code: int = 137, output: str = "Killed", reason: str | None = None) -> None:
+        if reason:
+            self.reasons[name] = reason
+        super().die(name, code, output)
+
+    def state(self, name):
+        if name in self.waiting:
+            return RunState(False, starting=True, reason=self.waiting[name])
+        state = super().state(name)
+        if name in self.reasons:
+            return RunState(False, exit_code=state.exit_code if state else None, reason=self.reasons[name])
+        return state
+
+    def remove(self, name):
+        self.waiting.pop(name, None)
+        self.reasons.pop(name, None)
+        super().remove(name)

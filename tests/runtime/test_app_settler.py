@@ -14,7 +14,7 @@ from byoi.services.wiring import build_services
 from byoi.store.database import Database
 from byoi.store.listing import ListQuery
 from byoi.store.models import App, DomainMember
-from tests.runtime.fakes import DiesLater, ExitsAtOnce, FakeBackend, NeverServes
+from tests.runtime.fakes import Cluster, DiesLater, ExitsAtOnce, FakeBackend, NeverServes
 from tests.services.test_settling import FakeClock, FakeResolver
 
 SCOPE = Scope("123456789012", "us-east-1")
@@ -121,6 +121,83 @@ def test_an_in_service_app_whose_container_dies_fails_and_keeps_its_output_in_th
     assert backend.removed == [name]
     saved = [path.read_text() for path in (studio.tmp / "logs").rglob("*") if path.is_file()]
     assert any("Killed" in text for text in saved)
+
+
+def test_an_app_a_cluster_is_still_starting_waits_then_is_in_service_once_it_runs_and_serves(studio):
+    backend = Cluster()
+    settler = studio.settler(backend)
+    app = studio.app()
+    settler.settle_due()
+    studio.clock.ms += 60 * SECOND  # pulling a large image
+    settler.settle_due()
+    row = studio.row(app)
+    assert row.status == "Pending"
+    backend.run(row.container_name)
+    settler.settle_due()
+    assert studio.row(app).status == "InService"
+
+
+def test_an_app_still_starting_after_the_start_timeout_fails_with_the_reason_it_waits(studio):
+    backend = Cluster()
+    settler = studio.settler(backend)
+    app = studio.app()
+    settler.settle_due()
+    name = studio.row(app).container_name
+    backend.waiting[name] = "Kubernetes cannot place the app's pod on any node (Unschedulable): 0/3 nodes are available."
+    studio.clock.ms += 119 * SECOND
+    settler.settle_due()
+    assert studio.row(app).status == "Pending"
+    studio.clock.ms += 2 * SECOND
+    settler.settle_due()
+    row = studio.row(app)
+    assert row.status == "Failed"
+    assert row.failure_reason == ("Kubernetes cannot place the app's pod on any node (Unschedulable): 0/3 nodes are available. "
+                                  "(still not running after 120s)")
+    assert backend.removed == [name]
+
+
+def test_an_app_whose_container_cannot_start_fails_at_once_with_the_backends_reason(studio):
+    backend = Cluster()
+    settler = studio.settler(backend)
+    app = studio.app()
+    settler.settle_due()
+    backend.cannot_start(studio.row(app).container_name, "The image x could not be pulled (ImagePullBackOff): not found.")
+    settler.settle_due()
+    row = studio.row(app)
+    assert row.status == "Failed"
+    assert row.failure_reason.startswith("The image x could not be pulled (ImagePullBackOff): not found. The app's container exited")
+
+
+def test_an_in_service_app_killed_for_memory_fails_saying_so(studio):
+    backend = Cluster()
+    settler = studio.settler(backend)
+    app = studio.app()
+    settler.settle_due()
+    backend.run(studio.row(app).container_name)
+    settler.settle_due()
+    name = studio.row(app).container_name
+    backend.die(name, 137, "Killed", reason="The app ran out of memory (OOMKilled).")
+    settler.settle_due()
+    row = studio.row(app)
+    assert row.status == "Failed"
+    assert row.failure_reason == "The app ran out of memory (OOMKilled). The app's container stopped (exit code 137). Its last output:\nKilled"
+
+
+def test_an_app_deleted_while_its_container_starts_has_that_container_removed(studio):
+    class DeletedMeanwhile(FakeBackend):
+        def start(self, spec):
+            endpoint = super().start(spec)
+            with studio.db.write() as session:  # DeleteApp, while a cluster makes the pod
+                session.get(App, app).status = "Deleting"
+            return endpoint
+
+    backend = DeletedMeanwhile()
+    settler = studio.settler(backend)
+    app = studio.app()
+    settler.settle_due()
+    settler.settle_due()
+    row = studio.row(app)
+    assert row.status == "Deleted" and backend.removed == [row.container_name] and not backend.running
 
 
 def test_an_app_idle_past_byois_timeout_is_deleted_and_its_container_stopped_then_removed(studio):

@@ -7,8 +7,10 @@ Each pass, in the settling task (never inside an API call):
   with the digests of the tokens that open it, and start it. Contract or
   backend errors make it Failed with their message as FailureReason.
 * Pending app with a container: InService once port 8888 answers; Failed if the
-  container exits (FailureReason carries its last output) or does not answer
-  within ``start_timeout``.
+  container exits (FailureReason carries the backend's reason, such as OOMKilled
+  or ImagePullBackOff, and its last output) or does not answer within
+  ``start_timeout`` (a container a cluster is still pulling or scheduling,
+  ``RunState.starting``, gets the same time, then fails with the reason it waits).
 * InService app: a container that stopped makes it Failed; an app without
   user activity (requests through byoi's gateway) for its idle timeout is shut
   down (Deleting, then Deleted) as Studio's idle shutdown does, its home kept.
@@ -198,19 +200,27 @@ class AppSettler:
         if app.container_name is None:
             return POLL_SECONDS if self._start(app) else None
         state = self._backend.state(app.container_name)
+        allowed_ms = self._start_timeout_ms + (LIFECYCLE_TIMEOUT_SECONDS * 1000 if self._lifecycle_arn(app) else 0)
+        late = self._clock.now_ms() - (app.started_ms or app.created_ms) > allowed_ms
+        if state is not None and state.starting:  # the cluster is still pulling or scheduling
+            if late:
+                why = state.reason or "The app's container did not start."
+                self._fail(app, f"{why} (still not running after {allowed_ms // 1000}s)")
+                return None
+            return POLL_SECONDS
         if state is None or not state.running:
             code = "" if state is None or state.exit_code is None else f" with code {state.exit_code}"
             output = self._backend.logs(app.container_name).strip()[-1500:]
+            why = f"{state.reason} " if state is not None and state.reason else ""
             self._fail(app, self._lifecycle_failure(app) or
-                       f"The app's container exited{code} before serving on port 8888. Its last output:\n{output}")
+                       f"{why}The app's container exited{code} before serving on port 8888. Its last output:\n{output}")
             return None
         self._shipper.follow(self._shipped(app))  # (again after a restart of byoi)
         if state.endpoint and self._probe(state.endpoint.url + readiness_path(self._identity(app)), self._request_headers(app)):
             now = self._clock.now_ms()
             self._set(app, AppStatus.Pending, status=AppStatus.InService, last_health_ms=now, last_activity_ms=now, modified_ms=now)
             return HEALTH_SECONDS  # from now on, health (and idle) checks
-        allowed_ms = self._start_timeout_ms + (LIFECYCLE_TIMEOUT_SECONDS * 1000 if self._lifecycle_arn(app) else 0)
-        if self._clock.now_ms() - (app.started_ms or app.created_ms) > allowed_ms:
+        if late:
             output = self._backend.logs(app.container_name).strip()[-1500:]
             path = readiness_path(self._identity(app))
             self._fail(app, f"The app did not answer at {path} on port 8888 within {allowed_ms // 1000}s. "
@@ -246,14 +256,11 @@ class AppSettler:
         except (ContractError, BackendError) as exc:
             self._fail(app, str(exc))
             return False
-        self._set(
-            app,
-            AppStatus.Pending,
-            container_name=spec.name,
-            endpoint_host=endpoint.host,
-            endpoint_port=endpoint.port,
-            started_ms=self._clock.now_ms(),
-        )
+        started = self._apps.advance(app.id, AppStatus.Pending, container_name=spec.name, endpoint_host=endpoint.host,
+                                     endpoint_port=endpoint.port, started_ms=self._clock.now_ms())
+        if not started:  # deleted while it started (a cluster takes a while): the next pass removes it
+            self._apps.record(app.id, container_name=spec.name)
+            return True
         self._shipper.follow(self._shipped(app._replace(container_name=spec.name)))
         return True
 
@@ -283,7 +290,8 @@ class AppSettler:
         if state is None or not state.running:
             code = "" if state is None or state.exit_code is None else f" (exit code {state.exit_code})"
             output = self._backend.logs(app.container_name).strip()[-1500:] if app.container_name else ""
-            self._fail(app, f"The app's container stopped{code}. Its last output:\n{output}")
+            why = f"{state.reason} " if state is not None and state.reason else ""
+            self._fail(app, f"{why}The app's container stopped{code}. Its last output:\n{output}")
             return False
         self._shipper.follow(self._shipped(app))  # (again after a restart of byoi)
         now = self._clock.now_ms()

@@ -13,6 +13,13 @@ from dataclasses import dataclass, field
 from byoi.runtime.contract import ContainerSpec
 
 
+def out_of_memory(memory_bytes: int | None) -> str:
+    """The FailureReason of a container killed for using more memory than its limit."""
+    limit = f" of {memory_bytes / 2**30:g} GiB" if memory_bytes else ""
+    return (f"The app ran out of memory (OOMKilled): it used more than its instance type's memory{limit}. "
+            "Choose an instance type with more memory (ResourceSpec.InstanceType), or use less.")
+
+
 class BackendError(Exception):
     """The backend could not do what was asked; the message is a FailureReason."""
 
@@ -31,18 +38,28 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class RunState:
-    """``running``: the container is up. ``exit_code`` is set once it has exited."""
+    """``running``: the container is up. ``exit_code`` is set once it has exited.
+
+    ``starting``: not running yet but on its way (a cluster pulling the image or scheduling
+    the pod); a backend that starts containers synchronously never says so. ``reason``: why
+    the container is not running, or not yet (ImagePullBackOff, OOMKilled, Unschedulable),
+    as a FailureReason a user can act on; None when there is nothing more to say than the
+    exit code and the output."""
 
     running: bool
     exit_code: int | None = None
     endpoint: Endpoint | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    starting: bool = False
+    reason: str | None = None
 
 
 class RuntimeBackend(ABC):
     @abstractmethod
     def start(self, spec: ContainerSpec) -> Endpoint:
-        """Create and start the container; return where byoi reaches its port 8888.
+        """Create and start the container; return where byoi reaches its port 8888 (a backend
+        whose containers start asynchronously returns an address that will serve, and its
+        ``state`` says ``starting`` until the container runs).
 
         Joins only ``spec.network`` (made on first use, private to the app's owner; no port
         published on the host), under ``spec.aliases``. Prepares the home volume (created

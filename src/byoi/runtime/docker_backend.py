@@ -40,7 +40,7 @@ import requests.exceptions
 from docker.types import DeviceRequest
 from docker.types import Mount as DockerMount
 
-from byoi.runtime.backend import BackendError, Endpoint, RunState, RuntimeBackend
+from byoi.runtime.backend import BackendError, Endpoint, RunState, RuntimeBackend, out_of_memory
 from byoi.runtime.contract import FILES_DIR, GATEWAY_MOUNT, ContainerSpec, ContractError, with_lifecycle
 from byoi.runtime.kgw.bundle import loader_command
 from byoi.vocabulary import MAX_IMAGE_BYTES
@@ -191,8 +191,11 @@ class DockerBackend(RuntimeBackend):
 
     def _state(self, container) -> RunState:
         running = container.status == "running"
-        exit_code = None if running else container.attrs.get("State", {}).get("ExitCode")
-        return RunState(running, exit_code, self._endpoint(container, 8888) if running else None, dict(container.labels))
+        state = container.attrs.get("State", {})
+        exit_code = None if running else state.get("ExitCode")
+        reason = None if running or not state.get("OOMKilled") else out_of_memory(container.attrs.get("HostConfig", {}).get("Memory"))
+        return RunState(running, exit_code, self._endpoint(container, 8888) if running else None, dict(container.labels),
+                        reason=reason)
 
     @staticmethod
     def _endpoint(container, port: int) -> Endpoint | None:

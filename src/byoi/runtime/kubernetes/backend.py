@@ -1,0 +1,251 @@
+"""The Kubernetes backend: each app a Pod in one namespace (effects only; the objects come from
+``manifests``, their states from ``states``).
+
+It talks to the API server with lightkube's synchronous client: the RuntimeBackend contract
+is blocking (the settler calls it from its worker thread), and a sync client needs no event
+loop per call or thread, as kubernetes_asyncio would.
+
+* ``start``: a pod of that name is deleted first (and waited for); then the owner's home
+  (PersistentVolumeClaim, made once), the pod, its NetworkPolicy and its files Secret
+  (both owned by the pod), and the owner's headless Service (owned by every pod of the
+  owner; a get and a replace at the resourceVersion read, again on a 409 conflict). The pod's
+  containers cannot start before the Secret exists (the kubelet waits for its volumes), so
+  its NetworkPolicy is in place first. Returns the app's stable name on its owner's Service;
+  ``state`` says ``starting`` until the pod runs, then gives its address.
+* ``stop``: sets the pod's ``activeDeadlineSeconds``, so the kubelet stops it as
+  ``docker stop`` does (SIGTERM, SIGKILL after the pod's grace period, 10 s) and keeps it,
+  its exit code and its logs until ``remove``; waits until the container has ended.
+* ``remove``: deletes the pod at once; Kubernetes' garbage collector deletes what it owns.
+* ``managed``/``prune``: pods found by label; ``prune`` deletes labelled Secrets,
+  NetworkPolicies and Services none of whose owner pods exists (if the collector lags).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator
+
+import httpx2
+from lightkube import ApiError, Client, codecs
+from lightkube.resources.core_v1 import Pod, Secret, Service
+from lightkube.resources.networking_v1 import NetworkPolicy
+
+from byoi.runtime.backend import BackendError, Endpoint, RunState, RuntimeBackend
+from byoi.runtime.contract import ContainerSpec, ContractError, with_lifecycle
+from byoi.runtime.kubernetes import manifests
+from byoi.runtime.kubernetes.manifests import APP_CONTAINER, INSTANCE, MANAGED, ClusterSide
+from byoi.runtime.kubernetes.states import pod_state
+
+log = logging.getLogger(__name__)
+
+#: How long ``start`` waits for a pod it replaces to be gone, and ``stop`` beyond the grace period.
+WAIT_SECONDS = 60
+CONFLICT_RETRIES = 10
+
+
+def _code(exc: ApiError) -> int:
+    return exc.status.code or exc.response.status_code
+
+
+class KubernetesBackend(RuntimeBackend):
+    def __init__(self, client: Client, cluster: ClusterSide, streams: Callable[[], Client] | None = None):
+        """``streams``: makes a client of its own for each log stream followed, so that open streams
+        (one per running app) never take the shared client's connections (httpx pools 100);
+        None: the shared client (fine for a few apps)."""
+        self._client = client
+        self._streams = streams
+        self.cluster = cluster
+        self._ns = cluster.namespace
+
+    # --- the contract ---------------------------------------------------------
+
+    def start(self, spec: ContainerSpec) -> Endpoint:
+        if spec.lifecycle is not None:
+            if spec.entrypoint is None:
+                raise BackendError(
+                    "On Kubernetes, byoi cannot read an image's ENTRYPOINT, so an app with a lifecycle configuration "
+                    "needs ContainerConfig.ContainerEntrypoint in its AppImageConfig (UpdateAppImageConfig)."
+                )
+            try:
+                spec = with_lifecycle(spec, None, None)
+            except ContractError as exc:
+                raise BackendError(str(exc)) from None
+        try:
+            self._delete_pod_and_wait(spec.name)
+            self._create_if_missing(manifests.home_claim(spec, self.cluster))
+            created = self._client.create(codecs.from_dict(manifests.pod(spec, self.cluster))).to_dict()
+            owner = manifests.owner_reference(created)
+            for owned in (manifests.network_policy(spec, self.cluster), manifests.files_secret(spec, self.cluster)):
+                owned["metadata"]["ownerReferences"] = [owner]
+                self._create_or_replace(owned)
+            self._join_owner_service(spec, owner)
+        except ApiError as exc:
+            self._forget(spec.name)  # never leave a pod that will not start
+            raise BackendError(f"Kubernetes could not start the app: {exc.status.message or exc}") from None
+        except httpx2.HTTPError as exc:
+            raise BackendError(f"The Kubernetes API server did not answer: {exc}") from None
+        return Endpoint(manifests.endpoint_host(spec, self.cluster), spec.port)
+
+    def state(self, name: str) -> RunState | None:
+        pod = self._pod(name)
+        return None if pod is None else pod_state(pod)
+
+    def stop(self, name: str, timeout: float = 10) -> None:
+        """The grace period is the pod's (``manifests.GRACE_SECONDS``): Kubernetes fixes it when
+        the pod is made, so ``timeout`` only bounds the wait beyond it."""
+        try:
+            self._client.patch(Pod, name, {"spec": {"activeDeadlineSeconds": 1}}, namespace=self._ns)
+        except ApiError as exc:
+            if _code(exc) == 404:
+                return
+            raise
+        self._wait(
+            name, lambda pod: pod is None or not pod_state(pod).running, manifests.GRACE_SECONDS + max(timeout, 0) + WAIT_SECONDS
+        )
+
+    def remove(self, name: str) -> None:
+        self._forget(name)
+
+    def logs(self, name: str, timestamps: bool = False) -> str:
+        try:
+            return "".join(self._client.log(name, namespace=self._ns, container=APP_CONTAINER, timestamps=timestamps))
+        except (ApiError, httpx2.HTTPError):  # gone, or not started yet
+            return ""
+
+    def follow_logs(self, name: str, since_ns: int = 0) -> Iterator[str]:
+        started = self._wait(name, lambda pod: pod is None or not pod_state(pod).starting, None)
+        if started is None:
+            return
+        since = max(1, math.ceil(time.time() - since_ns / 1e9) + 1) if since_ns else None
+        client = self._streams() if self._streams else self._client
+        try:
+            for line in client.log(
+                name, namespace=self._ns, container=APP_CONTAINER, follow=True, timestamps=True, since=since, newlines=False
+            ):
+                yield line
+        except (ApiError, httpx2.HTTPError):
+            return  # the pod went away mid-stream
+        finally:
+            if client is not self._client:
+                client.close()
+
+    def managed(self, instance_id: str) -> dict[str, RunState]:
+        pods = self._client.list(Pod, namespace=self._ns, labels={MANAGED: "true", INSTANCE: instance_id})
+        return {pod.metadata.name: pod_state(pod.to_dict()) for pod in pods}
+
+    def prune(self, instance_id: str) -> None:
+        selector = {MANAGED: "true", INSTANCE: instance_id}
+        pods = {pod.metadata.uid for pod in self._client.list(Pod, namespace=self._ns, labels=selector)}
+        for kind in (Secret, NetworkPolicy, Service):
+            for obj in self._client.list(kind, namespace=self._ns, labels=selector):
+                owners = obj.metadata.ownerReferences or []
+                if any(ref.uid in pods for ref in owners):
+                    continue
+                try:
+                    self._client.delete(kind, obj.metadata.name, namespace=self._ns)
+                except ApiError as exc:  # gone already
+                    log.debug("keeping %s %s: %s", kind.__name__, obj.metadata.name, exc)
+
+    # --- helpers --------------------------------------------------------------
+
+    def _pod(self, name: str) -> dict | None:
+        try:
+            return self._client.get(Pod, name, namespace=self._ns).to_dict()
+        except ApiError as exc:
+            if _code(exc) == 404:
+                return None
+            raise
+
+    def _wait(self, name: str, done, timeout: float | None) -> dict | None:
+        """Watch the pod until ``done(pod or None)``; the pod then (None if gone or out of time)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                pod = self._client.get(Pod, name, namespace=self._ns)
+            except ApiError as exc:
+                if _code(exc) == 404:
+                    return None
+                raise
+            if done(pod.to_dict()):
+                return pod.to_dict()
+            left = 30 if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                for kind, changed in self._client.watch(
+                    Pod,
+                    namespace=self._ns,
+                    fields={"metadata.name": name},
+                    resource_version=pod.metadata.resourceVersion,
+                    server_timeout=max(1, min(30, math.ceil(left))),
+                ):
+                    if kind == "DELETED":
+                        return None
+                    if done(changed.to_dict()):
+                        return changed.to_dict()
+            except ApiError as exc:
+                if _code(exc) != 410:  # 410 Gone: the version is too old; read again
+                    raise
+
+    def _delete_pod_and_wait(self, name: str) -> None:
+        if self._delete(Pod, name, grace_period=0):
+            self._wait(name, lambda pod: pod is None, WAIT_SECONDS)
+
+    def _forget(self, name: str) -> None:
+        """Delete the pod at once (its NetworkPolicy, Secret and Service share go with it)."""
+        self._delete(Pod, name, grace_period=0)
+
+    def _delete(self, kind, name: str, grace_period: int | None = None) -> bool:
+        try:
+            self._client.delete(kind, name, namespace=self._ns, grace_period=grace_period)
+            return True
+        except ApiError as exc:
+            if _code(exc) == 404:
+                return False
+            raise
+
+    def _create_if_missing(self, manifest: dict) -> None:
+        try:
+            self._client.create(codecs.from_dict(manifest))
+        except ApiError as exc:
+            if _code(exc) != 409:
+                raise
+
+    def _create_or_replace(self, manifest: dict) -> None:
+        """Create it; one left by an earlier pod of the same name (not yet collected) is replaced."""
+        obj = codecs.from_dict(manifest)
+        try:
+            self._client.create(obj)
+        except ApiError as exc:
+            if _code(exc) != 409:
+                raise
+            self._client.replace(obj)
+
+    def _join_owner_service(self, spec: ContainerSpec, owner: dict) -> None:
+        """Make the owner's Service, or add this pod to its owners (compare-and-set on its resourceVersion)."""
+        manifest = manifests.owner_service(spec, self.cluster)
+        for _ in range(CONFLICT_RETRIES):
+            try:
+                current = self._client.get(Service, spec.network, namespace=self._ns).to_dict()
+            except ApiError as exc:
+                if _code(exc) != 404:
+                    raise
+                manifest["metadata"]["ownerReferences"] = [owner]
+                try:
+                    self._client.create(codecs.from_dict(manifest))
+                    return
+                except ApiError as exc:
+                    if _code(exc) == 409:  # made meanwhile
+                        continue
+                    raise
+            owners = [ref for ref in current["metadata"].get("ownerReferences") or [] if ref["uid"] != owner["uid"]]
+            current["metadata"]["ownerReferences"] = [*owners, owner]
+            try:
+                self._client.replace(codecs.from_dict(current))
+                return
+            except ApiError as exc:
+                if _code(exc) not in (404, 409):  # changed or collected meanwhile: read again
+                    raise
+        raise BackendError(f"The Service {spec.network} kept changing; try again.")

@@ -1,0 +1,209 @@
+"""The Kubernetes backend's own behaviour on the fake API server (tests/runtime/kubernetes/fake_api):
+the objects it makes and what removes them, the reasons it gives, and the conflicts it survives.
+The contract every backend keeps is tests/runtime/test_backend_contract.py."""
+
+import threading
+import time
+
+import pytest
+
+from byoi.runtime.backend import BackendError
+from byoi.runtime.contract import AppIdentity, HostSide, LifecycleRun, container_spec
+from byoi.runtime.instance_types import InstanceTypes
+from byoi.runtime.kubernetes.backend import KubernetesBackend
+from byoi.runtime.kubernetes.manifests import ClusterSide
+from tests.runtime.kubernetes.fake_api import FakeKubernetes
+
+INSTANCE = "0123456789ab"
+NETWORK = f"byoi-{INSTANCE}-net-d-abc-200001"
+
+
+def eventually(condition, what: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def api():
+    with FakeKubernetes() as fake:
+        yield fake
+
+
+@pytest.fixture
+def backend(api):
+    return KubernetesBackend(api.client(), ClusterSide("byoi-apps", "byoi-gateway:1"))
+
+
+def spec(app_id=1, app_type="JupyterLab", name="default", config=None, lifecycle=None, image="img:1"):
+    app = AppIdentity(
+        app_type,
+        name,
+        f"arn:aws:sagemaker:us-east-1:123456789012:app/d-abc/alice/{app_type.lower()}/{name}",
+        "d-abc",
+        user_profile_name="alice",
+        app_id=app_id,
+    )
+    host = HostSide(
+        "/bundle",
+        "byoi-home-d-abc-200001",
+        NETWORK,
+        instance_id=INSTANCE,
+        gateway_tokens=("ab" * 32,),
+        limits=InstanceTypes.load(None).get("ml.t3.medium"),
+    )
+    return container_spec(app, image, config or {}, host, lifecycle)
+
+
+def test_start_makes_the_home_the_pod_and_its_policy_and_files_owned_by_the_pod(api, backend):
+    s = spec()
+    endpoint = backend.start(s)
+    assert endpoint.host == f"jupyterlab-default.{NETWORK}.byoi-apps.svc.cluster.local" and endpoint.port == 8888
+    pod = api.get("pods", s.name)
+    for plural in ("networkpolicies", "secrets"):
+        (owner,) = api.get(plural, s.name)["metadata"]["ownerReferences"]
+        assert owner["uid"] == pod["metadata"]["uid"] and owner["kind"] == "Pod"
+    assert api.names("persistentvolumeclaims") == {"byoi-home-d-abc-200001"}
+    assert backend.state(s.name).running
+
+
+def test_removing_an_app_leaves_its_home_and_the_collector_takes_what_the_pod_owned(api, backend):
+    first, second = spec(1, name="a"), spec(2, name="b")
+    backend.start(first)
+    backend.start(second)
+    service = api.get("services", NETWORK)
+    assert {ref["name"] for ref in service["metadata"]["ownerReferences"]} == {first.name, second.name}
+    backend.remove(first.name)
+    assert api.names("secrets") == api.names("networkpolicies") == {second.name}
+    assert api.names("services") == {NETWORK}  # the owner still has an app
+    backend.remove(second.name)
+    assert api.names("secrets") == api.names("networkpolicies") == api.names("services") == set()
+    assert api.names("persistentvolumeclaims") == {"byoi-home-d-abc-200001"}
+    backend.start(first)  # the home is found again, not made twice
+    assert backend.state(first.name).running
+
+
+def test_joining_the_owners_service_retries_when_someone_else_changed_it_meanwhile(api, backend):
+    first, second = spec(1, name="a"), spec(2, name="b")
+    backend.start(first)
+    real_get = backend._client.get
+    raced = []
+
+    def get_then_race(kind, name, **kw):
+        obj = real_get(kind, name, **kw)
+        if kind.__name__ == "Service" and not raced:  # another byoi changes it after we read it
+            raced.append(True)
+            with api._changed:
+                api._patch("services", "byoi-apps", NETWORK, {"metadata": {"annotations": {"touched": "yes"}}})
+        return obj
+
+    backend._client.get = get_then_race
+    backend.start(second)
+    service = api.get("services", NETWORK)
+    assert {ref["name"] for ref in service["metadata"]["ownerReferences"]} == {first.name, second.name}
+    assert service["metadata"]["annotations"] == {"touched": "yes"}  # the other change is kept
+    assert sum(1 for method, path in api.requests if method == "PUT" and "/services/" in path) == 2  # one refused with 409
+
+
+def test_an_image_that_cannot_be_pulled_is_reported_with_its_name(api, backend):
+    api.unpullable.add("missing:1")
+    s = spec(image="missing:1")
+    backend.start(s)
+    state = backend.state(s.name)
+    assert not state.running and not state.starting and "missing:1" in state.reason and "ImagePullBackOff" in state.reason
+
+
+def test_an_unschedulable_pod_is_starting_with_the_schedulers_reason_until_it_fits(api, backend):
+    api.unschedulable = True
+    s = spec()
+    backend.start(s)
+    state = backend.state(s.name)
+    assert state.starting and "Insufficient cpu" in state.reason
+    api.unschedulable = False
+    api.reschedule()
+    assert backend.state(s.name).running
+
+
+def test_an_out_of_memory_kill_is_reported_with_the_instance_types_memory(api, backend):
+    s = spec()
+    backend.start(s)
+    api.exit(s.name, 137, "OOMKilled")
+    state = backend.state(s.name)
+    assert state.exit_code == 137 and "OOMKilled" in state.reason and "4 GiB" in state.reason
+
+
+def test_stop_sets_the_pods_deadline_so_the_kubelet_stops_it_and_keeps_it(api, backend):
+    s = spec()
+    backend.start(s)
+    backend.stop(s.name)
+    pod = api.get("pods", s.name)
+    assert pod["spec"]["activeDeadlineSeconds"] == 1 and pod["spec"]["terminationGracePeriodSeconds"] == 10
+    assert (pod["status"]["phase"], pod["status"]["reason"]) == ("Failed", "DeadlineExceeded")
+    assert backend.state(s.name).exit_code == 143
+
+
+def test_prune_removes_what_pods_that_are_gone_left_behind(api, backend):
+    s = spec()
+    backend.start(s)
+    with api._changed:  # as if the collector had not run yet
+        api._create(
+            "secrets",
+            "byoi-apps",
+            {
+                "metadata": {
+                    "name": "left",
+                    "labels": {"byoi.managed": "true", "byoi.instance": INSTANCE},
+                    "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": "gone", "uid": "0000"}],
+                }
+            },
+        )
+    backend.prune(INSTANCE)
+    assert api.names("secrets") == {s.name}
+
+
+def test_a_lifecycle_script_needs_an_entrypoint_on_kubernetes(backend):
+    with pytest.raises(BackendError, match="ContainerEntrypoint"):
+        backend.start(spec(lifecycle=LifecycleRun("echo hi", "n0nce")))
+    given = spec(
+        2, config={"ContainerConfig": {"ContainerEntrypoint": ["jupyter-lab"]}}, lifecycle=LifecycleRun("echo hi", "n0nce")
+    )
+    backend.start(given)
+    assert backend.state(given.name).running
+
+
+def test_an_api_server_that_does_not_answer_is_a_clear_error():
+    with FakeKubernetes() as gone:
+        client = gone.client()
+    with pytest.raises(BackendError, match="did not answer"):
+        KubernetesBackend(client, ClusterSide("byoi-apps", "g")).start(spec())
+
+
+def test_a_hundred_and_more_followed_log_streams_leave_the_api_to_everything_else(api):
+    backend = KubernetesBackend(api.client(), ClusterSide("byoi-apps", "byoi-gateway:1"), streams=api.client)
+    specs = [spec(n, name=f"a{n}") for n in range(1, 106)]  # httpx pools 100 connections per client
+    for s in specs:
+        backend.start(s)
+    seen: list[str] = []
+    followers = [threading.Thread(target=lambda n=s.name: seen.extend(backend.follow_logs(n)), daemon=True) for s in specs]
+    for follower in followers:
+        follower.start()
+    for s in specs:
+        api.write(s.name, "up")
+    eventually(lambda: len(seen) == len(specs), "every stream's line")
+    assert backend.state(specs[0].name).running  # the shared client still has connections
+    for s in specs:
+        api.exit(s.name, 0)
+    for follower in followers:
+        follower.join(30)
+    assert not any(f.is_alive() for f in followers)
+
+
+def test_a_new_byoi_finds_its_pods_again_by_label(api, backend):
+    s = spec()
+    backend.start(s)
+    again = KubernetesBackend(api.client(), ClusterSide("byoi-apps", "byoi-gateway:1"))
+    managed = again.managed(INSTANCE)
+    assert list(managed) == [s.name] and managed[s.name].running
+    assert managed[s.name].labels["byoi.app-arn"].endswith("/jupyterlab/default")
+    assert again.managed("another") == {}

@@ -1,0 +1,105 @@
+"""``BYOI_RUNTIME=kubernetes byoi serve`` with a kubeconfig: apps made through the API become
+pods on the (fake) cluster and go when they are deleted; start-up says what is missing."""
+
+import json
+import time
+
+import pytest
+
+from tests.conftest import ROLE_ARN, ByoiServer
+from tests.runtime.kubernetes.fake_api import FakeKubernetes
+
+GATEWAY_IMAGE = "registry.example/byoi-gateway:1"
+
+
+@pytest.fixture
+def api():
+    with FakeKubernetes() as fake:
+        yield fake
+
+
+def kubeconfig(api: FakeKubernetes, path) -> str:
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "fake",
+                "clusters": [{"name": "fake", "cluster": {"server": api.url}}],
+                "users": [{"name": "fake", "user": {"token": "fake"}}],
+                "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake", "namespace": "byoi-apps"}}],
+            }
+        )
+    )
+    return str(path)
+
+
+def eventually(condition, what: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    return result
+
+
+def test_an_app_made_through_the_api_runs_as_a_pod_with_the_injected_gateway_and_goes_when_deleted(api, fresh_server, tmp_path):
+    srv = fresh_server(
+        BYOI_DOCKER="auto",  # with the kubernetes runtime: no local engine (BaseImage is the cluster's to pull)
+        BYOI_RUNTIME="kubernetes",
+        BYOI_KUBERNETES_KUBECONFIG=kubeconfig(api, tmp_path / "kubeconfig"),
+        BYOI_KUBERNETES_GATEWAY_IMAGE=GATEWAY_IMAGE,
+        BYOI_KUBERNETES_IMAGE_PULL_SECRETS="regcred",
+    )
+    sm = srv.client()
+    sm.create_image(ImageName="sample", RoleArn=ROLE_ARN)
+    sm.create_image_version(ImageName="sample", BaseImage="registry.example/sample:1")
+    sm.get_waiter("image_version_created").wait(ImageName="sample", WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    sm.create_app_image_config(AppImageConfigName="kg", KernelGatewayImageConfig={"KernelSpecs": [{"Name": "python3"}]})
+    custom = [{"ImageName": "sample", "AppImageConfigName": "kg"}]
+    domain = sm.create_domain(
+        DomainName="k8s",
+        AuthMode="IAM",
+        SubnetIds=["subnet-1"],
+        VpcId="vpc-1",
+        DefaultUserSettings={"ExecutionRole": ROLE_ARN, "KernelGatewayAppSettings": {"CustomImages": custom}},
+    )
+    sm.create_user_profile(DomainId=domain["DomainId"], UserProfileName="alice")
+    key = {"DomainId": domain["DomainId"], "UserProfileName": "alice", "AppType": "KernelGateway", "AppName": "default"}
+    sm.create_app(
+        **key,
+        ResourceSpec={
+            "SageMakerImageArn": "arn:aws:sagemaker:us-east-1:123456789012:image/sample",
+            "InstanceType": "ml.t3.medium",
+        },
+    )
+
+    (name,) = eventually(lambda: api.names("pods"), "the app's pod")
+    pod = eventually(lambda: api.get("pods", name) if api.get("secrets", name) else None, "the pod's files")
+    assert pod["spec"]["containers"][0]["image"] == "registry.example/sample:1"
+    assert pod["spec"]["initContainers"][0]["image"] == GATEWAY_IMAGE
+    assert pod["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
+    assert pod["metadata"]["annotations"]["byoi.app-arn"].endswith("/kernelgateway/default")
+    assert api.names("networkpolicies") == {name}
+    assert sm.describe_app(**key)["Status"] == "Pending"  # the fake cluster's pod address serves nothing
+
+    sm.delete_app(**key)
+    eventually(lambda: sm.describe_app(**key)["Status"] == "Deleted", "the app to be deleted")
+    assert api.names("pods") == api.names("secrets") == api.names("networkpolicies") == set()
+    assert len(api.names("persistentvolumeclaims")) == 1  # alice's home stays
+
+
+def test_the_kubernetes_runtime_without_a_gateway_image_refuses_to_start(api, tmp_path):
+    srv = ByoiServer(tmp_path / "srv", BYOI_RUNTIME="kubernetes", BYOI_KUBERNETES_KUBECONFIG=kubeconfig(api, tmp_path / "kc"))
+    with pytest.raises(RuntimeError, match="BYOI_KUBERNETES_GATEWAY_IMAGE"):
+        srv.start()
+
+
+def test_an_unreadable_kubeconfig_refuses_to_start_naming_the_setting(tmp_path):
+    srv = ByoiServer(
+        tmp_path / "srv",
+        BYOI_RUNTIME="kubernetes",
+        BYOI_KUBERNETES_GATEWAY_IMAGE=GATEWAY_IMAGE,
+        BYOI_KUBERNETES_KUBECONFIG=str(tmp_path / "missing"),
+    )
+    with pytest.raises(RuntimeError, match="BYOI_KUBERNETES_KUBECONFIG"):
+        srv.start()
