@@ -2,6 +2,7 @@
 the objects it makes and what removes them, the reasons it gives, and the conflicts it survives.
 The contract every backend keeps is tests/runtime/test_backend_contract.py."""
 
+import dataclasses
 import threading
 import time
 
@@ -66,6 +67,19 @@ def test_start_makes_the_home_the_pod_and_its_policy_and_files_owned_by_the_pod(
         assert owner["uid"] == pod["metadata"]["uid"] and owner["kind"] == "Pod"
     assert api.names("persistentvolumeclaims") == {"byoi-home-d-abc-200001"}
     assert backend.state(s.name).running
+
+
+def test_a_space_whose_ebs_size_grew_asks_for_a_larger_home_when_its_app_next_starts(api, backend):
+    first = dataclasses.replace(spec(1, name="a"), home_size_gib=10)
+    backend.start(first)
+    backend.remove(first.name)
+    claim = api.get("persistentvolumeclaims", "byoi-home-d-abc-200001")
+    assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"
+    backend.start(dataclasses.replace(first, home_size_gib=30))
+    claim = api.get("persistentvolumeclaims", "byoi-home-d-abc-200001")
+    assert claim["spec"]["resources"]["requests"]["storage"] == "30Gi"
+    backend.start(dataclasses.replace(first, home_size_gib=20))  # a volume never shrinks
+    assert api.get("persistentvolumeclaims", "byoi-home-d-abc-200001")["spec"]["resources"]["requests"]["storage"] == "30Gi"
 
 
 def test_removing_an_app_leaves_its_home_and_the_collector_takes_what_the_pod_owned(api, backend):

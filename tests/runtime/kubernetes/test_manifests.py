@@ -127,6 +127,14 @@ def test_container_arguments_replace_only_cmd_and_an_entrypoint_clears_cmd_as_on
     assert container["command"] == ["e"] and "args" not in container  # Kubernetes then ignores the image's CMD
 
 
+def test_a_custom_posix_user_runs_the_pod_and_groups_the_home():
+    pod = manifests.pod(gateway_spec(home_owner=(10001, 1001), home_size_gib=30), CLUSTER)
+    security = pod["spec"]["securityContext"]
+    assert (security["runAsUser"], security["runAsGroup"], security["fsGroup"]) == (10001, 1001, 1001)
+    claim = manifests.home_claim(gateway_spec(home_owner=(10001, 1001), home_size_gib=30), CLUSTER)
+    assert claim["spec"]["resources"]["requests"]["storage"] == "30Gi"
+
+
 def test_the_pod_runs_as_the_file_system_config_user_with_no_privilege_and_no_capabilities():
     pod = manifests.pod(gateway_spec(), CLUSTER)
     security = pod["spec"]["securityContext"]

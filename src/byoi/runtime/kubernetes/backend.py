@@ -6,7 +6,8 @@ is blocking (the settler calls it from its worker thread), and a sync client nee
 loop per call or thread, as kubernetes_asyncio would.
 
 * ``start``: a pod of that name is deleted first (and waited for); then the owner's home
-  (PersistentVolumeClaim, made once), the pod, its NetworkPolicy and its files Secret
+  (PersistentVolumeClaim, made once; asked to grow when the space's EBS size grew), the pod,
+  its NetworkPolicy and its files Secret
   (both owned by the pod), and the owner's headless Service (owned by every pod of the
   owner; a get and a replace at the resourceVersion read, again on a 409 conflict). The pod's
   containers cannot start before the Secret exists (the kubelet waits for its volumes), so
@@ -29,7 +30,7 @@ from collections.abc import Callable, Iterator
 
 import httpx2
 from lightkube import ApiError, Client, codecs
-from lightkube.resources.core_v1 import Pod, Secret, Service
+from lightkube.resources.core_v1 import PersistentVolumeClaim, Pod, Secret, Service
 from lightkube.resources.networking_v1 import NetworkPolicy
 
 from byoi.runtime.backend import BackendError, Endpoint, RunState, RuntimeBackend
@@ -75,6 +76,7 @@ class KubernetesBackend(RuntimeBackend):
         try:
             self._delete_pod_and_wait(spec.name)
             self._create_if_missing(manifests.home_claim(spec, self.cluster))
+            self._grow_home(spec)
             created = self._client.create(codecs.from_dict(manifests.pod(spec, self.cluster))).to_dict()
             owner = manifests.owner_reference(created)
             for owned in (manifests.network_policy(spec, self.cluster), manifests.files_secret(spec, self.cluster)):
@@ -212,6 +214,23 @@ class KubernetesBackend(RuntimeBackend):
         except ApiError as exc:
             if _code(exc) != 409:
                 raise
+
+    def _grow_home(self, spec: ContainerSpec) -> None:
+        """Ask for a larger home when the space's EBS size grew since its claim was made (AWS grows
+        the volume when the space's app next starts). A cluster whose StorageClass cannot expand
+        volumes refuses; the app then starts on the home as it is, and the refusal is logged."""
+        if not spec.home_size_gib:
+            return
+        claim = self._client.get(PersistentVolumeClaim, spec.home.source, namespace=self._ns).to_dict()
+        asked = (((claim.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage", "")
+        if asked.endswith("Gi") and asked[:-2].isdigit() and int(asked[:-2]) >= spec.home_size_gib:
+            return
+        try:
+            grown = {"spec": {"resources": {"requests": {"storage": f"{spec.home_size_gib}Gi"}}}}
+            self._client.patch(PersistentVolumeClaim, spec.home.source, grown, namespace=self._ns)
+        except ApiError as exc:
+            log.warning("home %s stays %s: the cluster refused to grow it to %sGi: %s", spec.home.source, asked,
+                        spec.home_size_gib, exc.status.message or exc)
 
     def _create_or_replace(self, manifest: dict) -> None:
         """Create it; one left by an earlier pod of the same name (not yet collected) is replaced."""

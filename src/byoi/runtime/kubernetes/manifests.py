@@ -5,7 +5,8 @@ official schemas in tests/runtime/kubernetes/test_manifests.py).
 Per app:
 
 * a **Pod** named as the container (``restartPolicy: Never``: an exit is an exit), as
-  ``spec.uid:spec.gid`` with fsGroup 100 (the home's group on every backend), no privilege
+  ``spec.uid:spec.gid`` with fsGroup the home owner's group (100, or the owner's
+  CustomPosixUserConfig Gid: the home's group on every backend), no privilege
   escalation, every capability dropped but ``spec.cap_add``, the runtime's default seccomp
   profile, no service-account token and no service links (the image's environment only);
   CPU, memory and ``nvidia.com/gpu`` requests = limits from the instance type; the cluster's
@@ -35,11 +36,10 @@ from dataclasses import dataclass, field
 
 from byoi.runtime.contract import FILES_DIR, GATEWAY_MOUNT, ContainerSpec
 from byoi.runtime.kgw.bundle import loader_command
+from byoi.vocabulary import DEFAULT_SPACE_EBS_GIB
 
 #: The home's size when the space or profile gives none: SageMaker's default EBS volume size.
-DEFAULT_HOME_SIZE_GIB = 5
-#: The home's group (DefaultGid 100), given to every app pod as fsGroup.
-HOME_GID = 100
+DEFAULT_HOME_SIZE_GIB = DEFAULT_SPACE_EBS_GIB
 #: How long a stopped app's processes get between SIGTERM and SIGKILL (``docker stop``'s default).
 GRACE_SECONDS = 10
 #: Where the gateway image keeps the bundle (images/gateway/Dockerfile).
@@ -247,7 +247,7 @@ def pod(spec: ContainerSpec, cluster: ClusterSide) -> dict:
             "runAsUser": spec.uid,
             "runAsGroup": spec.gid,
             "runAsNonRoot": spec.uid != 0,
-            "fsGroup": HOME_GID,
+            "fsGroup": spec.home_owner[1],
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "initContainers": init,
