@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 
 from tests.conftest import free_port
 
@@ -286,5 +287,60 @@ class TokenService:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
+
+
+USER, PASSWORD = "byoi-puller", "s3cret-pull"
+
+
+class Registries:
+    """One storage directory served four ways, with the test images pushed through the open one."""
+
+    def __init__(self, root):
+        if not registry_available():
+            pytest.fail("the registry tests need docker-registry, apache2-utils and openssl (scripts/test.sh installs them)")
+        self._running: list = []
+        try:
+            self._start(root)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, root: Path) -> None:
+        storage = root / "storage"
+        certs = root / "certs"
+        certs.mkdir()
+        self.open = self._run(RegistryServer(root / "open", storage))
+        htpasswd = root / "htpasswd"
+        write_htpasswd(htpasswd, USER, PASSWORD)
+        self.basic = self._run(
+            RegistryServer(root / "basic", storage, auth={"htpasswd": {"realm": "byoi-test", "path": str(htpasswd)}})
+        )
+        token_cert, token_key = make_certificate(certs, "token-signer")
+        self.tokens = self._run(TokenService(token_cert, token_key, USER, PASSWORD))
+        self.bearer = self._run(RegistryServer(root / "bearer", storage, auth=self.tokens.registry_auth(token_cert)))
+        self.tls_cert, tls_key = make_certificate(certs, "registry")
+        self.tls = self._run(RegistryServer(root / "tls", storage, tls=(self.tls_cert, tls_key)))
+        base = self.open.url
+        self.app = push_image(base, "team/app", "1")
+        self.docker = push_image(base, "team/app", "docker", media_type=DOCKER_MANIFEST)
+        self.multi = push_index(base, "team/app", "multi", self.app, self.app.size)
+        self.nested = push_image(base, "a/b/c", "v2.0_rc-1", layers=1)
+        self.solo = push_image(base, "solo", "latest", layers=3)
+
+    def _run(self, server):
+        self._running.append(server)
+        return server.start()
+
+    def stop(self):
+        for server in reversed(self._running):
+            server.stop()
+
+
+def running_registries(tmp_path_factory):
+    """For a module's ``registries`` fixture: the registries, stopped after the module."""
+    made = Registries(tmp_path_factory.mktemp("registries"))
+    yield made
+    made.stop()

@@ -18,59 +18,12 @@ from byoi.services.registry import (
     parse_reference,
 )
 from tests.conftest import free_port
-from tests.registry import (
-    DOCKER_MANIFEST,
-    OCI_MANIFEST,
-    RegistryServer,
-    TokenService,
-    make_certificate,
-    push_image,
-    push_index,
-    registry_available,
-    write_htpasswd,
-)
-
-USER, PASSWORD = "byoi-puller", "s3cret-pull"
-
-
-class Registries:
-    """One storage directory served four ways, with the test images pushed through the open one."""
-
-    def __init__(self, root):
-        if not registry_available():
-            pytest.fail("the registry tests need docker-registry, apache2-utils and openssl (scripts/test.sh installs them)")
-        storage = root / "storage"
-        certs = root / "certs"
-        certs.mkdir()
-        self.open = RegistryServer(root / "open", storage).start()
-        htpasswd = root / "htpasswd"
-        write_htpasswd(htpasswd, USER, PASSWORD)
-        self.basic = RegistryServer(
-            root / "basic", storage, auth={"htpasswd": {"realm": "byoi-test", "path": str(htpasswd)}}
-        ).start()
-        token_cert, token_key = make_certificate(certs, "token-signer")
-        self.tokens = TokenService(token_cert, token_key, USER, PASSWORD).start()
-        self.bearer = RegistryServer(root / "bearer", storage, auth=self.tokens.registry_auth(token_cert)).start()
-        self.tls_cert, tls_key = make_certificate(certs, "registry")
-        self.tls = RegistryServer(root / "tls", storage, tls=(self.tls_cert, tls_key)).start()
-        base = self.open.url
-        self.app = push_image(base, "team/app", "1")
-        self.docker = push_image(base, "team/app", "docker", media_type=DOCKER_MANIFEST)
-        self.multi = push_index(base, "team/app", "multi", self.app, self.app.size)
-        self.nested = push_image(base, "a/b/c", "v2.0_rc-1", layers=1)
-        self.solo = push_image(base, "solo", "latest", layers=3)
-
-    def stop(self):
-        for server in (self.open, self.basic, self.bearer, self.tls):
-            server.stop()
-        self.tokens.stop()
+from tests.registry import DOCKER_MANIFEST, OCI_MANIFEST, PASSWORD, USER, RegistryServer, running_registries
 
 
 @pytest.fixture(scope="module")
 def registries(tmp_path_factory):
-    made = Registries(tmp_path_factory.mktemp("registries"))
-    yield made
-    made.stop()
+    yield from running_registries(tmp_path_factory)
 
 
 def resolver_for(server: RegistryServer, **kwargs) -> RegistryResolver:
