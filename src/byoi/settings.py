@@ -46,7 +46,7 @@ class RuntimeKind(str, Enum):
     """Where apps run."""
 
     docker = "docker"  # containers on this machine's Docker engine
-    kubernetes = "kubernetes"  # pods on a Kubernetes cluster; BaseImage resolves in BYOI_REGISTRY_URL's registry
+    kubernetes = "kubernetes"  # pods in a Kubernetes cluster (in-cluster or a kubeconfig)
 
 
 class FirewallMode(str, Enum):
@@ -101,8 +101,7 @@ class Settings(BaseSettings):
     )
     runtime: RuntimeKind = Field(
         RuntimeKind.docker,
-        description="Where apps run: 'docker' (this machine's Docker engine; BaseImage resolves in it) or "
-        "'kubernetes' (a cluster, which pulls images from a registry; BaseImage resolves there, see BYOI_REGISTRY_URL).",
+        description="Where apps run: 'docker' (this machine's Docker engine) or 'kubernetes' (a cluster's pods).",
     )
     registry_url: str | None = Field(
         None,
