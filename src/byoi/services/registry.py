@@ -55,6 +55,9 @@ DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "https://registry-1.docker.io"
 DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
 TIMEOUT_SECONDS = 30.0
+#: The most byoi reads of one answer: registries refuse manifests over 4 MiB (the OCI
+#: distribution spec's figure), so a larger answer is not a manifest, and is not buffered.
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _PATH = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
@@ -343,9 +346,18 @@ class _Session:
 
     def _request(self, url: str, headers: dict[str, str], **kwargs) -> httpx.Response:
         try:
-            response = self._client.get(url, headers=headers, **kwargs)
-            response.read()
-            return response
+            with self._client.stream("GET", url, headers=headers, **kwargs) as response:
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_RESPONSE_BYTES:
+                        raise self._fail(
+                            f"{_origin(url)} answered more than {MAX_RESPONSE_BYTES // (1024 * 1024)} MiB "
+                            "(manifests are at most 4 MiB)"
+                        )
+                return httpx.Response(
+                    response.status_code, headers=response.headers, content=bytes(body), request=response.request
+                )
         except httpx.ConnectError as exc:
             if _is_tls_failure(exc) and "WRONG_VERSION_NUMBER" in _tls_reason(exc):
                 raise self._fail(
