@@ -7,8 +7,8 @@
 #   bash scripts/test.sh -k tags    # extra arguments go to the first pytest run
 #
 # Installs (via apt) and starts a Docker engine and a PostgreSQL server, and
-# installs debootstrap, Chromium (for the browser tests) and what the code-server test image
-# compiles against, when they are missing, creates .venv with byoi and its test dependencies, and fails
+# installs debootstrap, Chromium (for the browser tests), what the code-server test image
+# compiles against, docker-registry, apache2-utils and kubernetes-client, when they are missing, creates .venv with byoi and its test dependencies, and fails
 # loudly if any of it cannot be done. Needs root or sudo for the apt/daemon steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +29,13 @@ command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 command -v rg >/dev/null 2>&1 || missing+=(ripgrep)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+# The registry tests run Debian's docker-registry (the reference distribution server) on loopback,
+# with a bcrypt htpasswd file made by apache2-utils' htpasswd and certificates made by openssl
+# (tests/registry.py); the deployment tests render deploy/kubernetes with kubectl kustomize.
+[ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
+command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
 for dev in libkrb5-dev libxkbfile-dev libsecret-1-dev; do
   dpkg -s "$dev" >/dev/null 2>&1 || missing+=("$dev")
 done

@@ -17,6 +17,15 @@ import pytest
         ({"BYOI_LOG_LEVEL": "loud"}, [], "log_level"),
         ({"BYOI_DATABASE_URL": "nonsense://"}, [], "unusable database URL"),
         ({"BYOI_DATABASE_URL": "postgresql+psycopg://u:secret@127.0.0.1:1/db"}, [], "cannot open the database"),
+        ({"BYOI_REGISTRY_URL": "ftp://registry.example.com"}, [], "registry_url"),
+        ({"BYOI_REGISTRY_URL": "https://registry.example.com/v2/"}, [], "must be http(s)://host[:port] of a registry"),
+        (
+            {"BYOI_RUNTIME": "kubernetes", "BYOI_REGISTRY_PASSWORD": "secret"},
+            [],
+            "set both BYOI_REGISTRY_USERNAME and BYOI_REGISTRY_PASSWORD, or neither",
+        ),
+        ({"BYOI_RUNTIME": "kubernetes", "BYOI_REGISTRY_AUTH_FILE": "/nonexistent/config.json"}, [], "(BYOI_REGISTRY_AUTH_FILE)"),
+        ({"BYOI_RUNTIME": "kubernetes", "BYOI_REGISTRY_CA_FILE": "/nonexistent/ca.pem"}, [], "(BYOI_REGISTRY_CA_FILE)"),
     ],
 )
 def test_bad_settings_exit_with_a_message(tmp_path, env, flags, expected):

@@ -39,6 +39,7 @@ from byoi.runtime.app_logs import AppLogs
 from byoi.runtime.app_settler import AppSettler
 from byoi.sagemaker import sagemaker_service
 from byoi.services.base_images import BaseImageResolver, DockerResolver, PassThroughResolver
+from byoi.services.registry import RegistryResolver
 from byoi.services.wiring import build_services
 from byoi.settings import DockerMode, RuntimeKind, Settings
 from byoi.store.database import Database
@@ -165,6 +166,24 @@ def app_firewall(settings: Settings) -> None:
         log.warning("could not install the app firewall (%s); see docs/security.md", exc)
 
 
+def base_image_resolver(settings: Settings, client) -> BaseImageResolver:
+    """Where BaseImage resolves: where the runtime gets its images. A cluster pulls from a
+    registry (BYOI_REGISTRY_*); the Docker runtime never pulls, so it runs what its engine holds."""
+    if settings.runtime is RuntimeKind.kubernetes:
+        try:
+            return RegistryResolver.from_settings(
+                settings.registry_url,
+                settings.registry_username,
+                settings.registry_password,
+                settings.registry_auth_file,
+                settings.registry_ca_file,
+                settings.registry_insecure,
+            )
+        except ValueError as exc:
+            raise StartupError(str(exc)) from None
+    return DockerResolver(client) if client else PassThroughResolver()
+
+
 def instance_id(db: Database) -> str:
     """Names the store this byoi serves; processes sharing a database share their apps."""
     url = db.url.render_as_string(hide_password=True)
@@ -196,10 +215,8 @@ def create_app(
     settings: Settings, resolver: BaseImageResolver | None = None, clock: Clock | None = None
 ) -> ByoiApp:
     clock = clock or SystemClock()
-    docker_mode = settings.docker
-    if settings.runtime is RuntimeKind.kubernetes and docker_mode is DockerMode.auto:
-        docker_mode = DockerMode.off  # the cluster pulls BaseImage from its registry, not from a local engine
-    client = docker_client(docker_mode) if resolver is None else None
+    client = docker_client(settings.docker) if resolver is None and settings.runtime is RuntimeKind.docker else None
+    resolver = resolver if resolver is not None else base_image_resolver(settings, client)
     public_url = settings.public_url or f"http://{settings.host}:{settings.port}"
     try:  # it holds the database, gateway.key and app logs: only its owner may enter (byoi.store.files)
         private_dir(settings.data_dir)
@@ -215,7 +232,7 @@ def create_app(
     services = build_services(
         db,
         clock,
-        resolver if resolver is not None else (DockerResolver(client) if client else PassThroughResolver()),
+        resolver,
         transition_seconds=settings.transition_seconds,
         max_images=settings.max_images,
         max_versions_per_image=settings.max_versions_per_image,

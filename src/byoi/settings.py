@@ -13,6 +13,7 @@ import os
 import re
 from enum import Enum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -194,6 +195,29 @@ class Settings(BaseSettings):
         pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
         description="Kubernetes: the namespace byoi's own pods run in. Unset: the apps' namespace.",
     )
+    registry_url: str | None = Field(
+        None,
+        description="With BYOI_RUNTIME=kubernetes: the registry the cluster pulls from, as http(s)://host[:port]. "
+        "BaseImage names without a registry host (team/img:tag) resolve there; ContainerImage is always "
+        "host/repository@sha256:... Default: Docker Hub.",
+    )
+    registry_username: str | None = Field(
+        None, description="User name byoi presents to the registry in BYOI_REGISTRY_URL (with BYOI_REGISTRY_PASSWORD)."
+    )
+    registry_password: str | None = Field(
+        None, description="Password (or token) byoi presents to the registry in BYOI_REGISTRY_URL."
+    )
+    registry_auth_file: Path | None = Field(
+        None,
+        description="A Docker config.json ({\"auths\": {host: {\"auth\": base64(user:password)}}}, the format of a "
+        "Kubernetes dockerconfigjson pull secret) with credentials per registry host.",
+    )
+    registry_ca_file: Path | None = Field(
+        None, description="PEM file of the CA certificates that sign registries' TLS certificates (default: the system's)."
+    )
+    registry_insecure: bool = Field(
+        False, description="Accept any TLS certificate from registries (a test registry only; prefer BYOI_REGISTRY_CA_FILE)."
+    )
     docker: DockerMode = Field(
         DockerMode.auto,
         description="Docker engine use: 'auto' (use one if it answers), 'on' (require one), 'off'.",
@@ -299,6 +323,15 @@ class Settings(BaseSettings):
     @classmethod
     def _tolerations(cls, value: str) -> str:
         parse_tolerations(value)
+        return value
+
+    @field_validator("registry_url")
+    @classmethod
+    def _registry_origin(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/") or parts.query:
+                raise ValueError(f"must be http(s)://host[:port] of a registry, e.g. https://registry.example.com; got {value!r}")
         return value
 
     @field_validator("studio_url")

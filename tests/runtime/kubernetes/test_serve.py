@@ -7,9 +7,18 @@ import time
 import pytest
 
 from tests.conftest import ROLE_ARN, ByoiServer
+from tests.registry import RegistryServer, push_image
 from tests.runtime.kubernetes.fake_api import FakeKubernetes
 
 GATEWAY_IMAGE = "registry.example/byoi-gateway:1"
+
+
+@pytest.fixture
+def registry(tmp_path):
+    """The registry the cluster pulls from (a real docker-registry on loopback), with one image."""
+    server = RegistryServer(tmp_path / "registry", tmp_path / "registry-storage").start()
+    yield server, push_image(server.url, "team/sample", "1")
+    server.stop()
 
 
 @pytest.fixture
@@ -42,8 +51,10 @@ def eventually(condition, what: str, timeout: float = 60):
     return result
 
 
-def test_an_app_made_through_the_api_runs_as_a_pod_with_the_injected_gateway_and_goes_when_deleted(api, fresh_server, tmp_path):
+def test_an_app_made_through_the_api_runs_as_a_pod_with_the_injected_gateway_and_goes_when_deleted(api, registry, fresh_server, tmp_path):
+    server, pushed = registry
     srv = fresh_server(
+        BYOI_REGISTRY_URL=server.url,
         BYOI_DOCKER="auto",  # with the kubernetes runtime: no local engine (BaseImage is the cluster's to pull)
         BYOI_RUNTIME="kubernetes",
         BYOI_KUBERNETES_KUBECONFIG=kubeconfig(api, tmp_path / "kubeconfig"),
@@ -52,7 +63,7 @@ def test_an_app_made_through_the_api_runs_as_a_pod_with_the_injected_gateway_and
     )
     sm = srv.client()
     sm.create_image(ImageName="sample", RoleArn=ROLE_ARN)
-    sm.create_image_version(ImageName="sample", BaseImage="registry.example/sample:1")
+    sm.create_image_version(ImageName="sample", BaseImage="team/sample:1")
     sm.get_waiter("image_version_created").wait(ImageName="sample", WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     sm.create_app_image_config(AppImageConfigName="kg", KernelGatewayImageConfig={"KernelSpecs": [{"Name": "python3"}]})
     custom = [{"ImageName": "sample", "AppImageConfigName": "kg"}]
@@ -75,7 +86,7 @@ def test_an_app_made_through_the_api_runs_as_a_pod_with_the_injected_gateway_and
 
     (name,) = eventually(lambda: api.names("pods"), "the app's pod")
     pod = eventually(lambda: api.get("pods", name) if api.get("secrets", name) else None, "the pod's files")
-    assert pod["spec"]["containers"][0]["image"] == "registry.example/sample:1"
+    assert pod["spec"]["containers"][0]["image"] == f"{server.host}/team/sample@{pushed.digest}"  # resolved in the registry
     assert pod["spec"]["initContainers"][0]["image"] == GATEWAY_IMAGE
     assert pod["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
     assert pod["metadata"]["annotations"]["byoi.app-arn"].endswith("/kernelgateway/default")

@@ -1,0 +1,106 @@
+"""A registry byoi resolves BaseImage in is not trusted with more than the registry protocol: its
+credentials go only to the host they are for, and no answer is buffered beyond a manifest's size.
+(docs/security.md)"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from byoi.services.base_images import BaseImageError
+from byoi.services.registry import MAX_RESPONSE_BYTES, Credentials, Registry, RegistryResolver
+from tests.registry import OCI_MANIFEST
+
+USER, PASSWORD = "byoi-puller", "s3cret-pull"
+
+
+def failure(resolver: RegistryResolver, base_image: str) -> str:
+    with pytest.raises(BaseImageError) as caught:
+        resolver.resolve(base_image)
+    return str(caught.value)
+
+
+class HostileRegistry:
+    """A loopback HTTP server that answers every GET with ``body`` (as a manifest) and records the
+    Authorization headers it was sent."""
+
+    def __init__(self, body: bytes, status: int = 200, headers: dict[str, str] | None = None, challenge: bool = False):
+        self.seen: list[str | None] = []
+        hostile = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                hostile.seen.append(self.headers.get("Authorization"))
+                if challenge and not self.headers.get("Authorization"):
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="hostile"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(status)
+                self.send_header("Content-Type", OCI_MANIFEST)
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value.replace("{port}", str(self.server.server_address[1])))
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_registry_answering_more_than_a_manifest_can_be_is_refused_without_buffering_it():
+    hostile = HostileRegistry(b"{" + b" " * (MAX_RESPONSE_BYTES + 1024 * 1024))
+    try:
+        reason = failure(RegistryResolver(Registry.from_url(f"http://{hostile.host}")), "team/app:1")
+    finally:
+        hostile.close()
+    assert f"http://{hostile.host} answered more than 4 MiB (manifests are at most 4 MiB)" in reason
+
+
+def test_credentials_do_not_follow_a_redirect_to_another_host():
+    """A registry byoi has credentials for redirects the authenticated manifest request to a host
+    it has none for: that host gets no Authorization header."""
+    elsewhere = HostileRegistry(b'{"schemaVersion": 2, "config": {"size": 1}, "layers": []}')
+    location = {"Location": f"http://{elsewhere.host}/v2/team/app/manifests/1"}
+    hostile = HostileRegistry(b"", status=307, headers=location, challenge=True)
+    try:
+        resolver = RegistryResolver(
+            Registry.from_url(f"http://{hostile.host}"), credentials={hostile.host: Credentials(USER, PASSWORD)}
+        )
+        resolver.resolve("team/app:1")
+    finally:
+        hostile.close()
+        elsewhere.close()
+    assert hostile.seen == [None, "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()]
+    assert elsewhere.seen == [None]
+
+
+def test_a_registry_that_asks_for_credentials_gets_none_that_are_for_another_host():
+    """byoi holds credentials for registry.example.com; a registry on another host challenges it."""
+    hostile = HostileRegistry(b"", challenge=True)
+    try:
+        resolver = RegistryResolver(
+            Registry.from_url(f"http://{hostile.host}"),
+            credentials={"registry.example.com": Credentials(USER, PASSWORD)},
+        )
+        reason = failure(resolver, "team/app:1")
+    finally:
+        hostile.close()
+    assert hostile.seen == [None]
+    assert f"the registry {hostile.host} requires authentication and byoi has no credentials for it" in reason
