@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import ROLE_ARN
 from tests.registry import PASSWORD, USER, running_registries
+from tests.runtime.kubernetes.fake_api import FakeKubernetes
 
 
 @pytest.fixture(scope="module")
@@ -17,9 +18,17 @@ def registries(tmp_path_factory):
     yield from running_registries(tmp_path_factory)
 
 
-def test_image_versions_resolve_in_the_registry_or_fail_with_a_reason(fresh_server, registries):
+@pytest.fixture
+def on_a_cluster(tmp_path):
+    """The settings of a byoi on a (fake) cluster: BYOI_RUNTIME=kubernetes and what it needs."""
+    with FakeKubernetes() as api:
+        yield {"BYOI_RUNTIME": "kubernetes", "BYOI_KUBERNETES_KUBECONFIG": api.kubeconfig(tmp_path / "kubeconfig"),
+               "BYOI_KUBERNETES_GATEWAY_IMAGE": "registry.example/byoi-gateway:1"}
+
+
+def test_image_versions_resolve_in_the_registry_or_fail_with_a_reason(fresh_server, registries, on_a_cluster):
     srv = fresh_server(
-        BYOI_RUNTIME="kubernetes",
+        **on_a_cluster,
         BYOI_REGISTRY_URL=registries.basic.url,
         BYOI_REGISTRY_USERNAME=USER,
         BYOI_REGISTRY_PASSWORD=PASSWORD,
@@ -42,11 +51,11 @@ def test_image_versions_resolve_in_the_registry_or_fail_with_a_reason(fresh_serv
     )
 
 
-def test_a_pull_secret_shaped_auth_file_serves_and_wrong_credentials_fail_the_version(fresh_server, registries, tmp_path):
+def test_a_pull_secret_shaped_auth_file_serves_and_wrong_credentials_fail_the_version(fresh_server, registries, tmp_path, on_a_cluster):
     auth_file = tmp_path / "config.json"
     wrong = base64.b64encode(f"{USER}:not-the-password".encode()).decode()
     auth_file.write_text(json.dumps({"auths": {registries.basic.host: {"auth": wrong}}}))
-    srv = fresh_server(BYOI_RUNTIME="kubernetes", BYOI_REGISTRY_URL=registries.basic.url, BYOI_REGISTRY_AUTH_FILE=str(auth_file))
+    srv = fresh_server(**on_a_cluster, BYOI_REGISTRY_URL=registries.basic.url, BYOI_REGISTRY_AUTH_FILE=str(auth_file))
     sm = srv.client()
     sm.create_image(ImageName="team-app", RoleArn=ROLE_ARN)
     sm.create_image_version(ImageName="team-app", BaseImage="team/app:1", ClientToken="c" * 36)

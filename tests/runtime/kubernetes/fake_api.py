@@ -130,6 +130,14 @@ class FakeKubernetes:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
+    def kubeconfig(self, path, namespace: str = "byoi-apps") -> str:
+        """Write a kubeconfig for this API at ``path``; its path, for BYOI_KUBERNETES_KUBECONFIG."""
+        cluster = {"name": "fake", "cluster": {"server": self.url}}
+        context = {"name": "fake", "context": {"cluster": "fake", "user": "fake", "namespace": namespace}}
+        path.write_text(json.dumps({"apiVersion": "v1", "kind": "Config", "current-context": "fake", "clusters": [cluster],
+                                    "users": [{"name": "fake", "user": {"token": "fake"}}], "contexts": [context]}))
+        return str(path)
+
     def __enter__(self) -> FakeKubernetes:
         self._thread.start()
         return self

@@ -1,7 +1,6 @@
 """``BYOI_RUNTIME=kubernetes byoi serve`` with a kubeconfig: apps made through the API become
 pods on the (fake) cluster and go when they are deleted; start-up says what is missing."""
 
-import json
 import time
 
 import pytest
@@ -27,22 +26,6 @@ def api():
         yield fake
 
 
-def kubeconfig(api: FakeKubernetes, path) -> str:
-    path.write_text(
-        json.dumps(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "current-context": "fake",
-                "clusters": [{"name": "fake", "cluster": {"server": api.url}}],
-                "users": [{"name": "fake", "user": {"token": "fake"}}],
-                "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake", "namespace": "byoi-apps"}}],
-            }
-        )
-    )
-    return str(path)
-
-
 def eventually(condition, what: str, timeout: float = 60):
     deadline = time.monotonic() + timeout
     while not (result := condition()):
@@ -57,7 +40,7 @@ def test_an_app_made_through_the_api_runs_as_a_pod_with_the_injected_gateway_and
         BYOI_REGISTRY_URL=server.url,
         BYOI_DOCKER="auto",  # with the kubernetes runtime: no local engine (BaseImage is the cluster's to pull)
         BYOI_RUNTIME="kubernetes",
-        BYOI_KUBERNETES_KUBECONFIG=kubeconfig(api, tmp_path / "kubeconfig"),
+        BYOI_KUBERNETES_KUBECONFIG=api.kubeconfig(tmp_path / "kubeconfig"),
         BYOI_KUBERNETES_GATEWAY_IMAGE=GATEWAY_IMAGE,
         BYOI_KUBERNETES_IMAGE_PULL_SECRETS="regcred",
     )
@@ -100,7 +83,7 @@ def test_an_app_made_through_the_api_runs_as_a_pod_with_the_injected_gateway_and
 
 
 def test_the_kubernetes_runtime_without_a_gateway_image_refuses_to_start(api, tmp_path):
-    srv = ByoiServer(tmp_path / "srv", BYOI_RUNTIME="kubernetes", BYOI_KUBERNETES_KUBECONFIG=kubeconfig(api, tmp_path / "kc"))
+    srv = ByoiServer(tmp_path / "srv", BYOI_RUNTIME="kubernetes", BYOI_KUBERNETES_KUBECONFIG=api.kubeconfig(tmp_path / "kc"))
     with pytest.raises(RuntimeError, match="BYOI_KUBERNETES_GATEWAY_IMAGE"):
         srv.start()
 
