@@ -10,7 +10,12 @@ from botocore.exceptions import ClientError
 from tests.api.test_cloudcontrol import create, failed, patch, properties, remove
 from tests.conftest import ROLE_ARN, error_of
 
-DOMAIN, PROFILE, SPACE, APP = "AWS::SageMaker::Domain", "AWS::SageMaker::UserProfile", "AWS::SageMaker::Space", "AWS::SageMaker::App"
+DOMAIN, PROFILE, SPACE, APP = (
+    "AWS::SageMaker::Domain",
+    "AWS::SageMaker::UserProfile",
+    "AWS::SageMaker::Space",
+    "AWS::SageMaker::App",
+)
 LIFECYCLE = "AWS::SageMaker::StudioLifecycleConfig"
 ARN = "arn:aws:sagemaker:us-east-1:123456789012"
 SCRIPT = base64.b64encode(b"#!/bin/bash\necho hello\n").decode()
@@ -26,7 +31,11 @@ def images(cc, name):
     """An image, its version and an AppImageConfig, made through Cloud Control; the CustomImages entry."""
     create(cc, "AWS::SageMaker::Image", {"ImageName": name, "ImageRoleArn": ROLE_ARN})
     create(cc, "AWS::SageMaker::ImageVersion", {"ImageName": name, "BaseImage": "repo/img:1"})
-    create(cc, "AWS::SageMaker::AppImageConfig", {"AppImageConfigName": name, "KernelGatewayImageConfig": {"KernelSpecs": [{"Name": "python3"}]}})
+    create(
+        cc,
+        "AWS::SageMaker::AppImageConfig",
+        {"AppImageConfigName": name, "KernelGatewayImageConfig": {"KernelSpecs": [{"Name": "python3"}]}},
+    )
     return {"ImageName": name, "AppImageConfigName": name}
 
 
@@ -49,36 +58,73 @@ def identifiers(cc, type_name: str, **model) -> list[str]:
 
 def test_a_whole_studio_stack_is_created_read_listed_updated_and_deleted(cc, sm, images, name):
     # A lifecycle configuration, attached to the domain's JupyterLab apps.
-    done = create(cc, LIFECYCLE, {"StudioLifecycleConfigName": name, "StudioLifecycleConfigContent": SCRIPT, "StudioLifecycleConfigAppType": "JupyterLab", "Tags": [{"Key": "k", "Value": "v"}]})
+    done = create(
+        cc,
+        LIFECYCLE,
+        {
+            "StudioLifecycleConfigName": name,
+            "StudioLifecycleConfigContent": SCRIPT,
+            "StudioLifecycleConfigAppType": "JupyterLab",
+            "Tags": [{"Key": "k", "Value": "v"}],
+        },
+    )
     lifecycle_arn = f"{ARN}:studio-lifecycle-config/{name}"
     assert done["Identifier"] == name
     assert json.loads(done["ResourceModel"]) == {
-        "StudioLifecycleConfigArn": lifecycle_arn, "StudioLifecycleConfigName": name, "StudioLifecycleConfigAppType": "JupyterLab",
-        "StudioLifecycleConfigContent": SCRIPT, "Tags": [{"Key": "k", "Value": "v"}],
+        "StudioLifecycleConfigArn": lifecycle_arn,
+        "StudioLifecycleConfigName": name,
+        "StudioLifecycleConfigAppType": "JupyterLab",
+        "StudioLifecycleConfigContent": SCRIPT,
+        "Tags": [{"Key": "k", "Value": "v"}],
     }
     assert sm.describe_studio_lifecycle_config(StudioLifecycleConfigName=name)["StudioLifecycleConfigAppType"] == "JupyterLab"
 
     # The domain: its id is chosen when it is created, and becomes its identifier.
     jupyterlab = {"LifecycleConfigArns": [lifecycle_arn], "CustomImages": [images]}
-    domain_id = make_domain(cc, images, DefaultSpaceSettings={"ExecutionRole": ROLE_ARN, "JupyterLabAppSettings": jupyterlab}, Tags=[{"Key": "team", "Value": "ml"}])
+    domain_id = make_domain(
+        cc,
+        images,
+        DefaultSpaceSettings={"ExecutionRole": ROLE_ARN, "JupyterLabAppSettings": jupyterlab},
+        Tags=[{"Key": "team", "Value": "ml"}],
+    )
     domain = properties(cc, DOMAIN, domain_id)
     described = sm.describe_domain(DomainId=domain_id)
     assert domain["DomainArn"] == f"{ARN}:domain/{domain_id}" == described["DomainArn"]
     assert (domain["Url"], domain["HomeEfsFileSystemId"]) == (described["Url"], described["HomeEfsFileSystemId"])
-    assert domain["DefaultSpaceSettings"]["JupyterLabAppSettings"] == jupyterlab and domain["Tags"] == [{"Key": "team", "Value": "ml"}]
-    assert described["Status"] == "InService" and described["DefaultUserSettings"]["KernelGatewayAppSettings"]["CustomImages"] == [images]
+    assert domain["DefaultSpaceSettings"]["JupyterLabAppSettings"] == jupyterlab and domain["Tags"] == [
+        {"Key": "team", "Value": "ml"}
+    ]
+    assert described["Status"] == "InService" and described["DefaultUserSettings"]["KernelGatewayAppSettings"][
+        "CustomImages"
+    ] == [images]
     assert domain_id in identifiers(cc, DOMAIN)
 
     # A user profile and a space: compound identifiers, in the schemas' order.
     profile = create(cc, PROFILE, {"DomainId": domain_id, "UserProfileName": "alice", "Tags": [{"Key": "who", "Value": "alice"}]})
     assert profile["Identifier"] == f"alice|{domain_id}"
-    assert properties(cc, PROFILE, f"alice|{domain_id}") == {"DomainId": domain_id, "UserProfileName": "alice", "UserProfileArn": f"{ARN}:user-profile/{domain_id}/alice"}
-    assert sm.list_tags(ResourceArn=f"{ARN}:user-profile/{domain_id}/alice")["Tags"] == [{"Key": "who", "Value": "alice"}]  # write-only Tags
-    space_model = {"DomainId": domain_id, "SpaceName": "lab", "SpaceDisplayName": "Lab", "SpaceSettings": {"AppType": "JupyterLab"}, "OwnershipSettings": {"OwnerUserProfileName": "alice"}, "SpaceSharingSettings": {"SharingType": "Private"}}
+    assert properties(cc, PROFILE, f"alice|{domain_id}") == {
+        "DomainId": domain_id,
+        "UserProfileName": "alice",
+        "UserProfileArn": f"{ARN}:user-profile/{domain_id}/alice",
+    }
+    assert sm.list_tags(ResourceArn=f"{ARN}:user-profile/{domain_id}/alice")["Tags"] == [
+        {"Key": "who", "Value": "alice"}
+    ]  # write-only Tags
+    space_model = {
+        "DomainId": domain_id,
+        "SpaceName": "lab",
+        "SpaceDisplayName": "Lab",
+        "SpaceSettings": {"AppType": "JupyterLab"},
+        "OwnershipSettings": {"OwnerUserProfileName": "alice"},
+        "SpaceSharingSettings": {"SharingType": "Private"},
+    }
     space = create(cc, SPACE, space_model)
     assert space["Identifier"] == f"{domain_id}|lab"
     got = properties(cc, SPACE, f"{domain_id}|lab")
-    assert got["Url"] == sm.describe_space(DomainId=domain_id, SpaceName="lab")["Url"] and got["SpaceArn"] == f"{ARN}:space/{domain_id}/lab"
+    assert (
+        got["Url"] == sm.describe_space(DomainId=domain_id, SpaceName="lab")["Url"]
+        and got["SpaceArn"] == f"{ARN}:space/{domain_id}/lab"
+    )
     assert "SpaceSettings" not in got  # write-only
     assert got["OwnershipSettings"] == {"OwnerUserProfileName": "alice"} and got["SpaceDisplayName"] == "Lab"
     assert sm.describe_space(DomainId=domain_id, SpaceName="lab")["SpaceSettings"] == {"AppType": "JupyterLab"}
@@ -86,12 +132,33 @@ def test_a_whole_studio_stack_is_created_read_listed_updated_and_deleted(cc, sm,
     assert identifiers(cc, SPACE, DomainId=domain_id) == [f"{domain_id}|lab"]
 
     # Updates go through UpdateDomain, UpdateUserProfile and UpdateSpace.
-    patch(cc, PROFILE, f"alice|{domain_id}", [{"op": "add", "path": "/UserSettings", "value": {"JupyterLabAppSettings": jupyterlab}}])
-    assert sm.describe_user_profile(DomainId=domain_id, UserProfileName="alice")["UserSettings"]["JupyterLabAppSettings"] == jupyterlab
-    patch(cc, SPACE, f"{domain_id}|lab", [{"op": "replace", "path": "/SpaceDisplayName", "value": "Lab 2"}, {"op": "add", "path": "/Tags", "value": [{"Key": "s", "Value": "1"}]}])
+    patch(
+        cc,
+        PROFILE,
+        f"alice|{domain_id}",
+        [{"op": "add", "path": "/UserSettings", "value": {"JupyterLabAppSettings": jupyterlab}}],
+    )
+    assert (
+        sm.describe_user_profile(DomainId=domain_id, UserProfileName="alice")["UserSettings"]["JupyterLabAppSettings"]
+        == jupyterlab
+    )
+    patch(
+        cc,
+        SPACE,
+        f"{domain_id}|lab",
+        [
+            {"op": "replace", "path": "/SpaceDisplayName", "value": "Lab 2"},
+            {"op": "add", "path": "/Tags", "value": [{"Key": "s", "Value": "1"}]},
+        ],
+    )
     assert sm.describe_space(DomainId=domain_id, SpaceName="lab")["SpaceDisplayName"] == "Lab 2"
     assert sm.list_tags(ResourceArn=f"{ARN}:space/{domain_id}/lab")["Tags"] == [{"Key": "s", "Value": "1"}]
-    patch(cc, DOMAIN, domain_id, [{"op": "add", "path": "/AppNetworkAccessType", "value": "VpcOnly"}, {"op": "remove", "path": "/Tags"}])
+    patch(
+        cc,
+        DOMAIN,
+        domain_id,
+        [{"op": "add", "path": "/AppNetworkAccessType", "value": "VpcOnly"}, {"op": "remove", "path": "/Tags"}],
+    )
     assert sm.describe_domain(DomainId=domain_id)["AppNetworkAccessType"] == "VpcOnly"
     assert sm.list_tags(ResourceArn=f"{ARN}:domain/{domain_id}")["Tags"] == []
 
@@ -112,8 +179,17 @@ def test_a_whole_studio_stack_is_created_read_listed_updated_and_deleted(cc, sm,
 
 def test_resources_made_through_sagemaker_are_read_as_their_schema_describes(cc, sm, name):
     domain_id = sm.create_domain(
-        DomainName="sm-made", AuthMode="IAM", SubnetIds=["s"], VpcId="v", HomeEfsFileSystemKmsKeyId="key",
-        DefaultUserSettings={"ExecutionRole": ROLE_ARN, "KernelGatewayAppSettings": {"DefaultResourceSpec": {"InstanceType": "ml.t3.medium", "SageMakerImageVersionAlias": "1.0"}}},
+        DomainName="sm-made",
+        AuthMode="IAM",
+        SubnetIds=["s"],
+        VpcId="v",
+        HomeEfsFileSystemKmsKeyId="key",
+        DefaultUserSettings={
+            "ExecutionRole": ROLE_ARN,
+            "KernelGatewayAppSettings": {
+                "DefaultResourceSpec": {"InstanceType": "ml.t3.medium", "SageMakerImageVersionAlias": "1.0"}
+            },
+        },
     )["DomainId"]
     sm.create_user_profile(DomainId=domain_id, UserProfileName="bob", UserSettings={"ExecutionRole": ROLE_ARN})
     domain = properties(cc, DOMAIN, domain_id)
@@ -122,14 +198,22 @@ def test_resources_made_through_sagemaker_are_read_as_their_schema_describes(cc,
     assert domain["DefaultUserSettings"]["KernelGatewayAppSettings"]["DefaultResourceSpec"] == {"InstanceType": "ml.t3.medium"}
     assert properties(cc, PROFILE, f"bob|{domain_id}")["UserSettings"] == {"ExecutionRole": ROLE_ARN}
     # A JSON object of the primary identifier's properties names the resource too.
-    got = cc.get_resource(TypeName=PROFILE, Identifier=json.dumps({"DomainId": domain_id, "UserProfileName": "bob"}))["ResourceDescription"]
+    got = cc.get_resource(TypeName=PROFILE, Identifier=json.dumps({"DomainId": domain_id, "UserProfileName": "bob"}))[
+        "ResourceDescription"
+    ]
     assert got["Identifier"] == f"bob|{domain_id}"
     sm.delete_user_profile(DomainId=domain_id, UserProfileName="bob")
     sm.delete_domain(DomainId=domain_id)
 
 
 def test_identifiers_that_name_nothing_or_are_malformed_are_refused(cc):
-    for type_name, identifier in [(PROFILE, "only-a-name"), (PROFILE, "a|d-000000000000"), (SPACE, "d-x|y|z"), (APP, "a|KernelGateway|d-x"), (DOMAIN, "d-000000000000")]:
+    for type_name, identifier in [
+        (PROFILE, "only-a-name"),
+        (PROFILE, "a|d-000000000000"),
+        (SPACE, "d-x|y|z"),
+        (APP, "a|KernelGateway|d-x"),
+        (DOMAIN, "d-000000000000"),
+    ]:
         with pytest.raises(cc.exceptions.ResourceNotFoundException):
             cc.get_resource(TypeName=type_name, Identifier=identifier)
     for bad in ('{"DomainId": "d-1"}', '{"DomainId": "d-1", "UserProfileName": 3}', "{not json"):
@@ -143,52 +227,111 @@ def test_listing_a_domains_children_needs_the_domain_id(cc, type_name):
     for model in (None, "{}", '{"DomainId": ""}'):
         with pytest.raises(cc.exceptions.InvalidRequestException) as exc:
             cc.list_resources(TypeName=type_name, **({"ResourceModel": model} if model else {}))
-        assert error_of(exc)[1] == f"Missing Or Invalid ResourceModel property in {type_name} list handler request input. Required property: [DomainId]"
+        assert (
+            error_of(exc)[1]
+            == f"Missing Or Invalid ResourceModel property in {type_name} list handler request input. Required property: [DomainId]"
+        )
     assert cc.list_resources(TypeName=type_name, ResourceModel='{"DomainId": "d-000000000000"}')["ResourceDescriptions"] == []
+    if type_name == APP:
+        with pytest.raises(cc.exceptions.InvalidRequestException) as exc:
+            cc.list_resources(TypeName=APP, ResourceModel='{"DomainId": "d-000000000000", "UserProfileName": 7}')
+        assert error_of(exc)[1].endswith("Required property: [UserProfileName]")
 
 
 def test_image_versions_are_listed_per_image(cc):
     with pytest.raises(cc.exceptions.InvalidRequestException) as exc:
         cc.list_resources(TypeName="AWS::SageMaker::ImageVersion")
     assert error_of(exc)[1].endswith("Required property: [ImageName]")
-    assert cc.list_resources(TypeName="AWS::SageMaker::ImageVersion", ResourceModel='{"ImageName": "never-made"}')["ResourceDescriptions"] == []
+    assert (
+        cc.list_resources(TypeName="AWS::SageMaker::ImageVersion", ResourceModel='{"ImageName": "never-made"}')[
+            "ResourceDescriptions"
+        ]
+        == []
+    )
 
 
 def test_create_only_and_read_only_properties_are_not_updatable_even_nested(cc, images):
     rstudio = {"DomainExecutionRoleArn": ROLE_ARN, "DefaultResourceSpec": {"InstanceType": "system"}}
     domain_id = make_domain(cc, images, DomainSettings={"SecurityGroupIds": ["sg-1"], "RStudioServerProDomainSettings": rstudio})
     for ops, pointer in [
-        ([{"op": "replace", "path": "/DomainSettings/RStudioServerProDomainSettings/DefaultResourceSpec/InstanceType", "value": "ml.t3.medium"}], "/properties/DomainSettings/RStudioServerProDomainSettings/DefaultResourceSpec"),
-        ([{"op": "replace", "path": "/DomainSettings", "value": {"SecurityGroupIds": ["sg-1"]}}], "/properties/DomainSettings/RStudioServerProDomainSettings/DefaultResourceSpec"),
+        (
+            [
+                {
+                    "op": "replace",
+                    "path": "/DomainSettings/RStudioServerProDomainSettings/DefaultResourceSpec/InstanceType",
+                    "value": "ml.t3.medium",
+                }
+            ],
+            "/properties/DomainSettings/RStudioServerProDomainSettings/DefaultResourceSpec",
+        ),
+        (
+            [{"op": "replace", "path": "/DomainSettings", "value": {"SecurityGroupIds": ["sg-1"]}}],
+            "/properties/DomainSettings/RStudioServerProDomainSettings/DefaultResourceSpec",
+        ),
         ([{"op": "replace", "path": "/DomainName", "value": "other"}], "/properties/DomainName"),
     ]:
         with pytest.raises(cc.exceptions.NotUpdatableException) as exc:
             cc.update_resource(TypeName=DOMAIN, Identifier=domain_id, PatchDocument=json.dumps(ops))
         assert error_of(exc)[1] == f"Invalid patch update: createOnlyProperties [{pointer}] cannot be updated"
     with pytest.raises(cc.exceptions.NotUpdatableException) as exc:
-        cc.update_resource(TypeName=DOMAIN, Identifier=domain_id, PatchDocument=json.dumps([{"op": "replace", "path": "/Url", "value": "x"}]))
+        cc.update_resource(
+            TypeName=DOMAIN, Identifier=domain_id, PatchDocument=json.dumps([{"op": "replace", "path": "/Url", "value": "x"}])
+        )
     assert "readOnlyProperties [/properties/Url]" in error_of(exc)[1]
     # The rest of DomainSettings goes to UpdateDomain as DomainSettingsForUpdate.
     patch(cc, DOMAIN, domain_id, [{"op": "replace", "path": "/DomainSettings/SecurityGroupIds", "value": ["sg-2"]}])
     assert properties(cc, DOMAIN, domain_id)["DomainSettings"]["SecurityGroupIds"] == ["sg-2"]
     with pytest.raises(cc.exceptions.NotUpdatableException):
-        cc.update_resource(TypeName=PROFILE, Identifier=f"a|{domain_id}", PatchDocument=json.dumps([{"op": "add", "path": "/Tags", "value": []}]))
+        cc.update_resource(
+            TypeName=PROFILE, Identifier=f"a|{domain_id}", PatchDocument=json.dumps([{"op": "add", "path": "/Tags", "value": []}])
+        )
     remove(cc, DOMAIN, domain_id)
 
 
 def test_sagemaker_rules_fail_requests_with_handler_error_codes(cc, images):
     domain_id = make_domain(cc, images)
-    bad_image = {"DomainId": domain_id, "UserProfileName": "u", "UserSettings": {"KernelGatewayAppSettings": {"CustomImages": [{"ImageName": "never-made", "AppImageConfigName": "x"}]}}}
+    bad_image = {
+        "DomainId": domain_id,
+        "UserProfileName": "u",
+        "UserSettings": {"KernelGatewayAppSettings": {"CustomImages": [{"ImageName": "never-made", "AppImageConfigName": "x"}]}},
+    }
     final = failed(cc, cc.create_resource(TypeName=PROFILE, DesiredState=json.dumps(bad_image))["ProgressEvent"])
     assert final["ErrorCode"] == "InvalidRequest" and "Image never-made does not exist" in final["StatusMessage"]
     create(cc, PROFILE, {"DomainId": domain_id, "UserProfileName": "u"})
-    again = failed(cc, cc.create_resource(TypeName=PROFILE, DesiredState=json.dumps({"DomainId": domain_id, "UserProfileName": "u"}))["ProgressEvent"])
+    again = failed(
+        cc,
+        cc.create_resource(TypeName=PROFILE, DesiredState=json.dumps({"DomainId": domain_id, "UserProfileName": "u"}))[
+            "ProgressEvent"
+        ],
+    )
     assert again["ErrorCode"] == "AlreadyExists"
-    no_domain = failed(cc, cc.create_resource(TypeName=SPACE, DesiredState=json.dumps({"DomainId": "d-000000000000", "SpaceName": "s"}))["ProgressEvent"])
+    no_domain = failed(
+        cc,
+        cc.create_resource(TypeName=SPACE, DesiredState=json.dumps({"DomainId": "d-000000000000", "SpaceName": "s"}))[
+            "ProgressEvent"
+        ],
+    )
     assert no_domain["ErrorCode"] == "NotFound"
-    invalid = failed(cc, cc.create_resource(TypeName=DOMAIN, DesiredState=json.dumps({"DomainName": "x", "AuthMode": "Password", "DefaultUserSettings": {}}))["ProgressEvent"])
+    invalid = failed(
+        cc,
+        cc.create_resource(
+            TypeName=DOMAIN, DesiredState=json.dumps({"DomainName": "x", "AuthMode": "Password", "DefaultUserSettings": {}})
+        )["ProgressEvent"],
+    )
     assert invalid["ErrorCode"] == "InvalidRequest" and "#/AuthMode" in invalid["StatusMessage"]
-    script = failed(cc, cc.create_resource(TypeName=LIFECYCLE, DesiredState=json.dumps({"StudioLifecycleConfigName": "s", "StudioLifecycleConfigContent": "not base64!", "StudioLifecycleConfigAppType": "JupyterLab"}))["ProgressEvent"])
+    script = failed(
+        cc,
+        cc.create_resource(
+            TypeName=LIFECYCLE,
+            DesiredState=json.dumps(
+                {
+                    "StudioLifecycleConfigName": "s",
+                    "StudioLifecycleConfigContent": "not base64!",
+                    "StudioLifecycleConfigAppType": "JupyterLab",
+                }
+            ),
+        )["ProgressEvent"],
+    )
     assert script["ErrorCode"] == "InvalidRequest" and "base64" in script["StatusMessage"]
     remove(cc, PROFILE, f"u|{domain_id}")
     remove(cc, DOMAIN, domain_id)
@@ -200,7 +343,14 @@ def test_an_app_without_a_container_runtime_fails_to_stabilize_and_can_be_delete
     sm.create_space(DomainId=domain_id, SpaceName="sp")
     spec = {"SageMakerImageArn": f"{ARN}:image/{name}", "InstanceType": "ml.t3.medium"}
     sm.create_app(DomainId=domain_id, SpaceName="sp", AppType="KernelGateway", AppName="of-a-space", ResourceSpec=spec)
-    model = {"DomainId": domain_id, "UserProfileName": "alice", "AppType": "KernelGateway", "AppName": "default", "ResourceSpec": spec, "Tags": [{"Key": "a", "Value": "b"}]}
+    model = {
+        "DomainId": domain_id,
+        "UserProfileName": "alice",
+        "AppType": "KernelGateway",
+        "AppName": "default",
+        "ResourceSpec": spec,
+        "Tags": [{"Key": "a", "Value": "b"}],
+    }
     event = cc.create_resource(TypeName=APP, DesiredState=json.dumps(model))["ProgressEvent"]
     identifier = f"default|KernelGateway|{domain_id}|alice"
     assert event["Identifier"] == identifier  # known before the app exists
@@ -213,15 +363,36 @@ def test_an_app_without_a_container_runtime_fails_to_stabilize_and_can_be_delete
     assert identifiers(cc, APP, DomainId=domain_id) == [identifier]
     assert identifiers(cc, APP, DomainId=domain_id, UserProfileName="nobody") == []
     # An update changes the tags, and ends as the app stands: still Failed.
-    tagged = cc.update_resource(TypeName=APP, Identifier=identifier, PatchDocument=json.dumps([{"op": "replace", "path": "/Tags/0/Value", "value": "c"}]))
+    tagged = cc.update_resource(
+        TypeName=APP, Identifier=identifier, PatchDocument=json.dumps([{"op": "replace", "path": "/Tags/0/Value", "value": "c"}])
+    )
     assert failed(cc, tagged["ProgressEvent"])["ErrorCode"] == "NotStabilized"
     assert sm.list_tags(ResourceArn=app["AppArn"])["Tags"] == [{"Key": "a", "Value": "c"}]
     with pytest.raises(cc.exceptions.NotUpdatableException):
-        cc.update_resource(TypeName=APP, Identifier=identifier, PatchDocument=json.dumps([{"op": "replace", "path": "/ResourceSpec/InstanceType", "value": "ml.t3.large"}]))
+        cc.update_resource(
+            TypeName=APP,
+            Identifier=identifier,
+            PatchDocument=json.dumps([{"op": "replace", "path": "/ResourceSpec/InstanceType", "value": "ml.t3.large"}]),
+        )
     remove(cc, APP, identifier)
-    assert sm.describe_app(DomainId=domain_id, UserProfileName="alice", AppType="KernelGateway", AppName="default")["Status"] == "Deleted"
+    assert (
+        sm.describe_app(DomainId=domain_id, UserProfileName="alice", AppType="KernelGateway", AppName="default")["Status"]
+        == "Deleted"
+    )
     assert identifiers(cc, APP, DomainId=domain_id) == []  # Deleted apps are gone for Cloud Control
-    unattached = failed(cc, cc.create_resource(TypeName=APP, DesiredState=json.dumps({**model, "AppName": "other", "ResourceSpec": {"SageMakerImageArn": f"{ARN}:image/never-made", "InstanceType": "ml.t3.medium"}}))["ProgressEvent"])
+    unattached = failed(
+        cc,
+        cc.create_resource(
+            TypeName=APP,
+            DesiredState=json.dumps(
+                {
+                    **model,
+                    "AppName": "other",
+                    "ResourceSpec": {"SageMakerImageArn": f"{ARN}:image/never-made", "InstanceType": "ml.t3.medium"},
+                }
+            ),
+        )["ProgressEvent"],
+    )
     assert unattached["ErrorCode"] == "InvalidRequest" and "does not exist" in unattached["StatusMessage"]
 
 
@@ -232,7 +403,11 @@ def test_list_resources_pages_oldest_first(fresh_server):
     names = [f"user-{i}" for i in range(5)]
     for user in names:
         sm.create_user_profile(DomainId=domain_id, UserProfileName=user)
-    pages = list(cc.get_paginator("list_resources").paginate(TypeName=PROFILE, ResourceModel=json.dumps({"DomainId": domain_id}), PaginationConfig={"PageSize": 2}))
+    pages = list(
+        cc.get_paginator("list_resources").paginate(
+            TypeName=PROFILE, ResourceModel=json.dumps({"DomainId": domain_id}), PaginationConfig={"PageSize": 2}
+        )
+    )
     assert [len(p["ResourceDescriptions"]) for p in pages] == [2, 2, 1]
     assert [d["Identifier"] for p in pages for d in p["ResourceDescriptions"]] == [f"{u}|{domain_id}" for u in names]
     assert json.loads(pages[0]["ResourceDescriptions"][0]["Properties"])["UserProfileName"] == "user-0"
@@ -248,12 +423,19 @@ def test_list_resources_pages_oldest_first(fresh_server):
 def test_domains_settle_before_their_requests_succeed(fresh_server):
     srv = fresh_server(BYOI_TRANSITION_SECONDS="0.5")
     cc, sm = srv.client("cloudcontrol"), srv.client()
-    event = cc.create_resource(TypeName=DOMAIN, DesiredState=json.dumps({"DomainName": "slow", "AuthMode": "IAM", "DefaultUserSettings": {"ExecutionRole": ROLE_ARN}}))["ProgressEvent"]
-    cc.get_waiter("resource_request_success").wait(RequestToken=event["RequestToken"], WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    event = cc.create_resource(
+        TypeName=DOMAIN,
+        DesiredState=json.dumps({"DomainName": "slow", "AuthMode": "IAM", "DefaultUserSettings": {"ExecutionRole": ROLE_ARN}}),
+    )["ProgressEvent"]
+    cc.get_waiter("resource_request_success").wait(
+        RequestToken=event["RequestToken"], WaiterConfig={"Delay": 0.2, "MaxAttempts": 50}
+    )
     domain_id = cc.get_resource_request_status(RequestToken=event["RequestToken"])["ProgressEvent"]["Identifier"]
     assert sm.describe_domain(DomainId=domain_id)["Status"] == "InService"  # success waited for Pending to end
     gone = cc.delete_resource(TypeName=DOMAIN, Identifier=domain_id)["ProgressEvent"]
-    cc.get_waiter("resource_request_success").wait(RequestToken=gone["RequestToken"], WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    cc.get_waiter("resource_request_success").wait(
+        RequestToken=gone["RequestToken"], WaiterConfig={"Delay": 0.2, "MaxAttempts": 50}
+    )
     with pytest.raises(sm.exceptions.ResourceNotFound):
         sm.describe_domain(DomainId=domain_id)  # success waited for Deleting to end
 
@@ -269,13 +451,28 @@ def studio(fresh_server, test_images, studio_domains):
 def test_an_app_created_through_cloud_control_reaches_in_service(studio):
     srv, sm, domain_id, _ = studio
     cc = srv.client("cloudcontrol")
-    model = {"DomainId": domain_id, "UserProfileName": "alice", "AppType": "KernelGateway", "AppName": "default",
-             "ResourceSpec": {"SageMakerImageArn": f"{ARN}:image/sample", "InstanceType": "ml.t3.medium"}}
+    model = {
+        "DomainId": domain_id,
+        "UserProfileName": "alice",
+        "AppType": "KernelGateway",
+        "AppName": "default",
+        "ResourceSpec": {"SageMakerImageArn": f"{ARN}:image/sample", "InstanceType": "ml.t3.medium"},
+    }
     event = cc.create_resource(TypeName=APP, DesiredState=json.dumps(model))["ProgressEvent"]
-    cc.get_waiter("resource_request_success").wait(RequestToken=event["RequestToken"], WaiterConfig={"Delay": 1, "MaxAttempts": 180})
-    assert sm.describe_app(DomainId=domain_id, UserProfileName="alice", AppType="KernelGateway", AppName="default")["Status"] == "InService"
+    cc.get_waiter("resource_request_success").wait(
+        RequestToken=event["RequestToken"], WaiterConfig={"Delay": 1, "MaxAttempts": 180}
+    )
+    assert (
+        sm.describe_app(DomainId=domain_id, UserProfileName="alice", AppType="KernelGateway", AppName="default")["Status"]
+        == "InService"
+    )
     done = cc.get_resource_request_status(RequestToken=event["RequestToken"])["ProgressEvent"]
     assert json.loads(done["ResourceModel"])["AppArn"] == f"{ARN}:app/{domain_id}/alice/kernelgateway/default"
     gone = cc.delete_resource(TypeName=APP, Identifier=event["Identifier"])["ProgressEvent"]
-    cc.get_waiter("resource_request_success").wait(RequestToken=gone["RequestToken"], WaiterConfig={"Delay": 1, "MaxAttempts": 120})
-    assert sm.describe_app(DomainId=domain_id, UserProfileName="alice", AppType="KernelGateway", AppName="default")["Status"] == "Deleted"
+    cc.get_waiter("resource_request_success").wait(
+        RequestToken=gone["RequestToken"], WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+    )
+    assert (
+        sm.describe_app(DomainId=domain_id, UserProfileName="alice", AppType="KernelGateway", AppName="default")["Status"]
+        == "Deleted"
+    )

@@ -126,12 +126,20 @@ def test_compound_identifiers_follow_the_schemas_order():
 def test_projection_keeps_what_the_schema_describes():
     domain = ResourceSchema.load("AWS::SageMaker::Domain")
     model = {
-        "DomainName": "d", "HomeEfsFileSystemKmsKeyId": "k",
-        "DefaultUserSettings": {"ExecutionRole": "r", "CustomPosixUserConfig": {"Uid": 1, "Gid": 2}, "Unknown": 1,
-                                "JupyterLabAppSettings": {"CustomImages": [{"ImageName": "i", "AppImageConfigName": "c", "X": 1}]}},
+        "DomainName": "d",
+        "HomeEfsFileSystemKmsKeyId": "k",
+        "DefaultUserSettings": {
+            "ExecutionRole": "r",
+            "CustomPosixUserConfig": {"Uid": 1, "Gid": 2},
+            "Unknown": 1,
+            "JupyterLabAppSettings": {"CustomImages": [{"ImageName": "i", "AppImageConfigName": "c", "X": 1}]},
+        },
     }
     assert domain.project(model) == {
         "DomainName": "d",
-        "DefaultUserSettings": {"ExecutionRole": "r", "CustomPosixUserConfig": {"Uid": 1, "Gid": 2},
-                                "JupyterLabAppSettings": {"CustomImages": [{"ImageName": "i", "AppImageConfigName": "c"}]}},
+        "DefaultUserSettings": {
+            "ExecutionRole": "r",
+            "CustomPosixUserConfig": {"Uid": 1, "Gid": 2},
+            "JupyterLabAppSettings": {"CustomImages": [{"ImageName": "i", "AppImageConfigName": "c"}]},
+        },
     }

@@ -1,9 +1,14 @@
 """Settling finishes transitional states when due, and only then."""
 
+import asyncio
+import contextlib
+import threading
+
 import pytest
 
 from byoi.aws.protocol import Scope
 from byoi.services.base_images import BaseImageError
+from byoi.services.settling import Settling
 from byoi.services.wiring import build_services
 from byoi.store.database import Database
 
@@ -73,12 +78,6 @@ def test_a_new_process_finishes_what_an_old_one_left(world, tmp_path):
 def test_a_background_kind_changed_inside_a_pass_wakes_the_background_task():
     """Cloud Control creating an app: the request settler runs inside an API call's pass, and the
     app it records is the background (runtime) settler's to start."""
-    import asyncio
-    import contextlib
-    import threading
-
-    from byoi.services.settling import Settling
-
     settling = Settling(transition_seconds=0)
     ran = []
 

@@ -276,6 +276,7 @@ class CloudControlService:
         handler = self.handler(type_name)
         filter_model = parse_json_object(resource_model, "ResourceModel") if resource_model else {}
         missing = [n for n in handler.list_requires if not isinstance(filter_model.get(n), str) or not filter_model[n]]
+        missing += [n for n in handler.list_filters if n in filter_model and not isinstance(filter_model[n], str)]
         if missing:
             raise InvalidRequestException(
                 f"Missing Or Invalid ResourceModel property in {type_name} list handler request input. "

@@ -17,7 +17,8 @@ Handler contract:
   of (identifier, model) pairs, oldest first: it reads one keyset page of rows
   through the SageMaker service's own List (``byoi.store.listing``) and builds
   models for that page only. ``list_requires`` names the ResourceModel
-  properties a child type's ListResources needs (its parent's identifier).
+  properties a child type's ListResources needs (its parent's identifier),
+  ``list_filters`` those it may narrow the list with.
 
 Identifiers are the schema's primary identifier: one property's value, or the
 values of a compound identifier joined with ``|`` in the schema's order
@@ -109,6 +110,7 @@ class TaggedResource:
     """Shared tag handling for the types whose schema has ``Tags``."""
 
     list_requires: tuple[str, ...] = ()
+    list_filters: tuple[str, ...] = ()
 
     def __init__(self, services: Services):
         self.services = services
@@ -214,6 +216,7 @@ class ImageResource(TaggedResource):
 class ImageVersionResource:
     schema = ResourceSchema.load("AWS::SageMaker::ImageVersion")
     list_requires = ("ImageName",)
+    list_filters = ()
 
     def __init__(self, services: Services):
         self.services = services
@@ -497,7 +500,8 @@ class DomainResource(TaggedResource):
             )
             if fixed:
                 raise ValidationException(f"DomainSettings.{fixed[0]} cannot be changed: UpdateDomain has no such member")
-            changes["DomainSettingsForUpdate"] = {self.SETTINGS_FOR_UPDATE[k]: v for k, v in settings.items()}
+            changed = {k: v for k, v in settings.items() if v != before.get(k)}
+            changes["DomainSettingsForUpdate"] = {self.SETTINGS_FOR_UPDATE[k]: v for k, v in changed.items()}
         if changes:
             p = sagemaker_params("UpdateDomain", {"DomainId": identifier, **changes})
             self.services.domains.update(scope, identifier, {k: v for k, v in p.items() if k != "DomainId"})
@@ -599,6 +603,7 @@ class AppResource(TaggedResource):
 
     schema = ResourceSchema.load("AWS::SageMaker::App")
     list_requires = ("DomainId",)
+    list_filters = ("UserProfileName",)
     MEMBERS = ("DomainId", "UserProfileName", "AppType", "AppName", "ResourceSpec", "RecoveryMode", "Tags")
 
     def planned_identifier(self, scope: Scope, model: dict) -> str | None:
