@@ -476,3 +476,29 @@ def test_an_app_created_through_cloud_control_reaches_in_service(studio):
         sm.describe_app(DomainId=domain_id, UserProfileName="alice", AppType="KernelGateway", AppName="default")["Status"]
         == "Deleted"
     )
+
+
+def test_another_regions_studio_is_out_of_reach(cc, server, sm, images):
+    """Scope is the account and region of the request: identifiers of another region's domain,
+    members and apps name nothing, whatever operation tries them."""
+    domain_id = make_domain(cc, images)
+    create(cc, PROFILE, {"DomainId": domain_id, "UserProfileName": "alice"})
+    other = server.client("cloudcontrol", region="eu-west-1")
+    for type_name, identifier in [(DOMAIN, domain_id), (PROFILE, f"alice|{domain_id}")]:
+        with pytest.raises(other.exceptions.ResourceNotFoundException):
+            other.get_resource(TypeName=type_name, Identifier=identifier)
+        with pytest.raises(other.exceptions.ResourceNotFoundException):
+            other.update_resource(TypeName=type_name, Identifier=identifier, PatchDocument="[]")
+        assert (
+            failed(other, other.delete_resource(TypeName=type_name, Identifier=identifier)["ProgressEvent"])["ErrorCode"]
+            == "NotFound"
+        )
+    assert domain_id not in identifiers(other, DOMAIN)
+    assert identifiers(other, PROFILE, DomainId=domain_id) == []
+    stray = other.create_resource(
+        TypeName=PROFILE, DesiredState=json.dumps({"DomainId": domain_id, "UserProfileName": "mallory"})
+    )
+    assert failed(other, stray["ProgressEvent"])["ErrorCode"] == "NotFound"
+    assert identifiers(cc, PROFILE, DomainId=domain_id) == [f"alice|{domain_id}"]  # untouched
+    remove(cc, PROFILE, f"alice|{domain_id}")
+    remove(cc, DOMAIN, domain_id)
