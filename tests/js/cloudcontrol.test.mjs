@@ -94,3 +94,38 @@ test("create-only properties are not updatable", async () => {
   assert.equal(error.name, "NotUpdatableException");
   await remove("AWS::SageMaker::Domain", domain.Identifier);
 });
+
+test("an app is created, read, listed and deleted (the test server has no container runtime: it ends Failed)", async () => {
+  const name = uniqueName();
+  await create("AWS::SageMaker::Image", { ImageName: name, ImageRoleArn: ROLE_ARN });
+  await create("AWS::SageMaker::ImageVersion", { ImageName: name, BaseImage: "repo/img:1" });
+  await create("AWS::SageMaker::AppImageConfig", { AppImageConfigName: name, KernelGatewayImageConfig: { KernelSpecs: [{ Name: "python3" }] } });
+  const domain = await create("AWS::SageMaker::Domain", {
+    DomainName: name, AuthMode: "IAM",
+    DefaultUserSettings: { ExecutionRole: ROLE_ARN, KernelGatewayAppSettings: { CustomImages: [{ ImageName: name, AppImageConfigName: name }] } },
+  });
+  const domainId = domain.Identifier;
+  await create("AWS::SageMaker::UserProfile", { DomainId: domainId, UserProfileName: "alice" });
+  const { ProgressEvent } = await cc.send(new CreateResourceCommand({
+    TypeName: "AWS::SageMaker::App",
+    DesiredState: JSON.stringify({
+      DomainId: domainId, UserProfileName: "alice", AppType: "KernelGateway", AppName: "default",
+      ResourceSpec: { SageMakerImageArn: `${ARN}:image/${name}`, InstanceType: "ml.t3.medium" },
+    }),
+  }));
+  const identifier = `default|KernelGateway|${domainId}|alice`;
+  assert.equal(ProgressEvent.Identifier, identifier);
+  await rejection(waitUntilResourceRequestSuccess(  // the waiter stops at FAILED
+    { client: cc, minDelay: 1, maxDelay: 1, maxWaitTime: 60 }, { RequestToken: ProgressEvent.RequestToken },
+  ));
+  const final = (await cc.send(new GetResourceRequestStatusCommand({ RequestToken: ProgressEvent.RequestToken }))).ProgressEvent;
+  assert.equal(final.ErrorCode, "NotStabilized");
+  assert.match(final.StatusMessage, /no container runtime/);
+  const app = await get("AWS::SageMaker::App", identifier);
+  assert.equal(app.AppArn, `${ARN}:app/${domainId}/alice/kernelgateway/default`);
+  assert.deepEqual(await identifiers("AWS::SageMaker::App", { DomainId: domainId }), [identifier]);
+  await remove("AWS::SageMaker::App", identifier);
+  assert.deepEqual(await identifiers("AWS::SageMaker::App", { DomainId: domainId }), []);
+  await remove("AWS::SageMaker::UserProfile", `alice|${domainId}`);
+  await remove("AWS::SageMaker::Domain", domainId);
+});
