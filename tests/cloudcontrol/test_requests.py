@@ -7,7 +7,7 @@ import pytest
 from byoi.aws.protocol import Scope
 from byoi.cloudcontrol.errors import ClientTokenConflictException, RequestTokenNotFoundException
 from byoi.cloudcontrol.requests import CloudControlService, patch_paths
-from byoi.cloudcontrol.resources import resource_types
+from byoi.cloudcontrol.resources import DomainResource, resource_types
 from byoi.cloudcontrol.schema import ResourceSchema
 from byoi.cloudcontrol.settler import RequestSettler
 from byoi.services.base_images import PassThroughResolver
@@ -143,3 +143,9 @@ def test_projection_keeps_what_the_schema_describes():
             "JupyterLabAppSettings": {"CustomImages": [{"ImageName": "i", "AppImageConfigName": "c"}]},
         },
     }
+
+
+def test_every_domain_settings_member_of_the_schema_can_go_to_update_domain():
+    document = ResourceSchema.load("AWS::SageMaker::Domain").document
+    settings = document["definitions"][document["properties"]["DomainSettings"]["$ref"].rsplit("/", 1)[1]]
+    assert set(settings["properties"]) <= set(DomainResource.SETTINGS_FOR_UPDATE)
