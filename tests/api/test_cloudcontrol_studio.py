@@ -160,6 +160,9 @@ def test_a_whole_studio_stack_is_created_read_listed_updated_and_deleted(cc, sm,
         [{"op": "add", "path": "/AppNetworkAccessType", "value": "VpcOnly"}, {"op": "remove", "path": "/Tags"}],
     )
     assert sm.describe_domain(DomainId=domain_id)["AppNetworkAccessType"] == "VpcOnly"
+    # UpdateDomain cannot remove a member: a property the patch removes keeps its value.
+    patch(cc, DOMAIN, domain_id, [{"op": "remove", "path": "/AppNetworkAccessType"}])
+    assert properties(cc, DOMAIN, domain_id)["AppNetworkAccessType"] == "VpcOnly"
     assert sm.list_tags(ResourceArn=f"{ARN}:domain/{domain_id}")["Tags"] == []
 
     # The lifecycle config is attached: deleting it fails as DeleteStudioLifecycleConfig does.
