@@ -1,4 +1,4 @@
-"""ListAppImageConfigs page latency as the number of AppImageConfigs grows.
+"""ListAppImageConfigs (and Cloud Control ListResources) page latency as the number of AppImageConfigs grows.
 
 Reproduce (after `pip install -e '.[test]'`):
 
@@ -10,7 +10,9 @@ many AppImageConfigs, inserted straight into its database in one transaction
 boto3 client times ``--calls`` ListAppImageConfigs calls (MaxResults 10) for
 each sort key and order, for the first page and for a page deep in the
 listing (resumed from a NextToken saved halfway through), plus a NameContains
-filter. Prints p50/p99 in milliseconds per size as a Markdown table.
+filter, and Cloud Control's ListResources of ``AWS::SageMaker::AppImageConfig``
+(first and middle page, MaxResults 10, full models). Prints p50/p99 in
+milliseconds per size as a Markdown table.
 """
 
 from __future__ import annotations
@@ -95,6 +97,16 @@ def measure(size: int, calls: int) -> dict[str, tuple[float, float]]:
                         lambda query=query, token=token: sm.list_app_image_configs(MaxResults=10, NextToken=token, **query), calls
                     )
         results["NameContains '00042' (scans)"] = timed(lambda: sm.list_app_image_configs(MaxResults=10, NameContains="00042"), calls)
+        cc = server.client("cloudcontrol")
+        resources = {"TypeName": "AWS::SageMaker::AppImageConfig"}
+        results["Cloud Control ListResources, first page"] = timed(lambda: cc.list_resources(MaxResults=10, **resources), calls)
+        token = None
+        for _ in range(max(1, size // 200)):
+            token = cc.list_resources(MaxResults=100, **resources, **({"NextToken": token} if token else {})).get("NextToken")
+        if token and size > 100:
+            results["Cloud Control ListResources, middle page"] = timed(
+                lambda: cc.list_resources(MaxResults=10, NextToken=token, **resources), calls
+            )
     finally:
         server.stop()
     return results

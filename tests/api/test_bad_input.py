@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from byoi.aws.model import operation_model
+from byoi.cloudcontrol.schema import SCHEMA_FILES, ResourceSchema
 from byoi.sagemaker import sagemaker_service
 
 
@@ -151,12 +152,10 @@ def test_unimplemented_sagemaker_operations_say_so(server):
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
 
 
-@pytest.mark.parametrize("type_name", ["AWS::SageMaker::Image", "AWS::SageMaker::ImageVersion", "AWS::SageMaker::AppImageConfig"])
+@pytest.mark.parametrize("type_name", sorted(SCHEMA_FILES))
 def test_generated_resource_models_end_in_a_clean_outcome(server, type_name):
     """Random models built from the schema's property names: each request ends
     SUCCESS or FAILED with a modeled ErrorCode, never InternalFailure (a bug)."""
-    from byoi.cloudcontrol.schema import ResourceSchema
-
     cc = server.client("cloudcontrol")
     names = sorted(ResourceSchema.load(type_name).document["properties"])
     models = st.dictionaries(st.sampled_from(names), json_values, max_size=6)

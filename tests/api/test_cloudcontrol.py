@@ -19,7 +19,16 @@ def cc(server):
 def create(cc, type_name: str, model: dict, **kwargs) -> dict:
     """Create and wait for success; the final ProgressEvent."""
     event = cc.create_resource(TypeName=type_name, DesiredState=json.dumps(model), **kwargs)["ProgressEvent"]
-    cc.get_waiter("resource_request_success").wait(RequestToken=event["RequestToken"], WaiterConfig=WAIT)
+    return succeeded(cc, event)
+
+
+def succeeded(cc, event: dict) -> dict:
+    """Wait for the request to succeed (a failure shows its ErrorCode and StatusMessage); its final ProgressEvent."""
+    try:
+        cc.get_waiter("resource_request_success").wait(RequestToken=event["RequestToken"], WaiterConfig=WAIT)
+    except WaiterError as exc:
+        final = exc.last_response.get("ProgressEvent", {})
+        raise AssertionError(f"{final.get('OperationStatus')}: {final.get('ErrorCode')}: {final.get('StatusMessage')}") from None
     return cc.get_resource_request_status(RequestToken=event["RequestToken"])["ProgressEvent"]
 
 
@@ -29,13 +38,12 @@ def properties(cc, type_name: str, identifier: str) -> dict:
 
 def patch(cc, type_name: str, identifier: str, ops: list) -> dict:
     event = cc.update_resource(TypeName=type_name, Identifier=identifier, PatchDocument=json.dumps(ops))["ProgressEvent"]
-    cc.get_waiter("resource_request_success").wait(RequestToken=event["RequestToken"], WaiterConfig=WAIT)
+    succeeded(cc, event)
     return event
 
 
 def remove(cc, type_name: str, identifier: str) -> None:
-    event = cc.delete_resource(TypeName=type_name, Identifier=identifier)["ProgressEvent"]
-    cc.get_waiter("resource_request_success").wait(RequestToken=event["RequestToken"], WaiterConfig=WAIT)
+    succeeded(cc, cc.delete_resource(TypeName=type_name, Identifier=identifier)["ProgressEvent"])
     with pytest.raises(cc.exceptions.ResourceNotFoundException):
         cc.get_resource(TypeName=type_name, Identifier=identifier)
 

@@ -46,3 +46,34 @@ def test_cli_image_version_and_errors(cc, sm, name):
     assert "TypeNotFoundException" in stderr
     requests = cc("list-resource-requests", "--resource-request-status-filter", "Operations=CREATE,OperationStatuses=SUCCESS")
     assert event["RequestToken"] in [e["RequestToken"] for e in requests["ResourceRequestStatusSummaries"]]
+
+
+def test_cli_studio_domain_and_user_profile(cc, name):
+    def done(event: dict) -> dict:
+        cc("wait", "resource-request-success", "--request-token", event["RequestToken"])
+        return cc("get-resource-request-status", "--request-token", event["RequestToken"])["ProgressEvent"]
+
+    domain = {"DomainName": name, "AuthMode": "IAM", "DefaultUserSettings": {"ExecutionRole": ROLE_ARN}}
+    domain_id = done(cc("create-resource", "--type-name", "AWS::SageMaker::Domain", "--desired-state", json.dumps(domain))["ProgressEvent"])["Identifier"]
+    profile = done(cc("create-resource", "--type-name", "AWS::SageMaker::UserProfile", "--desired-state", json.dumps({"DomainId": domain_id, "UserProfileName": "cli"}))["ProgressEvent"])
+    assert profile["Identifier"] == f"cli|{domain_id}"
+    listed = cc("list-resources", "--type-name", "AWS::SageMaker::UserProfile", "--resource-model", json.dumps({"DomainId": domain_id}))
+    assert [d["Identifier"] for d in listed["ResourceDescriptions"]] == [f"cli|{domain_id}"]
+    stderr = cc("list-resources", "--type-name", "AWS::SageMaker::UserProfile", expect_error=True)
+    assert "InvalidRequestException" in stderr and "Required property: [DomainId]" in stderr
+    space = {"DomainId": domain_id, "SpaceName": "lab", "SpaceDisplayName": "Lab", "SpaceSettings": {"AppType": "JupyterLab"}}
+    assert done(cc("create-resource", "--type-name", "AWS::SageMaker::Space", "--desired-state", json.dumps(space))["ProgressEvent"])["Identifier"] == f"{domain_id}|lab"
+    renamed = json.dumps([{"op": "replace", "path": "/SpaceDisplayName", "value": "cli lab"}])
+    done(cc("update-resource", "--type-name", "AWS::SageMaker::Space", "--identifier", f"{domain_id}|lab", "--patch-document", renamed)["ProgressEvent"])
+    got = json.loads(cc("get-resource", "--type-name", "AWS::SageMaker::Space", "--identifier", f"{domain_id}|lab")["ResourceDescription"]["Properties"])
+    assert got["SpaceDisplayName"] == "cli lab" and "SpaceSettings" not in got
+    script = {"StudioLifecycleConfigName": name, "StudioLifecycleConfigContent": "ZWNobyBjbGkK", "StudioLifecycleConfigAppType": "CodeEditor"}
+    done(cc("create-resource", "--type-name", "AWS::SageMaker::StudioLifecycleConfig", "--desired-state", json.dumps(script))["ProgressEvent"])
+    assert name in [d["Identifier"] for d in cc("list-resources", "--type-name", "AWS::SageMaker::StudioLifecycleConfig")["ResourceDescriptions"]]
+    got = json.loads(cc("get-resource", "--type-name", "AWS::SageMaker::StudioLifecycleConfig", "--identifier", name)["ResourceDescription"]["Properties"])
+    assert got["StudioLifecycleConfigContent"] == "ZWNobyBjbGkK"
+    done(cc("delete-resource", "--type-name", "AWS::SageMaker::StudioLifecycleConfig", "--identifier", name)["ProgressEvent"])
+    done(cc("delete-resource", "--type-name", "AWS::SageMaker::Space", "--identifier", f"{domain_id}|lab")["ProgressEvent"])
+    done(cc("delete-resource", "--type-name", "AWS::SageMaker::UserProfile", "--identifier", f"cli|{domain_id}")["ProgressEvent"])
+    done(cc("delete-resource", "--type-name", "AWS::SageMaker::Domain", "--identifier", domain_id)["ProgressEvent"])
+    assert "ResourceNotFoundException" in cc("get-resource", "--type-name", "AWS::SageMaker::Domain", "--identifier", domain_id, expect_error=True)

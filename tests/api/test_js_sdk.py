@@ -23,7 +23,8 @@ def test_the_js_sdk_test_suite_passes(server):
     result = subprocess.run(
         [node, "--test", "--test-reporter=spec", *files],
         cwd=JS_DIR,
-        env={**os.environ, "BYOI_ENDPOINT": server.url},
+        # (BYOI_DATA_DIR: the CloudWatch Logs suite writes app log streams there, as the log shipper does)
+        env={**os.environ, "BYOI_ENDPOINT": server.url, "BYOI_DATA_DIR": str(server.data_dir)},
         capture_output=True,
         text=True,
         timeout=600,

@@ -7,7 +7,7 @@ import pytest
 from byoi.aws.protocol import Scope
 from byoi.cloudcontrol.errors import ClientTokenConflictException, RequestTokenNotFoundException
 from byoi.cloudcontrol.requests import CloudControlService, patch_paths
-from byoi.cloudcontrol.resources import resource_types
+from byoi.cloudcontrol.resources import DomainResource, resource_types
 from byoi.cloudcontrol.schema import ResourceSchema
 from byoi.cloudcontrol.settler import RequestSettler
 from byoi.services.base_images import PassThroughResolver
@@ -89,3 +89,63 @@ def test_schema_validation_understands_java_unicode_classes():
     assert image.errors(ok) == []
     bad = {**ok, "Tags": [{"Key": "bad#key", "Value": "v"}]}
     assert [e.split(":")[0] for e in image.errors(bad)] == ["#/Tags/0/Key"]
+
+
+def test_list_resources_builds_the_models_of_one_page_only(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'cc.db'}")
+    db.migrate()
+    services = build_services(db, FakeClock(), PassThroughResolver())
+    cc = CloudControlService(db, FakeClock(), services.settling, resource_types(services))
+    domain = services.domains.create(SCOPE, "d", {"AuthMode": "IAM", "DefaultUserSettings": {}}, None)
+    for i in range(30):
+        services.domains.create_member(SCOPE, domain.domain_id, "space", f"s{i:02}", {}, None)
+    read_tags = []
+    tags_list = services.tags.list
+    services.tags.list = lambda arn, *args: read_tags.append(arn) or tags_list(arn, *args)  # one read per model built
+    found, token = cc.list(SCOPE, "AWS::SageMaker::Space", json.dumps({"DomainId": domain.domain_id}), 3, None)
+    assert [d.identifier for d in found] == [f"{domain.domain_id}|s{i:02}" for i in range(3)] and token
+    assert len(read_tags) == 3
+    found, _ = cc.list(SCOPE, "AWS::SageMaker::Space", json.dumps({"DomainId": domain.domain_id}), 3, token)
+    assert [d.identifier for d in found] == [f"{domain.domain_id}|s{i:02}" for i in range(3, 6)]
+    assert len(read_tags) == 6
+
+
+def test_compound_identifiers_follow_the_schemas_order():
+    profile = ResourceSchema.load("AWS::SageMaker::UserProfile")
+    assert profile.primary_identifier == "UserProfileName|DomainId"
+    assert profile.identifier_of({"DomainId": "d-1", "UserProfileName": "u"}) == "u|d-1"
+    assert profile.identifier_values("u|d-1") == {"UserProfileName": "u", "DomainId": "d-1"}
+    assert profile.identifier_values("u") is None and profile.identifier_values("u|") is None
+    app = ResourceSchema.load("AWS::SageMaker::App")
+    assert app.primary_identifier == "AppName|AppType|DomainId|UserProfileName"
+    domain = ResourceSchema.load("AWS::SageMaker::Domain")
+    assert "DomainSettings" not in domain.create_only
+    assert ("DomainSettings", "RStudioServerProDomainSettings", "DefaultResourceSpec") in domain.create_only_nested
+
+
+def test_projection_keeps_what_the_schema_describes():
+    domain = ResourceSchema.load("AWS::SageMaker::Domain")
+    model = {
+        "DomainName": "d",
+        "HomeEfsFileSystemKmsKeyId": "k",
+        "DefaultUserSettings": {
+            "ExecutionRole": "r",
+            "CustomPosixUserConfig": {"Uid": 1, "Gid": 2},
+            "Unknown": 1,
+            "JupyterLabAppSettings": {"CustomImages": [{"ImageName": "i", "AppImageConfigName": "c", "X": 1}]},
+        },
+    }
+    assert domain.project(model) == {
+        "DomainName": "d",
+        "DefaultUserSettings": {
+            "ExecutionRole": "r",
+            "CustomPosixUserConfig": {"Uid": 1, "Gid": 2},
+            "JupyterLabAppSettings": {"CustomImages": [{"ImageName": "i", "AppImageConfigName": "c"}]},
+        },
+    }
+
+
+def test_every_domain_settings_member_of_the_schema_can_go_to_update_domain():
+    document = ResourceSchema.load("AWS::SageMaker::Domain").document
+    settings = document["definitions"][document["properties"]["DomainSettings"]["$ref"].rsplit("/", 1)[1]]
+    assert set(settings["properties"]) <= set(DomainResource.SETTINGS_FOR_UPDATE)

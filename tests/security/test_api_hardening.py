@@ -177,8 +177,9 @@ DEEP = "[" * 5_000 + "]" * 5_000
         lambda cc, sm: cc.update_resource(TypeName="AWS::SageMaker::AppImageConfig", Identifier="any", PatchDocument=DEEP),
         lambda cc, sm: cc.list_resources(TypeName="AWS::SageMaker::AppImageConfig", ResourceModel=DEEP),
         lambda cc, sm: sm.list_images(NextToken=base64.b64encode(DEEP[:3_000].encode() + DEEP[-3_000:].encode()).decode()),
+        lambda cc, sm: cc.get_resource(TypeName="AWS::SageMaker::UserProfile", Identifier='{"a":' * 150 + "1" + "}" * 150),
     ],
-    ids=["DesiredState", "PatchDocument", "ResourceModel", "NextToken"],
+    ids=["DesiredState", "PatchDocument", "ResourceModel", "NextToken", "Identifier"],
 )
 def test_json_nested_deep_inside_a_string_member_is_a_validation_error_not_a_500(server, call):
     with pytest.raises(ClientError) as excinfo:

@@ -1,9 +1,14 @@
 """Settling finishes transitional states when due, and only then."""
 
+import asyncio
+import contextlib
+import threading
+
 import pytest
 
 from byoi.aws.protocol import Scope
 from byoi.services.base_images import BaseImageError
+from byoi.services.settling import Settling
 from byoi.services.wiring import build_services
 from byoi.store.database import Database
 
@@ -68,3 +73,53 @@ def test_a_new_process_finishes_what_an_old_one_left(world, tmp_path):
     again = build_services(Database(f"sqlite:///{tmp_path / 'l.db'}"), clock, FakeResolver(), transition_seconds=5)
     again.settling.settle_due()
     assert again.images.describe(SCOPE, "img").status == "CREATED"
+
+
+def test_a_background_kind_changed_inside_a_pass_wakes_the_background_task():
+    """Cloud Control creating an app: the request settler runs inside an API call's pass, and the
+    app it records is the background (runtime) settler's to start."""
+    settling = Settling(transition_seconds=0)
+    ran = []
+
+    class Recorder:
+        kind = "requests"
+
+        to_record = 0
+
+        def settle_due(self):
+            if self.to_record:  # (records an app, inside the pass)
+                self.to_record -= 1
+                settling.changed("apps")
+            return None
+
+    class Apps:
+        kind = "apps"
+
+        def settle_due(self):
+            ran.append("apps")
+            loop.call_soon_threadsafe((first_pass if len(ran) == 1 else woken).set)
+            return None
+
+    recorder = Recorder()
+    settling.add(recorder)
+    settling.add(Apps(), background_only=True)
+
+    async def scenario():
+        task = asyncio.create_task(settling.run())
+        await asyncio.wait_for(first_pass.wait(), timeout=30)  # the first pass (what a restart left)
+        recorder.to_record = 1
+        caller = threading.Thread(target=settling.changed, args=("requests",))  # an API call, in its worker thread
+        caller.start()
+        await asyncio.wait_for(woken.wait(), timeout=30)
+        caller.join()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    loop = asyncio.new_event_loop()
+    first_pass, woken = asyncio.Event(), asyncio.Event()
+    try:
+        loop.run_until_complete(scenario())
+    finally:
+        loop.close()
+    assert ran == ["apps", "apps"]

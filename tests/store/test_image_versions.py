@@ -9,14 +9,15 @@ from byoi.store.image_versions import (
     LATEST_VERSION,
     VERSION_BY_ALIAS,
     VERSION_BY_NUMBER,
+    VERSIONS,
     alias_holders,
     alias_page,
     aliases_of_version,
-    all_versions,
     insert_alias,
     insert_version,
 )
 from byoi.store.images import IMAGE_BY_NAME, delete_image, insert_image
+from byoi.store.listing import ListQuery
 
 SCOPE = {"account_id": "123456789012", "region": "us-east-1"}
 
@@ -41,7 +42,7 @@ def test_a_version_row_carries_its_images_account_region_and_name(db, image_key)
     with db.raw_read() as tx:
         latest = LATEST_VERSION.row(tx, image_id=image_key)
         by_alias = VERSION_BY_ALIAS.row(tx, image_id=image_key, alias="a")
-        listed = all_versions(tx, SCOPE["account_id"], SCOPE["region"], "img")
+        listed = VERSIONS.page(tx, ListQuery("CREATION_TIME", ascending=True), image_id=image_key).items
     assert (latest.version, latest.image_name, latest.account_id, latest.region) == (2, "Img", *SCOPE.values())
     assert by_alias.version == 1
     assert [v.version for v in listed] == [1, 2]
@@ -63,5 +64,5 @@ def test_deleting_an_image_deletes_its_versions_and_aliases(db, image_key):
     with db.raw_write() as tx:
         delete_image(tx, image_key)
     with db.raw_read() as tx:
-        assert all_versions(tx, SCOPE["account_id"], SCOPE["region"]) == []
+        assert VERSIONS.page(tx, ListQuery("CREATION_TIME"), image_id=image_key).items == []
         assert alias_page(tx, image_key, 10, None).items == []

@@ -11,7 +11,7 @@ from byoi.aws.protocol import Handler, JsonService, RequestContext
 from byoi.clock import Clock
 from byoi.cloudcontrol.requests import CloudControlService
 from byoi.cloudcontrol.resources import resource_types
-from byoi.cloudcontrol.settler import RequestSettler
+from byoi.cloudcontrol.settler import RequestFollower, RequestSettler
 from byoi.services.wiring import Services
 from byoi.store.database import Database
 
@@ -76,5 +76,7 @@ def client_token(ctx: RequestContext, p: dict) -> str:
 
 def cloudcontrol_service(services: Services, db: Database, clock: Clock) -> JsonService:
     cc = CloudControlService(db, clock, services.settling, resource_types(services))
-    services.settling.add(RequestSettler(db, clock, cc, services.settling.transition_seconds))
+    settler = RequestSettler(db, clock, cc, services.settling.transition_seconds)
+    services.settling.add(settler)
+    services.settling.add(RequestFollower(settler), background_only=True)
     return JsonService(target_prefix="CloudApiService", model_name="cloudcontrol", handlers=handlers(cc))

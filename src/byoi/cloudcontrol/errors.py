@@ -34,3 +34,7 @@ class RequestTokenNotFoundException(CloudControlError):
 
 class ConcurrentModificationException(CloudControlError):
     code = "ConcurrentModificationException"
+
+
+class InvalidRequestException(CloudControlError):
+    code = "InvalidRequestException"

@@ -13,7 +13,14 @@ refuses synchronously is refused here before anything is recorded:
   (``ConcurrentOperationException``);
 * for updates: a resource that does not exist (``ResourceNotFoundException``),
   a PatchDocument that is not RFC 6902 or does not apply, and patches touching
-  create-only or read-only properties (``NotUpdatableException``).
+  create-only or read-only properties (``NotUpdatableException``; a nested
+  create-only property counts as touched when its value would change).
+
+An identifier is the primary identifier as a string (a compound one's values
+joined with ``|``) or as a JSON object of the primary identifier's properties.
+ListResources reads one keyset page (the resource handlers' ``list``); a child
+type needs its parent's identifier in ResourceModel (``InvalidRequestException``
+as AWS words it).
 
 Request records are kept 7 days; after that their tokens are not found.
 """
@@ -29,13 +36,13 @@ import jsonpatch
 
 from byoi.aws import json_depth
 from byoi.aws.errors import ValidationException
-from byoi.aws.pagination import Paginator
 from byoi.aws.protocol import Scope
 from byoi.clock import Clock
 from byoi.cloudcontrol.errors import (
     ClientTokenConflictException,
     ConcurrentModificationException,
     ConcurrentOperationException,
+    InvalidRequestException,
     NotUpdatableException,
     RequestTokenNotFoundException,
     ResourceNotFoundException,
@@ -89,6 +96,15 @@ def parse_json_object(text: str, member: str) -> dict:
     return value
 
 
+def value_at(model, path: tuple[str, ...]):
+    """The value at ``path`` in ``model`` (None where there is none)."""
+    for part in path:
+        if not isinstance(model, dict):
+            return None
+        model = model.get(part)
+    return model
+
+
 def patch_paths(patch: list) -> list[str]:
     """The paths a patch writes to (``test`` writes nothing; ``move`` also removes ``from``)."""
     paths = []
@@ -129,8 +145,26 @@ class CloudControlService:
         identifier = handler.planned_identifier(scope, model)
         return self._submit(scope, type_name, "CREATE", identifier, desired_state, client_token, [desired_state])
 
+    @staticmethod
+    def identifier(handler, identifier: str) -> str:
+        """The primary identifier, as a string, that ``identifier`` (a string or a JSON object) gives."""
+        if not identifier.lstrip().startswith("{"):
+            return identifier
+        try:
+            given = json_depth.loads(identifier)
+        except (json_depth.TooDeep, json.JSONDecodeError):
+            given = None
+        names = handler.schema.identifier_properties
+        if not isinstance(given, dict) or set(given) != set(names) or not all(isinstance(given[n], str) for n in names):
+            raise ValidationException(
+                f"Identifier {identifier} is not a primary identifier of {handler.schema.type_name}: "
+                f"give {handler.schema.primary_identifier} as a string or a JSON object of {', '.join(names)}"
+            )
+        return handler.schema.identifier_of(given)
+
     def update(self, scope: Scope, type_name: str, identifier: str, patch_document: str, client_token: str) -> dict:
         handler = self.handler(type_name)
+        identifier = self.identifier(handler, identifier)
         try:
             json_depth.check_depth(patch_document)  # (TooDeep is a ValueError; json's RecursionError would be a 500)
             patch = jsonpatch.JsonPatch.from_string(patch_document)
@@ -146,12 +180,13 @@ class CloudControlService:
             desired = patch.apply(current)  # works on a copy: all operations apply, or none
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
             raise ValidationException(f"PatchDocument does not apply to the resource: {exc}") from None
+        self._check_nested(handler, current, desired)
         return self._submit(
             scope, type_name, "UPDATE", identifier, json.dumps(desired), client_token, [identifier, patch_document]
         )
 
     def delete(self, scope: Scope, type_name: str, identifier: str, client_token: str) -> dict:
-        self.handler(type_name)
+        identifier = self.identifier(self.handler(type_name), identifier)
         return self._submit(scope, type_name, "DELETE", identifier, None, client_token, [identifier])
 
     @staticmethod
@@ -161,6 +196,15 @@ class CloudControlService:
             if hits:
                 listed = ", ".join(f"/properties{p}" for p in hits)
                 raise NotUpdatableException(f"Invalid patch update: {kind} [{listed}] cannot be updated")
+
+    @staticmethod
+    def _check_nested(handler, current: dict, desired: dict) -> None:
+        """Create-only properties inside others (such as a domain's
+        DomainSettings/RStudioServerProDomainSettings/DefaultResourceSpec) keep their values."""
+        hits = [p for p in handler.schema.create_only_nested if value_at(current, p) != value_at(desired, p)]
+        if hits:
+            listed = ", ".join("/properties/" + "/".join(p) for p in hits)
+            raise NotUpdatableException(f"Invalid patch update: createOnlyProperties [{listed}] cannot be updated")
 
     def _submit(
         self,
@@ -219,6 +263,7 @@ class CloudControlService:
 
     def get(self, scope: Scope, type_name: str, identifier: str) -> ResourceDescription:
         handler = self.handler(type_name)
+        identifier = self.identifier(handler, identifier)
         model = handler.read(scope, identifier)
         if model is None:
             raise self.not_found(type_name, identifier)
@@ -227,10 +272,17 @@ class CloudControlService:
     def list(
         self, scope: Scope, type_name: str, resource_model: str | None, max_results: int, next_token: str | None
     ) -> tuple[list[ResourceDescription], str | None]:
+        """One page of resources, oldest first; only that page's models are built."""
         handler = self.handler(type_name)
         filter_model = parse_json_object(resource_model, "ResourceModel") if resource_model else {}
-        pairs = sorted(handler.list(scope, filter_model), key=lambda pair: pair[0])
-        page = Paginator(f"resources:{type_name}", lambda pair: (pair[0],)).page_of(pairs, max_results, next_token)
+        missing = [n for n in handler.list_requires if not isinstance(filter_model.get(n), str) or not filter_model[n]]
+        missing += [n for n in handler.list_filters if n in filter_model and not isinstance(filter_model[n], str)]
+        if missing:
+            raise InvalidRequestException(
+                f"Missing Or Invalid ResourceModel property in {type_name} list handler request input. "
+                f"Required property: [{', '.join(missing)}]"
+            )
+        page = handler.list(scope, filter_model, max_results, next_token)
         return [ResourceDescription(i, json.dumps(handler.schema.readable(m))) for i, m in page.items], page.next_token
 
     def _live_request(self, tx: Transaction, scope: Scope, token: str):

@@ -13,7 +13,16 @@ Handler contract:
   desired model; ``delete`` starts deletion; all raise ``AwsError``s;
 * ``read`` returns the model (write-only properties omitted) or None;
 * ``state`` says whether the resource is ready, still settling, failed or gone;
-* ``list`` returns (identifier, model) pairs.
+* ``list(scope, filter_model, max_results, next_token)`` returns one ``Page``
+  of (identifier, model) pairs, oldest first: it reads one keyset page of rows
+  through the SageMaker service's own List (``byoi.store.listing``) and builds
+  models for that page only. ``list_requires`` names the ResourceModel
+  properties a child type's ListResources needs (its parent's identifier),
+  ``list_filters`` those it may narrow the list with.
+
+Identifiers are the schema's primary identifier: one property's value, or the
+values of a compound identifier joined with ``|`` in the schema's order
+(``ResourceSchema.identifier_of``).
 """
 
 from __future__ import annotations
@@ -21,17 +30,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from byoi.aws.arns import IMAGE, IMAGE_VERSION, parse_sagemaker_arn, sagemaker_arn
+from byoi.aws.arns import IMAGE, IMAGE_VERSION, app_arn, parse_sagemaker_arn, sagemaker_arn
 from byoi.aws.errors import ResourceNotFound
 from byoi.aws.model import operation_model
+from byoi.aws.pagination import Page
 from byoi.aws.protocol import Scope
 from byoi.aws.validate import parse_input
 from byoi.cloudcontrol.schema import ResourceSchema
+from byoi.sagemaker.studio import DOMAIN_MEMBERS, SPACE_MEMBERS, USER_MEMBERS, pick
 from byoi.services.app_image_configs import config_arn, modes_given
+from byoi.services.domains import domain_arn, home_file_system_id, member_arn
 from byoi.services.image_versions import METADATA_FIELDS, arns_of
 from byoi.services.images import image_arn
+from byoi.services.studio_lifecycle_configs import lifecycle_config_arn
 from byoi.services.wiring import Services
-from byoi.vocabulary import CONFIG_COLUMNS, ImageStatus
+from byoi.store.listing import ListQuery
+from byoi.vocabulary import CONFIG_COLUMNS, AppStatus, ImageStatus, StudioStatus
 
 
 class Readiness(Enum):
@@ -53,6 +67,11 @@ def sagemaker_params(operation: str, params: dict) -> dict:
     return parse_input(operation_model("sagemaker", operation).input_shape, present)
 
 
+def oldest_first(sort_by: str, max_results: int, next_token: str | None) -> ListQuery:
+    """The ListQuery of one ListResources page: creation order, oldest first (a keyset page)."""
+    return ListQuery(sort_by=sort_by, ascending=True, max_results=max_results, next_token=next_token)
+
+
 def state_of(resource_status: str | None, failure_reason: str | None = None) -> State:
     if resource_status is None:
         return State(Readiness.GONE)
@@ -63,8 +82,35 @@ def state_of(resource_status: str | None, failure_reason: str | None = None) -> 
     return State(Readiness.SETTLING)
 
 
+#: Domain, user profile, space and app states that are on their way somewhere.
+STUDIO_SETTLING = (StudioStatus.Pending, StudioStatus.Updating, StudioStatus.Deleting, AppStatus.Deleting)
+STUDIO_FAILED = (StudioStatus.Failed, StudioStatus.Update_Failed, StudioStatus.Delete_Failed)
+
+
+def studio_state(status: str | None, failure_reason: str | None = None) -> State:
+    """Readiness of a domain, user profile, space or app from its Status (None or Deleted: gone)."""
+    if status is None or status == AppStatus.Deleted:
+        return State(Readiness.GONE)
+    if status in STUDIO_FAILED:
+        return State(Readiness.FAILED, failure_reason or f"resource is {status}")
+    if status in STUDIO_SETTLING:
+        return State(Readiness.SETTLING)
+    return State(Readiness.READY)
+
+
+def changed_members(previous: dict, desired: dict, members) -> dict:
+    """The ``members`` whose desired value is given and differs from the previous one.
+
+    A member the desired model leaves out is left as it is: the Update
+    operations have no way to remove one (docs/aws-behaviour.md)."""
+    return {m: desired[m] for m in members if m in desired and desired[m] != previous.get(m)}
+
+
 class TaggedResource:
     """Shared tag handling for the types whose schema has ``Tags``."""
+
+    list_requires: tuple[str, ...] = ()
+    list_filters: tuple[str, ...] = ()
 
     def __init__(self, services: Services):
         self.services = services
@@ -162,12 +208,15 @@ class ImageResource(TaggedResource):
     def delete(self, scope: Scope, identifier: str) -> None:
         self.services.images.delete(scope, self._name(scope, identifier))
 
-    def list(self, scope: Scope, filter_model: dict) -> list[tuple[str, dict]]:
-        return [(image_arn(i), self._model(i)) for i in self.services.images.all(scope)]
+    def list(self, scope: Scope, filter_model: dict, max_results: int, next_token: str | None) -> Page:
+        page = self.services.images.list(scope, oldest_first("CREATION_TIME", max_results, next_token))
+        return Page([(image_arn(i), self._model(i)) for i in page.items], page.next_token)
 
 
 class ImageVersionResource:
     schema = ResourceSchema.load("AWS::SageMaker::ImageVersion")
+    list_requires = ("ImageName",)
+    list_filters = ()
 
     def __init__(self, services: Services):
         self.services = services
@@ -264,9 +313,14 @@ class ImageVersionResource:
         name, number = self._key(scope, identifier)
         self.services.image_versions.delete(scope, name, number, None)
 
-    def list(self, scope: Scope, filter_model: dict) -> list[tuple[str, dict]]:
-        models = [self._model(v) for v in self.services.image_versions.all(scope, filter_model.get("ImageName"))]
-        return [(model["ImageVersionArn"], model) for model in models]
+    def list(self, scope: Scope, filter_model: dict, max_results: int, next_token: str | None) -> Page:
+        query = oldest_first("CREATION_TIME", max_results, next_token)
+        try:
+            page = self.services.image_versions.list(scope, filter_model["ImageName"], query)
+        except ResourceNotFound:
+            return Page([], None)  # no such image: no versions
+        models = [self._model(v) for v in page.items]
+        return Page([(model["ImageVersionArn"], model) for model in models], page.next_token)
 
 
 class AppImageConfigResource(TaggedResource):
@@ -317,11 +371,308 @@ class AppImageConfigResource(TaggedResource):
     def delete(self, scope: Scope, identifier: str) -> None:
         self.services.app_image_configs.delete(scope, identifier)
 
-    def list(self, scope: Scope, filter_model: dict) -> list[tuple[str, dict]]:
-        return [(c.name, self._model(c)) for c in self.services.app_image_configs.all(scope)]
+    def list(self, scope: Scope, filter_model: dict, max_results: int, next_token: str | None) -> Page:
+        page = self.services.app_image_configs.list(scope, oldest_first("CreationTime", max_results, next_token))
+        return Page([(c.name, self._model(c)) for c in page.items], page.next_token)
+
+
+def _strings(model: dict, names) -> bool:
+    return all(isinstance(model.get(n), str) and model[n] for n in names)
+
+
+class StudioLifecycleConfigResource(TaggedResource):
+    schema = ResourceSchema.load("AWS::SageMaker::StudioLifecycleConfig")
+    MEMBERS = ("StudioLifecycleConfigName", "StudioLifecycleConfigContent", "StudioLifecycleConfigAppType", "Tags")
+
+    def planned_identifier(self, scope: Scope, model: dict) -> str | None:
+        return model["StudioLifecycleConfigName"] if _strings(model, ("StudioLifecycleConfigName",)) else None
+
+    def create(self, scope: Scope, model: dict, token: str) -> str:
+        p = sagemaker_params("CreateStudioLifecycleConfig", {m: model.get(m) for m in self.MEMBERS})
+        self.services.studio_lifecycle_configs.create(
+            scope,
+            p["StudioLifecycleConfigName"],
+            p["StudioLifecycleConfigContent"],
+            p["StudioLifecycleConfigAppType"],
+            p.get("Tags"),
+        )
+        return p["StudioLifecycleConfigName"]
+
+    def _config(self, scope: Scope, identifier: str):
+        try:
+            return self.services.studio_lifecycle_configs.describe(scope, identifier)
+        except ResourceNotFound:
+            return None
+
+    def _model(self, config) -> dict:
+        arn = lifecycle_config_arn(config)
+        model = {
+            "StudioLifecycleConfigArn": arn,
+            "StudioLifecycleConfigName": config.name,
+            "StudioLifecycleConfigAppType": config.app_type,
+            "StudioLifecycleConfigContent": config.content,
+        }
+        tags = self.tags_of(arn)
+        if tags:
+            model["Tags"] = tags
+        return model
+
+    def read(self, scope: Scope, identifier: str) -> dict | None:
+        config = self._config(scope, identifier)
+        return None if config is None else self._model(config)
+
+    def state(self, scope: Scope, identifier: str) -> State:
+        return State(Readiness.READY if self._config(scope, identifier) else Readiness.GONE)
+
+    def update(self, scope: Scope, identifier: str, previous: dict, desired: dict) -> None:
+        """Nothing to do: every property is create-only or read-only (patches to them are refused)."""
+
+    def delete(self, scope: Scope, identifier: str) -> None:
+        self.services.studio_lifecycle_configs.delete(scope, identifier)
+
+    def list(self, scope: Scope, filter_model: dict, max_results: int, next_token: str | None) -> Page:
+        page = self.services.studio_lifecycle_configs.list(scope, oldest_first("CreationTime", max_results, next_token))
+        return Page([(c.name, self._model(c)) for c in page.items], page.next_token)
+
+
+class DomainResource(TaggedResource):
+    schema = ResourceSchema.load("AWS::SageMaker::Domain")
+    #: Properties UpdateDomain takes under the same name (DomainSettings goes as DomainSettingsForUpdate).
+    UPDATABLE = (
+        "DefaultUserSettings",
+        "DefaultSpaceSettings",
+        "AppSecurityGroupManagement",
+        "SubnetIds",
+        "AppNetworkAccessType",
+        "TagPropagation",
+        "VpcId",
+    )
+    #: DomainSettings members -> their DomainSettingsForUpdate members (a test checks it covers the schema's).
+    SETTINGS_FOR_UPDATE = {
+        **{m: m for m in operation_model("sagemaker", "UpdateDomain").input_shape.members["DomainSettingsForUpdate"].members},
+        "RStudioServerProDomainSettings": "RStudioServerProDomainSettingsForUpdate",
+    }
+
+    def planned_identifier(self, scope: Scope, model: dict) -> str | None:
+        return None  # the domain id is chosen when the domain is created
+
+    def create(self, scope: Scope, model: dict, token: str) -> str:
+        p = sagemaker_params(
+            "CreateDomain", {**pick(model, DOMAIN_MEMBERS), "DomainName": model.get("DomainName"), "Tags": model.get("Tags")}
+        )
+        return self.services.domains.create(scope, p["DomainName"], pick(p, DOMAIN_MEMBERS), p.get("Tags")).domain_id
+
+    def _domain(self, scope: Scope, identifier: str):
+        try:
+            return self.services.domains.describe(scope, identifier)
+        except ResourceNotFound:
+            return None
+
+    def _model(self, domain) -> dict:
+        arn = domain_arn(domain)
+        model = {
+            **domain.settings,
+            "DomainArn": arn,
+            "DomainId": domain.domain_id,
+            "DomainName": domain.name,
+            "Url": self.services.domains.url(domain),
+            "HomeEfsFileSystemId": home_file_system_id(domain),
+        }
+        tags = self.tags_of(arn)
+        if tags:
+            model["Tags"] = tags
+        return self.schema.project(model)
+
+    def read(self, scope: Scope, identifier: str) -> dict | None:
+        domain = self._domain(scope, identifier)
+        return None if domain is None else self._model(domain)
+
+    def state(self, scope: Scope, identifier: str) -> State:
+        domain = self._domain(scope, identifier)
+        return studio_state(domain and domain.status, domain and domain.failure_reason)
+
+    def update(self, scope: Scope, identifier: str, previous: dict, desired: dict) -> None:
+        changes = changed_members(previous, desired, self.UPDATABLE)
+        settings, before = desired.get("DomainSettings"), previous.get("DomainSettings") or {}
+        if settings is not None and settings != before:
+            # (every member the schema's DomainSettings has, DomainSettingsForUpdate has too)
+            changed = {k: v for k, v in settings.items() if v != before.get(k)}
+            changes["DomainSettingsForUpdate"] = {self.SETTINGS_FOR_UPDATE[k]: v for k, v in changed.items()}
+        if changes:
+            p = sagemaker_params("UpdateDomain", {"DomainId": identifier, **changes})
+            self.services.domains.update(scope, identifier, {k: v for k, v in p.items() if k != "DomainId"})
+        self.sync_tags(previous["DomainArn"], previous.get("Tags"), desired.get("Tags"))
+
+    def delete(self, scope: Scope, identifier: str) -> None:
+        self.services.domains.delete(scope, identifier)
+
+    def list(self, scope: Scope, filter_model: dict, max_results: int, next_token: str | None) -> Page:
+        page = self.services.domains.list(scope, oldest_first("CreationTime", max_results, next_token))
+        return Page([(d.domain_id, self._model(d)) for d in page.items], page.next_token)
+
+
+class MemberResource(TaggedResource):
+    """User profiles and spaces: a domain's members, identified by their domain and name."""
+
+    kind: str  # "user" or "space"
+    noun: str  # "UserProfile" or "Space"
+    members: tuple[str, ...]  # their Create operation's members kept as settings
+    updatable: tuple[str, ...]  # their Update operation's members
+    list_requires = ("DomainId",)
+
+    def planned_identifier(self, scope: Scope, model: dict) -> str | None:
+        names = self.schema.identifier_properties
+        return self.schema.identifier_of(model) if _strings(model, names) else None
+
+    def create(self, scope: Scope, model: dict, token: str) -> str:
+        name_key = f"{self.noun}Name"
+        params = {"DomainId": model.get("DomainId"), name_key: model.get(name_key), "Tags": model.get("Tags")}
+        p = sagemaker_params(f"Create{self.noun}", {**params, **pick(model, self.members)})
+        member = self.services.domains.create_member(
+            scope, p["DomainId"], self.kind, p[name_key], pick(p, self.members), p.get("Tags")
+        )
+        return self.schema.identifier_of({"DomainId": member.domain_id, name_key: member.name})
+
+    def _key(self, identifier: str) -> tuple[str, str] | None:
+        values = self.schema.identifier_values(identifier)
+        return None if values is None else (values["DomainId"], values[f"{self.noun}Name"])
+
+    def _member(self, scope: Scope, identifier: str):
+        key = self._key(identifier)
+        if key is None:
+            return None
+        try:
+            return self.services.domains.describe_member(scope, key[0], self.kind, key[1])
+        except ResourceNotFound:
+            return None
+
+    def _model(self, member) -> dict:
+        arn = member_arn(member)
+        model = {**member.settings, "DomainId": member.domain_id, f"{self.noun}Name": member.name, f"{self.noun}Arn": arn}
+        if self.kind == "space":
+            model["Url"] = self.services.domains.space_url(member)
+        if "Tags" not in self.schema.write_only:
+            tags = self.tags_of(arn)
+            if tags:
+                model["Tags"] = tags
+        return self.schema.project(model)
+
+    def read(self, scope: Scope, identifier: str) -> dict | None:
+        member = self._member(scope, identifier)
+        return None if member is None else self._model(member)
+
+    def state(self, scope: Scope, identifier: str) -> State:
+        member = self._member(scope, identifier)
+        return studio_state(member and member.status, member and member.failure_reason)
+
+    def update(self, scope: Scope, identifier: str, previous: dict, desired: dict) -> None:
+        domain_id, name = self._key(identifier)
+        changes = changed_members(previous, desired, self.updatable)
+        if changes:
+            p = sagemaker_params(f"Update{self.noun}", {"DomainId": domain_id, f"{self.noun}Name": name, **changes})
+            self.services.domains.update_member(scope, domain_id, self.kind, name, pick(p, self.updatable))
+        self.sync_tags(previous[f"{self.noun}Arn"], previous.get("Tags"), desired.get("Tags"))
+
+    def delete(self, scope: Scope, identifier: str) -> None:
+        domain_id, name = self._key(identifier)
+        self.services.domains.delete_member(scope, domain_id, self.kind, name)
+
+    def list(self, scope: Scope, filter_model: dict, max_results: int, next_token: str | None) -> Page:
+        query = oldest_first("CreationTime", max_results, next_token)
+        page = self.services.domains.list_members(scope, self.kind, filter_model["DomainId"], query)
+        models = [self._model(m) for m in page.items]
+        return Page([(self.schema.identifier_of(m), m) for m in models], page.next_token)
+
+
+class UserProfileResource(MemberResource):
+    schema = ResourceSchema.load("AWS::SageMaker::UserProfile")
+    kind, noun, members, updatable = "user", "UserProfile", USER_MEMBERS, ("UserSettings",)
+
+
+class SpaceResource(MemberResource):
+    schema = ResourceSchema.load("AWS::SageMaker::Space")
+    kind, noun, members, updatable = "space", "Space", SPACE_MEMBERS, ("SpaceSettings", "SpaceDisplayName")
+
+
+class AppResource(TaggedResource):
+    """Apps of user profiles (the CloudFormation type has no SpaceName: spaces' apps are not its)."""
+
+    schema = ResourceSchema.load("AWS::SageMaker::App")
+    list_requires = ("DomainId",)
+    list_filters = ("UserProfileName",)
+    MEMBERS = ("DomainId", "UserProfileName", "AppType", "AppName", "ResourceSpec", "RecoveryMode", "Tags")
+
+    def planned_identifier(self, scope: Scope, model: dict) -> str | None:
+        names = self.schema.identifier_properties
+        return self.schema.identifier_of(model) if _strings(model, names) else None
+
+    def create(self, scope: Scope, model: dict, token: str) -> str:
+        p = sagemaker_params("CreateApp", {m: model.get(m) for m in self.MEMBERS})
+        app = self.services.apps.create(
+            scope, p["DomainId"], p["UserProfileName"], None, p["AppType"], p["AppName"], p.get("ResourceSpec"), p.get("Tags")
+        )
+        return self.schema.identifier_of(self._names(app))
+
+    @staticmethod
+    def _names(app) -> dict:
+        return {"AppName": app.name, "AppType": app.app_type, "DomainId": app.domain_id, "UserProfileName": app.owner_name}
+
+    def _app(self, scope: Scope, identifier: str):
+        values = self.schema.identifier_values(identifier)
+        if values is None:
+            return None
+        try:
+            app = self.services.apps.describe(
+                scope, values["DomainId"], values["UserProfileName"], None, values["AppType"], values["AppName"]
+            )
+        except ResourceNotFound:
+            return None
+        return None if app.status == AppStatus.Deleted else app
+
+    def _model(self, app) -> dict:
+        arn = app_arn(app)
+        model = {**self._names(app), "AppArn": arn, "ResourceSpec": app.resource_spec}
+        tags = self.tags_of(arn)
+        if tags:
+            model["Tags"] = tags
+        return self.schema.project(model)
+
+    def read(self, scope: Scope, identifier: str) -> dict | None:
+        app = self._app(scope, identifier)
+        return None if app is None else self._model(app)
+
+    def state(self, scope: Scope, identifier: str) -> State:
+        app = self._app(scope, identifier)
+        return studio_state(app and app.status, app and app.failure_reason)
+
+    def update(self, scope: Scope, identifier: str, previous: dict, desired: dict) -> None:
+        """Only Tags change (RecoveryMode passes the schema and has no effect: byoi has no recovery mode)."""
+        self.sync_tags(previous["AppArn"], previous.get("Tags"), desired.get("Tags"))
+
+    def delete(self, scope: Scope, identifier: str) -> None:
+        values = self.schema.identifier_values(identifier)
+        self.services.apps.delete(
+            scope, values["DomainId"], values["UserProfileName"], None, values["AppType"], values["AppName"]
+        )
+
+    def list(self, scope: Scope, filter_model: dict, max_results: int, next_token: str | None) -> Page:
+        query = oldest_first("CreationTime", max_results, next_token)
+        page = self.services.apps.list(
+            scope, query, filter_model["DomainId"], filter_model.get("UserProfileName"), None, owner_kind="user", live_only=True
+        )
+        return Page([(self.schema.identifier_of(self._names(a)), self._model(a)) for a in page.items], page.next_token)
 
 
 def resource_types(services: Services) -> dict:
     """Type name -> handler, for every type byoi serves through Cloud Control."""
-    handlers = (ImageResource(services), ImageVersionResource(services), AppImageConfigResource(services))
+    handlers = (
+        ImageResource(services),
+        ImageVersionResource(services),
+        AppImageConfigResource(services),
+        StudioLifecycleConfigResource(services),
+        DomainResource(services),
+        UserProfileResource(services),
+        SpaceResource(services),
+        AppResource(services),
+    )
     return {h.schema.type_name: h for h in handlers}

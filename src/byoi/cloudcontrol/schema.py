@@ -1,11 +1,16 @@
 """CloudFormation resource schemas: validation and property classes.
 
 ``ResourceSchema.load(type_name)`` reads one of the schemas in ``schemas/``.
-It knows the type's primary identifier and its create-only, read-only and
-write-only properties (as top-level property names), and ``errors(model)``
-validates a resource model against the schema (JSON Schema draft 7, with
-patterns in the registry's Java dialect applied the way JSON Schema applies
-them: a search, anchored only where the pattern anchors itself).
+It knows the type's primary identifier (one property or several: a compound
+identifier is their values joined with ``|`` in the schema's order, as Cloud
+Control writes it) and its create-only, read-only and write-only properties
+(as top-level property names; create-only ones may also be nested, as JSON
+pointers under ``create_only_nested``). ``errors(model)`` validates a resource
+model against the schema (JSON Schema draft 7, with patterns in the registry's
+Java dialect applied the way JSON Schema applies them: a search, anchored only
+where the pattern anchors itself); ``project(model)`` keeps only what the
+schema describes (a resource made through the SageMaker API may carry members
+the CloudFormation type does not have).
 """
 
 from __future__ import annotations
@@ -22,6 +27,11 @@ SCHEMA_FILES = {
     "AWS::SageMaker::Image": "aws-sagemaker-image.json",
     "AWS::SageMaker::ImageVersion": "aws-sagemaker-imageversion.json",
     "AWS::SageMaker::AppImageConfig": "aws-sagemaker-appimageconfig.json",
+    "AWS::SageMaker::StudioLifecycleConfig": "aws-sagemaker-studiolifecycleconfig.json",
+    "AWS::SageMaker::Domain": "aws-sagemaker-domain.json",
+    "AWS::SageMaker::UserProfile": "aws-sagemaker-userprofile.json",
+    "AWS::SageMaker::Space": "aws-sagemaker-space.json",
+    "AWS::SageMaker::App": "aws-sagemaker-app.json",
 }
 
 
@@ -38,17 +48,25 @@ def registry_validator():
     return validators.extend(Draft7Validator, {"pattern": pattern})
 
 
+def _paths(pointers: list[str] | None) -> list[tuple[str, ...]]:
+    """``["/properties/DomainSettings/DockerSettings"]`` -> ``[("DomainSettings", "DockerSettings")]``."""
+    return [tuple(p.split("/")[2:]) for p in pointers or []]
+
+
 def _names(pointers: list[str] | None) -> frozenset[str]:
-    """``["/properties/ImageName"]`` -> ``{"ImageName"}``."""
-    return frozenset(p.split("/")[2] for p in pointers or [])
+    """The top-level properties among ``pointers``: ``["/properties/ImageName"]`` -> ``{"ImageName"}``."""
+    return frozenset(path[0] for path in _paths(pointers) if len(path) == 1)
 
 
 @dataclass(frozen=True)
 class ResourceSchema:
     type_name: str
     document: dict
-    primary_identifier: str
+    #: The primary identifier's properties, in the schema's order.
+    identifier_properties: tuple[str, ...]
     create_only: frozenset[str]
+    #: Create-only properties inside other properties, as paths.
+    create_only_nested: tuple[tuple[str, ...], ...]
     read_only: frozenset[str]
     write_only: frozenset[str]
 
@@ -60,15 +78,35 @@ class ResourceSchema:
         if file is None:
             return None
         document = json.loads((SCHEMA_DIR / file).read_text())
-        (identifier,) = _names(document["primaryIdentifier"])
         return ResourceSchema(
             type_name=type_name,
             document=document,
-            primary_identifier=identifier,
+            identifier_properties=tuple(path[0] for path in _paths(document["primaryIdentifier"])),
             create_only=_names(document.get("createOnlyProperties")),
+            create_only_nested=tuple(p for p in _paths(document.get("createOnlyProperties")) if len(p) > 1),
             read_only=_names(document.get("readOnlyProperties")),
             write_only=_names(document.get("writeOnlyProperties")),
         )
+
+    @property
+    def primary_identifier(self) -> str:
+        """The primary identifier's name: its properties joined with ``|``."""
+        return "|".join(self.identifier_properties)
+
+    def identifier_of(self, model: dict) -> str:
+        """The primary identifier of ``model``: its identifier properties' values, joined with ``|``."""
+        return "|".join(str(model[p]) for p in self.identifier_properties)
+
+    def identifier_values(self, identifier: str) -> dict[str, str] | None:
+        """The identifier properties an identifier names (None: it has too few or too many parts)."""
+        parts = identifier.split("|")
+        if len(parts) != len(self.identifier_properties) or not all(parts):
+            return None
+        return dict(zip(self.identifier_properties, parts, strict=True))
+
+    def project(self, model: dict) -> dict:
+        """``model`` with only the members the schema describes (recursively)."""
+        return _project(self.document, self.document, model)
 
     def errors(self, model: dict) -> list[str]:
         """Schema violations of ``model`` as ``#/Path: reason`` lines (empty when valid)."""
@@ -79,3 +117,19 @@ class ResourceSchema:
     def readable(self, model: dict) -> dict:
         """``model`` without its write-only properties, as reads return it."""
         return {k: v for k, v in model.items() if k not in self.write_only}
+
+
+def _resolve(document: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = document["definitions"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def _project(document: dict, node: dict, value):
+    node = _resolve(document, node)
+    if isinstance(value, dict) and "properties" in node:
+        described = node["properties"]
+        return {k: _project(document, described[k], v) for k, v in value.items() if k in described}
+    if isinstance(value, list) and isinstance(node.get("items"), dict):
+        return [_project(document, node["items"], v) for v in value]
+    return value

@@ -11,6 +11,10 @@ Each pass (see ``byoi.services.settling``):
 * CANCEL_IN_PROGRESS requests become CANCEL_COMPLETE (an operation that already
   ran is not undone; a PENDING one never runs).
 
+``RequestFollower`` (a background settler) keeps following requests whose
+resource settles later, in a background settler of its own (an app the
+runtime starts).
+
 Claims and endings are compare-and-set on the request's status, so several
 threads or processes can share the work.
 """
@@ -106,6 +110,17 @@ class RequestSettler:
 
     # --- steps ----------------------------------------------------------------
 
+    def follow_due(self) -> float | None:
+        """Follow the requests whose operation ran and whose resource still settles (an app
+        starting, a domain deleting); seconds until the next look, or None. ``RequestFollower``
+        runs this in the background, where nothing waits on it."""
+        claimed = self._claimed.scan(self._clock.now_ms())
+        following = False
+        for row in claimed.due:
+            if row.status == IN_PROGRESS:
+                following |= self._follow(row.key)
+        return POLL_SECONDS if following else None
+
     def _execute(self, token: str) -> None:
         if not self._pending.advance(token, PENDING, status=IN_PROGRESS, event_ms=self._clock.now_ms()):
             return
@@ -184,3 +199,18 @@ class RequestSettler:
 
     def _end(self, token: str, expected: str, new: str, **fields) -> None:
         self._claimed.advance(token, expected, status=new, event_ms=self._clock.now_ms(), **fields)
+
+
+class RequestFollower:
+    """The background half of ``RequestSettler``: follows executed requests until their
+    resource settles. API calls carry out requests and follow them while they wait
+    (``Settling.changed``), but a resource that settles later, in a background settler
+    (apps, started by the runtime), is followed here."""
+
+    kind = "resource-requests"
+
+    def __init__(self, settler: RequestSettler):
+        self._settler = settler
+
+    def settle_due(self) -> float | None:
+        return self._settler.follow_due()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from byoi.aws.protocol import Handler, RequestContext
 from byoi.sagemaker.list_query import list_query
-from byoi.services.domains import domain_arn, member_arn
+from byoi.services.domains import domain_arn, home_file_system_id, member_arn
 from byoi.services.wiring import Services
 
 #: CreateDomain members kept verbatim as the domain's settings.
@@ -50,7 +50,7 @@ def handlers(services: Services) -> dict[str, Handler]:
 
     def describe_domain(ctx: RequestContext, p: dict) -> dict:
         d = domains.describe(ctx.scope, p["DomainId"])
-        return {**domain_summary(d), **d.settings, "FailureReason": d.failure_reason, "HomeEfsFileSystemId": f"fs-{d.domain_id[2:]}"}
+        return {**domain_summary(d), **d.settings, "FailureReason": d.failure_reason, "HomeEfsFileSystemId": home_file_system_id(d)}
 
     def update_domain(ctx: RequestContext, p: dict) -> dict:
         changes = {k: v for k, v in p.items() if k != "DomainId"}

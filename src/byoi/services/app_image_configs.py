@@ -21,7 +21,7 @@ from byoi.aws.pagination import Page
 from byoi.aws.protocol import Scope
 from byoi.clock import Clock
 from byoi.services.named_resources import create_named, describe_named
-from byoi.store.app_image_configs import CONFIG_BY_NAME, CONFIGS, all_configs, delete_config, insert_config, update_config
+from byoi.store.app_image_configs import CONFIG_BY_NAME, CONFIGS, delete_config, insert_config, update_config
 from byoi.store.database import Database
 from byoi.store.listing import ListQuery
 from byoi.store.raw import Transaction
@@ -108,11 +108,6 @@ class AppImageConfigService:
             config = get_config(tx, scope, name)
             delete_tags_of(tx, [config_arn(config)])
             delete_config(tx, config.id)
-
-    def all(self, scope: Scope) -> list:
-        """Every config in ``scope``, oldest first, as rows (for Cloud Control's ListResources)."""
-        with self._db.raw_read() as tx:
-            return all_configs(tx, scope.account_id, scope.region)
 
     def list(self, scope: Scope, query: ListQuery) -> Page:
         """A page of configs, as rows (their columns as attributes)."""

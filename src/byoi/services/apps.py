@@ -271,10 +271,21 @@ class AppService:
         with self._db.raw_write() as tx:
             update_app(tx, app_id, last_activity_ms=now_ms)
 
-    def list(self, scope: Scope, query: ListQuery, domain_id: str | None, user_profile: str | None, space: str | None) -> Page:
-        """A page of apps, as rows."""
+    def list(
+        self,
+        scope: Scope,
+        query: ListQuery,
+        domain_id: str | None,
+        user_profile: str | None,
+        space: str | None,
+        owner_kind: str | None = None,
+        live_only: bool = False,
+    ) -> Page:
+        """A page of apps, as rows: ListApps' (Deleted ones included), or, for Cloud Control, only
+        the apps of user profiles or spaces (``owner_kind``) and only those not Deleted (``live_only``)."""
         with self._db.raw_read() as tx:
             return APPS.page(
                 tx, query, account_id=scope.account_id, region=scope.region,
                 domain_id=domain_id, user_profile=user_profile, space=space,
+                owner_kind=owner_kind, status_not=AppStatus.Deleted if live_only else None,
             )

@@ -66,6 +66,11 @@ def domain_arn(domain) -> str:
     return sagemaker_arn(Scope(domain.account_id, domain.region), DOMAIN, domain.domain_id)
 
 
+def home_file_system_id(domain) -> str:
+    """DescribeDomain's HomeEfsFileSystemId of ``domain`` (a row): one per domain, named after it."""
+    return f"fs-{domain.domain_id[2:]}"
+
+
 def member_arn(member) -> str:
     """The ARN of ``member`` (a row of ``byoi.store.domains``' members, which carry their domain's
     ``domain_id``, ``account_id`` and ``region``)."""

@@ -35,7 +35,6 @@ from byoi.store.image_versions import (
     alias_holders,
     alias_page,
     aliases_of_version,
-    all_versions,
     count_versions,
     delete_aliases,
     insert_alias,
@@ -172,12 +171,6 @@ class ImageVersionService:
         with self._db.raw_read() as tx:
             image = get_image(tx, scope, image_name)
             return VERSIONS.page(tx, query, image_id=image.id)
-
-    def all(self, scope: Scope, image_name: str | None = None) -> list:
-        """Every version in ``scope`` (of one image when named), oldest first, as rows like ``list``'s."""
-        with self._db.raw_read() as tx:
-            name_key = image_name.lower() if image_name is not None else None
-            return all_versions(tx, scope.account_id, scope.region, name_key)
 
     def list_aliases(
         self,

@@ -17,7 +17,7 @@ from byoi.services.named_resources import create_named
 from byoi.services.settling import Settling
 from byoi.store.database import Database
 from byoi.store.image_versions import VERSION_BY_NUMBER, set_status_of_image_versions
-from byoi.store.images import IMAGE_BY_NAME, IMAGES, all_images, count_images, insert_image, update_image
+from byoi.store.images import IMAGE_BY_NAME, IMAGES, count_images, insert_image, update_image
 from byoi.store.listing import ListQuery
 from byoi.store.raw import Transaction
 from byoi.vocabulary import IMAGE_TRANSITIONAL, ImageStatus
@@ -130,11 +130,6 @@ class ImageService:
         """A page of images, as rows (their columns as attributes)."""
         with self._db.raw_read() as tx:
             return IMAGES.page(tx, query, account_id=scope.account_id, region=scope.region)
-
-    def all(self, scope: Scope) -> list:
-        """Every image in ``scope``, oldest first, as rows (for Cloud Control's ListResources)."""
-        with self._db.raw_read() as tx:
-            return all_images(tx, scope.account_id, scope.region)
 
     def _check_quota(self, tx: Transaction, scope: Scope) -> None:
         if not self._max_images:

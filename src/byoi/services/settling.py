@@ -56,10 +56,9 @@ class Settling:
     def changed(self, kind: str) -> None:
         """Rows of ``kind`` entered a transitional state. Call after their transaction commits."""
         local = self._local
-        if self.transition_seconds == 0:
-            if getattr(local, "active", False):
-                local.pending.add(kind)  # we are inside a pass: do one more after it
-                return
+        if self.transition_seconds == 0 and getattr(local, "active", False):
+            local.pending.add(kind)  # we are inside a pass: do one more after it
+        elif self.transition_seconds == 0:
             local.active = True
             local.pending = {kind}
             try:
@@ -70,6 +69,8 @@ class Settling:
                     self.settle_due(kinds=kinds)
             finally:
                 local.active = False
+        # (also from inside a pass: a background settler's rows, such as the apps Cloud Control
+        # creates, are the run() task's to settle)
         if self._loop is not None and self._wake is not None and (
             self.transition_seconds or any(s.kind == kind for s in self._background)
         ):

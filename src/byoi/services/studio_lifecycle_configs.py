@@ -29,7 +29,6 @@ from byoi.store.raw import Transaction
 from byoi.store.studio_lifecycle_configs import (
     LIFECYCLE_CONFIG_BY_NAME,
     LIFECYCLE_CONFIGS,
-    all_lifecycle_configs,
     delete_lifecycle_config,
     insert_lifecycle_config,
 )
@@ -104,11 +103,6 @@ class StudioLifecycleConfigService:
         """A page of configs, as rows."""
         with self._db.raw_read() as tx:
             return LIFECYCLE_CONFIGS.page(tx, query, account_id=scope.account_id, region=scope.region, app_type=app_type)
-
-    def all(self, scope: Scope) -> list:
-        """Every config in ``scope``, oldest first, as rows (for Cloud Control's ListResources)."""
-        with self._db.raw_read() as tx:
-            return all_lifecycle_configs(tx, scope.account_id, scope.region)
 
     def exists(self, tx: Transaction, scope: Scope, name: str) -> bool:
         return find_lifecycle_config(tx, scope, name) is not None

@@ -37,13 +37,7 @@ insert_config = Inserts(AppImageConfig).run
 #: ``update_config(tx, config_key, **columns)``.
 update_config = Updates(AppImageConfig).run
 
-_ALL = Prepared(select(AppImageConfig).where(*_IN_SCOPE).order_by(AppImageConfig.id))
 _DELETE = Prepared(delete(AppImageConfig).where(AppImageConfig.id == bindparam("config_id")))
-
-
-def all_configs(source: Session | Transaction, account_id: str, region: str) -> list:
-    """Every config of the account in the region, oldest first, as rows."""
-    return Transaction.of(source).all(_ALL, {"account_id": account_id, "region": region})
 
 
 def delete_config(source: Session | Transaction, config_key: int) -> None:

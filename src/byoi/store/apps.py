@@ -35,7 +35,8 @@ APP_TO_RUN: Lookup = Lookup(
 )
 
 #: ListApps (parameters ``account_id`` and ``region``; DomainIdEquals as ``domain_id``,
-#: UserProfileNameEquals as ``user_profile``, SpaceNameEquals as ``space``).
+#: UserProfileNameEquals as ``user_profile``, SpaceNameEquals as ``space``; for Cloud Control,
+#: ``owner_kind`` ("user" or "space") and ``status_not``, a status to leave out).
 APPS = Listing(
     "apps",
     _APP_WITH_DOMAIN.where(Domain.account_id == bindparam("account_id"), Domain.region == bindparam("region")),
@@ -44,6 +45,8 @@ APPS = Listing(
         "domain_id": lambda value: Domain.domain_id == value,
         "user_profile": lambda value: and_(App.owner_kind == "user", App.owner_name == value),
         "space": lambda value: and_(App.owner_kind == "space", App.owner_name == value),
+        "owner_kind": lambda value: App.owner_kind == value,
+        "status_not": lambda value: App.status != value,
     },
 )
 

@@ -61,9 +61,6 @@ insert_version = Inserts(ImageVersion).run
 update_version = Updates(ImageVersion).run
 insert_alias = Inserts(ImageVersionAlias).run
 
-_IN_SCOPE = (Image.account_id == bindparam("account_id"), Image.region == bindparam("region"))
-_ALL = Prepared(_WITH_IMAGE.where(*_IN_SCOPE).order_by(ImageVersion.id))
-_ALL_OF_IMAGE = Prepared(_WITH_IMAGE.where(*_IN_SCOPE, Image.name_key == bindparam("name_key")).order_by(ImageVersion.id))
 _COUNT = Prepared(select(func.count()).select_from(ImageVersion).where(_OF_IMAGE))
 _DELETE = Prepared(delete(ImageVersion).where(ImageVersion.id == bindparam("version_id")))
 _SET_STATUS_OF_IMAGE = Prepared(
@@ -103,14 +100,6 @@ def _alias_page_statement(of_version: bool, named: bool, resumed: bool) -> Prepa
 
 #: One ListAliases statement per shape: (of one version, one alias named, a later page).
 _ALIAS_PAGE = {shape: _alias_page_statement(*shape) for shape in product((False, True), repeat=3)}
-
-
-def all_versions(source: Session | Transaction, account_id: str, region: str, image_name_key: str | None = None) -> list:
-    """Every version of the account in the region (of one image, by ``name_key``, when given), oldest first."""
-    params = {"account_id": account_id, "region": region}
-    if image_name_key is None:
-        return Transaction.of(source).all(_ALL, params)
-    return Transaction.of(source).all(_ALL_OF_IMAGE, {**params, "name_key": image_name_key})
 
 
 def count_versions(source: Session | Transaction, image_key: int) -> int:

@@ -35,18 +35,12 @@ update_image = Updates(Image).run
 
 _IN_SCOPE = (Image.account_id == bindparam("account_id"), Image.region == bindparam("region"))
 _COUNT = Prepared(select(func.count()).select_from(Image).where(*_IN_SCOPE))
-_ALL = Prepared(select(Image).where(*_IN_SCOPE).order_by(Image.id))
 _VERSION_NUMBERS = Prepared(select(ImageVersion.version).where(ImageVersion.image_id == bindparam("image_id")))
 _DELETE = Prepared(delete(Image).where(Image.id == bindparam("image_id")))
 
 
 def count_images(source: Session | Transaction, account_id: str, region: str) -> int:
     return Transaction.of(source).scalar(_COUNT, {"account_id": account_id, "region": region})
-
-
-def all_images(source: Session | Transaction, account_id: str, region: str) -> list:
-    """Every image of the account in the region, oldest first, as rows."""
-    return Transaction.of(source).all(_ALL, {"account_id": account_id, "region": region})
 
 
 def version_numbers(source: Session | Transaction, image_key: int) -> list[int]:

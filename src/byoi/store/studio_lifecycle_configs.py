@@ -42,13 +42,7 @@ LIFECYCLE_CONFIGS = Listing(
 
 insert_lifecycle_config = Inserts(StudioLifecycleConfig).run
 
-_ALL = Prepared(select(StudioLifecycleConfig).where(*_IN_SCOPE).order_by(StudioLifecycleConfig.id))
 _DELETE = Prepared(delete(StudioLifecycleConfig).where(StudioLifecycleConfig.id == bindparam("config_id")))
-
-
-def all_lifecycle_configs(source: Session | Transaction, account_id: str, region: str) -> list:
-    """Every lifecycle config of the account in the region, oldest first, as rows."""
-    return Transaction.of(source).all(_ALL, {"account_id": account_id, "region": region})
 
 
 def delete_lifecycle_config(source: Session | Transaction, config_key: int) -> None:
