@@ -149,3 +149,34 @@ def test_every_domain_settings_member_of_the_schema_can_go_to_update_domain():
     document = ResourceSchema.load("AWS::SageMaker::Domain").document
     settings = document["definitions"][document["properties"]["DomainSettings"]["$ref"].rsplit("/", 1)[1]]
     assert set(settings["properties"]) <= set(DomainResource.SETTINGS_FOR_UPDATE)
+
+
+def test_replicas_given_the_same_client_token_at_once_record_one_request(tmp_path):
+    """Eight replicas (each its own Database, so nothing in-process orders them) on one database
+    receive the same create with the same ClientToken at the same moment: one request is
+    recorded and every replica answers with its RequestToken. Run on PostgreSQL in CI."""
+    import threading
+
+    from tests.conftest import fresh_database_url
+
+    url = fresh_database_url(tmp_path)
+    Database(url).migrate()
+    replicas = []
+    for _ in range(8):
+        db = Database(url)
+        clock = FakeClock()
+        services = build_services(db, clock, PassThroughResolver())
+        replicas.append(CloudControlService(db, clock, services.settling, resource_types(services)))
+    start, answers = threading.Barrier(len(replicas)), []
+
+    def submit(cc):
+        start.wait(30)
+        answers.append(cc.create(SCOPE, "AWS::SageMaker::AppImageConfig", config("raced"), "same-token")["RequestToken"])
+
+    threads = [threading.Thread(target=submit, args=(cc,)) for cc in replicas]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(answers) == 8 and len(set(answers)) == 1
+    assert len(replicas[0].list_requests(SCOPE, None, None, 100, None)[0]) == 1

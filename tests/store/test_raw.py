@@ -153,3 +153,52 @@ def test_a_statement_whose_sql_returns_more_columns_than_its_row_is_refused(db):
     eager = Prepared(select(App).options(joinedload(App.domain)))  # the eager load adds the domain's columns
     with pytest.raises(ValueError, match="columns for a row of"), db.raw_read() as tx:
         tx.all(eager)
+
+
+# --- serialize: one writer at a time per key, across processes ------------------------------
+
+
+def test_a_writer_that_serializes_on_a_key_waits_for_the_one_holding_it_and_then_sees_its_rows(db):
+    """Two Database objects on one database stand for two replicas. The second's check-then-insert
+    on the key runs only after the first's transaction ends, so it sees the first's row."""
+    import threading
+
+    from byoi.store.database import Database
+    from byoi.store.tags import put_tags, tag_keys
+
+    other = Database(db.url)
+    seen: list[set[str]] = []
+    entered = threading.Event()
+
+    def second_replica():
+        entered.set()
+        with other.raw_write() as tx:
+            tx.serialize("tag:arn:x")
+            seen.append(tag_keys(tx, "arn:x"))
+
+    with db.raw_write() as tx:
+        tx.serialize("tag:arn:x")
+        put_tags(tx, "arn:x", {"first": "1"})
+        worker = threading.Thread(target=second_replica)
+        worker.start()
+        entered.wait(10)
+        if not db.is_sqlite:  # (on SQLite its BEGIN IMMEDIATE waits: nothing to observe)
+            # the second replica is waiting on the key before this transaction commits
+            deadline = time.monotonic() + 30
+            while not waiting_on_advisory_lock(db):
+                assert time.monotonic() < deadline, "the second replica never waited for the key"
+                time.sleep(0.01)
+    worker.join(30)
+    assert seen == [{"first"}]
+    other.dispose()
+
+
+def waiting_on_advisory_lock(db) -> bool:
+    from sqlalchemy import create_engine, text  # noqa: I001
+
+    engine = create_engine(db.url)
+    try:
+        with engine.connect() as connection:
+            return bool(connection.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).scalar())
+    finally:
+        engine.dispose()

@@ -219,6 +219,11 @@ class CloudControlService:
         digest = hashlib.sha256(json.dumps([operation, type_name, *material]).encode()).hexdigest()
         now = self._clock.now_ms()
         with self._db.raw_write() as tx:
+            # Replicas on one database: the same ClientToken (or operations on one resource) sent
+            # to two of them at once must not both find "no earlier request" and both insert one.
+            tx.serialize(f"cloudcontrol:{scope.account_id}:{scope.region}:token:{client_token}")
+            if identifier is not None:
+                tx.serialize(f"cloudcontrol:{scope.account_id}:{scope.region}:{type_name}:{identifier}")
             earlier = latest_request_with_client_token(
                 tx, scope.account_id, scope.region, client_token, now - CLIENT_TOKEN_TTL_MS
             )

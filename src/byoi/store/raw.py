@@ -39,7 +39,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Executable, Table
+from sqlalchemy import Executable, Table, bindparam, func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -164,6 +164,14 @@ class Transaction:
         self._run(plan, params or {}, fetch=plan.row is not None)  # SQLite cannot commit past an unread RETURNING
         return self._cursor.rowcount
 
+    def serialize(self, key: str) -> None:
+        """Make every other write transaction that serializes on ``key``, in any process, wait
+        until this one ends: a transaction-level advisory lock on PostgreSQL (on the key's hash).
+        SQLite's write transactions are serial already (``BEGIN IMMEDIATE``). For checks that
+        no row lock can cover, such as "no row with this key exists yet, so insert one"."""
+        if self._dialect.name == "postgresql":
+            self.all(_ADVISORY_LOCK, {"key": key})
+
     def begin(self, sql: str) -> None:
         """Issue a transaction-control statement (``BEGIN IMMEDIATE``, ...) to the driver."""
         self._call(sql, None, lambda: self._cursor.execute(sql))
@@ -193,3 +201,7 @@ class Transaction:
             return action()
         except dbapi.Error as exc:
             raise DBAPIError.instance(sql, args, exc, dbapi.Error, dialect=self._dialect) from exc
+
+
+#: PostgreSQL's transaction-level advisory lock on a text key (``Transaction.serialize``).
+_ADVISORY_LOCK = Prepared(select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)).label("locked")))
