@@ -16,8 +16,17 @@ T0 = 1_700_000_000_000
 
 def add_domain(db: Database, domain_id: str, status: str, modified_ms: int) -> int:
     with db.write() as session:
-        row = Domain(domain_id=domain_id, account_id="123456789012", region="us-east-1", name=domain_id, status=status,
-                     settings={}, next_home_uid=200001, created_ms=modified_ms, modified_ms=modified_ms)
+        row = Domain(
+            domain_id=domain_id,
+            account_id="123456789012",
+            region="us-east-1",
+            name=domain_id,
+            status=status,
+            settings={},
+            next_home_uid=200001,
+            created_ms=modified_ms,
+            modified_ms=modified_ms,
+        )
         session.add(row)
         session.flush()
         return row.id
@@ -100,11 +109,25 @@ def test_holds_guards_a_larger_step_inside_the_callers_transaction(db):
 
 
 def test_a_table_can_name_its_rows_and_their_start_by_other_columns(db):
-    requests = Transitions(db, ResourceRequest, ("PENDING",), delay_seconds=0.01,
-                           key=ResourceRequest.request_token, since=ResourceRequest.created_ms)
+    requests = Transitions(
+        db, ResourceRequest, ("PENDING",), delay_seconds=0.01, key=ResourceRequest.request_token, since=ResourceRequest.created_ms
+    )
     with db.write() as session:
-        session.add(ResourceRequest(request_token="tok-1", account_id="1", region="r", client_token="c", request_hash="h", type_name="AWS::SageMaker::Image",
-                                    operation="CREATE", status="PENDING", desired_state="{}", event_ms=T0, created_ms=T0))
+        session.add(
+            ResourceRequest(
+                request_token="tok-1",
+                account_id="1",
+                region="r",
+                client_token="c",
+                request_hash="h",
+                type_name="AWS::SageMaker::Image",
+                operation="CREATE",
+                status="PENDING",
+                desired_state="{}",
+                event_ms=T0,
+                created_ms=T0,
+            )
+        )
     assert [r.key for r in requests.scan(T0 + 10).due] == ["tok-1"]
     # record() sets facts whatever the state; advance() only from the expected one.
     requests.record("tok-1", identifier="img")

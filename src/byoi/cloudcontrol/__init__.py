@@ -76,5 +76,5 @@ def client_token(ctx: RequestContext, p: dict) -> str:
 
 def cloudcontrol_service(services: Services, db: Database, clock: Clock) -> JsonService:
     cc = CloudControlService(db, clock, services.settling, resource_types(services))
-    services.settling.add(RequestSettler(db, clock, cc, services.settling.transition_seconds))
+    services.settling.add(RequestSettler(db, clock, cc, services.settling.transition_seconds, services.settling.lease))
     return JsonService(target_prefix="CloudApiService", model_name="cloudcontrol", handlers=handlers(cc))

@@ -14,7 +14,8 @@ records intent (Cloud Control creating an Image) triggers ``changed()``
 again; that asks for one more pass, over the new kind and the kinds that
 caused it, instead of re-entering. Otherwise the ``run()`` task settles rows as they fall due. All
 work is level-triggered and compare-and-set (``byoi.store.transitions``), so it is safe from several
-threads and resumes after a restart whatever was interrupted.
+threads and resumes after a restart whatever was interrupted; with several replicas on one database
+each row is settled by the replica holding its lease (``lease``, given to every settler's Transitions).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Protocol
 
 import anyio
 
-from byoi.store.transitions import soonest
+from byoi.store.transitions import PROCESS_LEASE, Lease, soonest
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,10 @@ class Settler(Protocol):
 
 
 class Settling:
-    def __init__(self, transition_seconds: float):
+    def __init__(self, transition_seconds: float, lease: Lease = PROCESS_LEASE):
         self.transition_seconds = transition_seconds
+        #: This replica's name and lease length, for every settler's Transitions (their claims).
+        self.lease = lease
         self._settlers: list[Settler] = []
         self._background: list[Settler] = []
         self._local = threading.local()

@@ -198,6 +198,11 @@ class Transitions:
                         waits.append(self._lease.seconds)
         return Scan(due, soonest(*waits))
 
+    def rows(self) -> list:
+        """Every row in a watched state, due or not, whoever holds it (e.g. to tell live from orphaned)."""
+        with self._db.raw_read() as tx:
+            return tx.all(self._scan)
+
     def claim(self, key: Any, now_ms: int) -> bool:
         """Claim (or renew) row ``key`` for this replica as of ``now_ms``; whether it is ours.
         Call it just before a side effect that must happen once (starting a container)."""
