@@ -191,7 +191,8 @@ class Transitions:
             with self._db.raw_write() as tx:
                 # Leases expired a lease ago are nobody's: forget them (the table holds live claims only).
                 tx.execute(_FORGET_EXPIRED, {"kind": self._kind, "before_ms": now_ms - self._lease.ms})
-                for row in to_claim:
+                # In one order (by key as text) in every replica, so two claiming overlapping rows never deadlock.
+                for row in sorted(to_claim, key=lambda r: str(r.key)):
                     if self._claim_in(tx, row.key, now_ms):
                         due.append(row)
                     else:
