@@ -18,13 +18,15 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urljoin, urlsplit
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from byoi.runtime.contract import container_name
 from byoi.store.database import Database
-from byoi.store.models import App
+from byoi.store.models import App, SettlerClaim
 from tests.conftest import POSTGRES_URL, ROLE_ARN, ByoiServer, fresh_database_url
 
 pytestmark = pytest.mark.postgres
@@ -80,6 +82,8 @@ def replicas(tmp_path, app_server):
         )
         for i in range(REPLICAS)
     ]
+    for server in servers:  # behind one load balancer: one public URL (and so one set of Studio origins)
+        server.env["BYOI_PUBLIC_URL"] = servers[0].url
     for server in servers:
         server.start()
     yield servers, engine
@@ -165,10 +169,13 @@ def test_three_replicas_raced_by_16_clients_with_one_killed_lose_nothing_and_run
     threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
     for t in threads:
         t.start()
-    # Mid-run: once the clients have asked for a first round of apps, kill one replica.
+    # Mid-run: once the clients have asked for a first round of apps, kill one replica while it
+    # holds apps (its leases on them), so the others must take them over.
     for _ in range(CLIENTS):
         assert app_starts.acquire(timeout=WAIT_SECONDS), "the clients never got to their apps"
-    servers[REPLICAS - 1].kill()
+    victim = servers[REPLICAS - 1]
+    wait_for(lambda: apps_held_by(victim), "the replica to be killed to hold an app")
+    victim.kill()
     for t in threads:
         t.join(timeout=WAIT_SECONDS * ROUNDS)
         assert not t.is_alive(), "a client hung"
@@ -184,7 +191,7 @@ def test_three_replicas_raced_by_16_clients_with_one_killed_lose_nothing_and_run
     apps = live.call("list_apps", DomainIdEquals=domain_id, MaxResults=100)["Apps"]
     serving = [a for a in apps if a["Status"] == "InService"]
     assert sorted(a["UserProfileName"] for a in serving) == sorted(f"user-{i}" for i in range(CLIENTS))
-    assert [a for a in apps if a["Status"] not in ("InService", "Deleted")] == []
+    assert [a for a in apps if a["Status"] not in ("InService", "Deleted")] == []  # the victim's too
     assert len([a for a in apps if a["Status"] == "Deleted"]) == CLIENTS * (ROUNDS - 1)
     assert sorted(p.name for p in (engine / "duplicates").iterdir()) == []  # no container was started twice
     starts = {p.name for p in (engine / "starts").iterdir()}
@@ -200,6 +207,17 @@ def running_instance(running: set[str]) -> str:
     return instance
 
 
+def apps_held_by(server: ByoiServer) -> set[str]:
+    """The apps (by store id) a replica holds a lease on (``byoi.store.transitions``)."""
+    db = Database(server.env["BYOI_DATABASE_URL"])
+    try:
+        with db.read() as session:
+            claims = session.query(SettlerClaim).filter_by(kind="apps", holder=server.env["BYOI_REPLICA_ID"])
+            return {claim.key for claim in claims}
+    finally:
+        db.dispose()
+
+
 def in_service_app_ids(server: ByoiServer) -> list[int]:
     """The store's ids (the numbers containers are named by) of the apps InService."""
     db = Database(server.env["BYOI_DATABASE_URL"])
@@ -208,3 +226,48 @@ def in_service_app_ids(server: ByoiServer) -> list[int]:
             return [row.id for row in session.query(App).filter_by(status="InService")]
     finally:
         db.dispose()
+
+
+class BalancedBrowser:
+    """A browser behind a load balancer: every request (each hop of a redirect too) goes to the
+    next replica, addressed by the public URL's host (and its Studio origins'); host-only cookies."""
+
+    def __init__(self, servers: list[ByoiServer]):
+        self._ports = [s.port for s in servers]
+        self._next = 0
+        self.cookies: dict[str, dict[str, str]] = {}
+
+    def get(self, url: str) -> httpx.Response:
+        for _ in range(10):
+            parts = urlsplit(url)
+            jar = self.cookies.setdefault(parts.hostname, {})
+            port = self._ports[self._next % len(self._ports)]
+            self._next += 1
+            headers = {"Host": parts.netloc, **({"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())} if jar else {})}
+            response = httpx.get(parts._replace(scheme="http", netloc=f"127.0.0.1:{port}").geturl(), headers=headers, timeout=30)
+            for header in response.headers.get_list("set-cookie"):
+                name, _, value = header.split(";")[0].partition("=")
+                jar[name.strip()] = value.strip()
+            if response.status_code not in (301, 302, 303, 307, 308):
+                return response
+            url = urljoin(url, response.headers["location"])
+        raise AssertionError("too many redirects")
+
+
+def test_a_presigned_url_and_session_from_one_replica_are_good_on_every_replica_and_the_url_only_once(replicas):
+    servers, _ = replicas
+    sm = servers[0].client()
+    domain_id = sm.create_domain(DomainName="sessions", AuthMode="IAM", DefaultUserSettings={"ExecutionRole": ROLE_ARN},
+                                 SubnetIds=["subnet-1"], VpcId="vpc-1")["DomainId"]
+    wait_for(lambda: sm.describe_domain(DomainId=domain_id)["Status"] == "InService", "the domain")
+    sm.create_user_profile(DomainId=domain_id, UserProfileName="alice")
+    url = sm.create_presigned_domain_url(DomainId=domain_id, UserProfileName="alice")["AuthorizedUrl"]
+    browser = BalancedBrowser(servers[1:] + servers[:1])  # opened on replica 1, then 2, then 0, ...
+    landed = browser.get(url)
+    assert landed.status_code == 200, landed.text
+    home = sm.describe_domain(DomainId=domain_id)["Url"]
+    for _ in range(REPLICAS):  # the session cookie is good on every replica
+        assert browser.get(f"{home}/").status_code == 200
+    # The URL was used: no replica opens it again.
+    for _ in range(REPLICAS):
+        assert BalancedBrowser(servers).get(url).status_code in (401, 403)
