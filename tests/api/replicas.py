@@ -16,10 +16,14 @@ Docker is not used (another engineer owns it).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from byoi.runtime.backend import Endpoint, RunState, RuntimeBackend
@@ -73,6 +77,37 @@ class SharedDirBackend(RuntimeBackend):
 
     def prune(self, instance_id: str) -> None:
         pass
+
+
+def launcher() -> list[str]:
+    """The command that runs a replica (``ByoiServer(command=...)``)."""
+    return [sys.executable, "-m", "tests.api.replicas"]
+
+
+class _Ready(BaseHTTPRequestHandler):
+    """Every app's port 8888: answers 200 at once, to anything."""
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def ready_server() -> Iterator[int]:
+    """An HTTP server on loopback standing in for every app's port 8888; yields its port."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ready)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def main() -> None:

@@ -14,10 +14,8 @@ Needs PostgreSQL (BYOI_TEST_POSTGRES_URL): SQLite serves one process.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -27,6 +25,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 from byoi.runtime.contract import container_name
 from byoi.store.database import Database
 from byoi.store.models import App, SettlerClaim
+from tests.api.replicas import launcher, ready_server
 from tests.conftest import POSTGRES_URL, ROLE_ARN, ByoiServer, fresh_database_url
 
 pytestmark = pytest.mark.postgres
@@ -39,27 +38,10 @@ LEASE_SECONDS = 4
 WAIT_SECONDS = 180  # generous: a loaded 2-core machine runs three servers and 16 clients
 
 
-class _Ready(BaseHTTPRequestHandler):
-    """Every app's port 8888: answers at once."""
-
-    def do_GET(self):  # noqa: N802 - http.server's name
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def app_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ready)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    with ready_server() as port:
+        yield port
 
 
 @pytest.fixture
@@ -71,7 +53,7 @@ def replicas(tmp_path, app_server):
     servers = [
         ByoiServer(
             tmp_path / f"replica-{i}",
-            command=[sys.executable, "-m", "tests.api.replicas"],
+            command=launcher(),
             BYOI_DATABASE_URL=database,
             BYOI_REPLICA_ID=f"replica-{i}",
             BYOI_SETTLER_LEASE_SECONDS=str(LEASE_SECONDS),
