@@ -26,9 +26,10 @@ def shared_key(db: Database, name: str, first: Callable[[], bytes]) -> bytes:
         value = tx.scalar(_KEY, {"name": name})
     if value is not None:
         return bytes(value)
+    candidate = first()
     try:
         with db.raw_write() as tx:
-            tx.execute(_ADD, {"name": name, "value": first()})
+            tx.execute(_ADD, {"name": name, "value": candidate})
     except IntegrityError:  # another replica stored it first: use theirs
         pass
     with db.raw_read() as tx:
