@@ -64,17 +64,28 @@ def test_apps_by_type_and_state_and_start_latency_are_counted(srv):
     assert value(samples, "byoi_apps", app_type="JupyterServer", status="InService") == 0  # every combination, 0 at first
     assert ("byoi_app_start_seconds_count", (("app_type", "JupyterServer"),)) not in samples  # none started yet
 
-    domain_id = sm.create_domain(DomainName="m", AuthMode="IAM", DefaultUserSettings={"ExecutionRole": ROLE_ARN},
-                                 SubnetIds=["subnet-1"], VpcId="vpc-1")["DomainId"]
+    domain_id = sm.create_domain(
+        DomainName="m", AuthMode="IAM", DefaultUserSettings={"ExecutionRole": ROLE_ARN}, SubnetIds=["subnet-1"], VpcId="vpc-1"
+    )["DomainId"]
     for user in ("alice", "bob"):
         sm.create_user_profile(DomainId=domain_id, UserProfileName=user)
         sm.create_app(DomainId=domain_id, UserProfileName=user, AppType="JupyterServer", AppName="default")
     for user in ("alice", "bob"):
-        wait_for(lambda user=user: sm.describe_app(DomainId=domain_id, UserProfileName=user, AppType="JupyterServer",
-                                         AppName="default")["Status"] == "InService", f"{user}'s app")
+        wait_for(
+            lambda user=user: (
+                sm.describe_app(DomainId=domain_id, UserProfileName=user, AppType="JupyterServer", AppName="default")["Status"]
+                == "InService"
+            ),
+            f"{user}'s app",
+        )
     sm.delete_app(DomainId=domain_id, UserProfileName="bob", AppType="JupyterServer", AppName="default")
-    wait_for(lambda: sm.describe_app(DomainId=domain_id, UserProfileName="bob", AppType="JupyterServer",
-                                     AppName="default")["Status"] == "Deleted", "bob's app deleted")
+    wait_for(
+        lambda: (
+            sm.describe_app(DomainId=domain_id, UserProfileName="bob", AppType="JupyterServer", AppName="default")["Status"]
+            == "Deleted"
+        ),
+        "bob's app deleted",
+    )
 
     samples, text = scrape(srv)
     assert value(samples, "byoi_apps", app_type="JupyterServer", status="InService") == 1
@@ -93,16 +104,22 @@ def test_api_latency_and_errors_are_counted_by_operation_with_bounded_labels(srv
         sm.describe_image(ImageName="no-such-image")
     # A caller naming operations that do not exist mints no series of their own.
     for junk in ("NoSuchOperation", 'Evil"} 1 x{a="', "x" * 200):
-        httpx.post(srv.url, headers={"X-Amz-Target": f"SageMaker.{junk}", "Content-Type": "application/x-amz-json-1.1"},
-                   content=b"{}")
+        httpx.post(
+            srv.url, headers={"X-Amz-Target": f"SageMaker.{junk}", "Content-Type": "application/x-amz-json-1.1"}, content=b"{}"
+        )
     httpx.post(srv.url, headers={"X-Amz-Target": "NotAService.Op", "Content-Type": "application/x-amz-json-1.1"}, content=b"{}")
 
     samples, text = scrape(srv)
     assert value(samples, "byoi_api_request_seconds_count", service="SageMaker", operation="CreateImage") == 1
     assert value(samples, "byoi_api_request_seconds_count", service="SageMaker", operation="ListImages") == 1
     assert value(samples, "byoi_api_errors_total", service="SageMaker", operation="DescribeImage", code="ResourceNotFound") == 1
-    assert ("byoi_api_errors_total", (("code", "ResourceNotFound"), ("operation", "ListImages"), ("service", "SageMaker"))) not in samples
-    assert value(samples, "byoi_api_errors_total", service="SageMaker", operation="unknown", code="UnknownOperationException") == 3
+    assert (
+        "byoi_api_errors_total",
+        (("code", "ResourceNotFound"), ("operation", "ListImages"), ("service", "SageMaker")),
+    ) not in samples
+    assert (
+        value(samples, "byoi_api_errors_total", service="SageMaker", operation="unknown", code="UnknownOperationException") == 3
+    )
     assert value(samples, "byoi_api_errors_total", service="unknown", operation="unknown", code="UnknownOperationException") == 1
     assert "NoSuchOperation" not in text and "Evil" not in text and "secret-project-name" not in text
     assert value(samples, "process_resident_memory_bytes") > 0
@@ -110,8 +127,9 @@ def test_api_latency_and_errors_are_counted_by_operation_with_bounded_labels(srv
 
 def test_gateway_connections_are_counted_while_open_and_in_total(srv):
     sm = srv.client()
-    domain_id = sm.create_domain(DomainName="g", AuthMode="IAM", DefaultUserSettings={"ExecutionRole": ROLE_ARN},
-                                 SubnetIds=["subnet-1"], VpcId="vpc-1")["DomainId"]
+    domain_id = sm.create_domain(
+        DomainName="g", AuthMode="IAM", DefaultUserSettings={"ExecutionRole": ROLE_ARN}, SubnetIds=["subnet-1"], VpcId="vpc-1"
+    )["DomainId"]
     sm.create_user_profile(DomainId=domain_id, UserProfileName="alice")
     key = {"DomainId": domain_id, "UserProfileName": "alice", "AppType": "JupyterServer", "AppName": "default"}
     sm.create_app(**key)
@@ -126,8 +144,10 @@ def test_gateway_connections_are_counted_while_open_and_in_total(srv):
         assert httpx.get(f"{base}/api/status", headers={"Authorization": f"Bearer {session}"}).status_code == 200
     # The stand-in app speaks no websocket: the relay is opened, fails upstream and is closed.
     with pytest.raises((InvalidStatus, ConnectionClosed)):
-        with ws_connect(f"ws://127.0.0.1:{srv.port}/apps/{domain_id}/alice/JupyterServer/default/api/kernels/k/channels",
-                        additional_headers={"Cookie": f"byoi_session={session}", "Origin": srv.url}) as ws:
+        with ws_connect(
+            f"ws://127.0.0.1:{srv.port}/apps/{domain_id}/alice/JupyterServer/default/api/kernels/k/channels",
+            additional_headers={"Cookie": f"byoi_session={session}", "Origin": srv.url},
+        ) as ws:
             ws.recv(timeout=10)
 
     samples, _ = scrape(srv)

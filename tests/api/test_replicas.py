@@ -110,8 +110,14 @@ def error_code(exc: ClientError) -> str:
 def test_three_replicas_raced_by_16_clients_with_one_killed_lose_nothing_and_run_each_app_exactly_once(replicas):
     servers, engine = replicas
     setup = RoundRobin(servers, 0)
-    domain_id = setup.call("create_domain", DomainName="raced", AuthMode="IAM", DefaultUserSettings={"ExecutionRole": ROLE_ARN},
-                           SubnetIds=["subnet-1"], VpcId="vpc-1")["DomainId"]
+    domain_id = setup.call(
+        "create_domain",
+        DomainName="raced",
+        AuthMode="IAM",
+        DefaultUserSettings={"ExecutionRole": ROLE_ARN},
+        SubnetIds=["subnet-1"],
+        VpcId="vpc-1",
+    )["DomainId"]
     wait_for(lambda: setup.call("describe_domain", DomainId=domain_id)["Status"] == "InService", "the domain")
     for i in range(CLIENTS):
         setup.call("create_user_profile", DomainId=domain_id, UserProfileName=f"user-{i}")
@@ -138,8 +144,13 @@ def test_three_replicas_raced_by_16_clients_with_one_killed_lose_nothing_and_run
                 except ClientError as exc:  # a create that reached a replica as it was killed, retried
                     assert error_code(exc) == "ResourceInUse", exc
                 app_starts.release()
-                state = wait_for(lambda: calls.call("describe_app", **key)["Status"] in ("InService", "Failed") and
-                                 calls.call("describe_app", **key), f"user-{i}'s app {round_}")
+                state = wait_for(
+                    lambda: (
+                        calls.call("describe_app", **key)["Status"] in ("InService", "Failed")
+                        and calls.call("describe_app", **key)
+                    ),
+                    f"user-{i}'s app {round_}",
+                )
                 assert state["Status"] == "InService", state
                 if round_ < ROUNDS - 1:
                     calls.call("delete_app", **key)
@@ -239,8 +250,13 @@ class BalancedBrowser:
 def test_a_presigned_url_and_session_from_one_replica_are_good_on_every_replica_and_the_url_only_once(replicas):
     servers, _ = replicas
     sm = servers[0].client()
-    domain_id = sm.create_domain(DomainName="sessions", AuthMode="IAM", DefaultUserSettings={"ExecutionRole": ROLE_ARN},
-                                 SubnetIds=["subnet-1"], VpcId="vpc-1")["DomainId"]
+    domain_id = sm.create_domain(
+        DomainName="sessions",
+        AuthMode="IAM",
+        DefaultUserSettings={"ExecutionRole": ROLE_ARN},
+        SubnetIds=["subnet-1"],
+        VpcId="vpc-1",
+    )["DomainId"]
     wait_for(lambda: sm.describe_domain(DomainId=domain_id)["Status"] == "InService", "the domain")
     sm.create_user_profile(DomainId=domain_id, UserProfileName="alice")
     url = sm.create_presigned_domain_url(DomainId=domain_id, UserProfileName="alice")["AuthorizedUrl"]
