@@ -74,15 +74,17 @@ def free_port() -> int:
 
 
 class ByoiServer:
-    """A ``byoi serve`` subprocess on 127.0.0.1 with its own data directory."""
+    """A ``byoi serve`` subprocess on 127.0.0.1 with its own data directory (and its own database,
+    unless ``BYOI_DATABASE_URL`` is given). ``command`` replaces ``python -m byoi serve``."""
 
-    def __init__(self, data_dir: Path, **env: str):
+    def __init__(self, data_dir: Path, command: list[str] | None = None, **env: str):
         self.data_dir = data_dir
         self.port = free_port()
+        self.command = command or [sys.executable, "-m", "byoi", "serve"]
         self.env = {
             **os.environ,
             "BYOI_DATA_DIR": str(data_dir),
-            "BYOI_DATABASE_URL": fresh_database_url(data_dir),
+            "BYOI_DATABASE_URL": env.pop("BYOI_DATABASE_URL", None) or fresh_database_url(data_dir),
             "BYOI_PORT": str(self.port),
             "BYOI_DOCKER": "off",
         }
@@ -97,7 +99,7 @@ class ByoiServer:
     def start(self) -> ByoiServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "byoi", "serve"], env=self.env, stdout=log, stderr=log)
+        self.proc = subprocess.Popen(self.command, env=self.env, stdout=log, stderr=log, cwd=Path(__file__).parent.parent)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -17,10 +17,11 @@ import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import anyio
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from byoi.auth.keys import AccessKeys, CredentialsFileError, KeyStore
@@ -35,15 +36,20 @@ from byoi.gateway.proxy import Proxy
 from byoi.gateway.sessions import Sessions
 from byoi.gateway.sites import SITE_KEY, Sites
 from byoi.gateway.studio import StudioPages
+from byoi.metrics import Metrics
 from byoi.runtime.app_logs import AppLogs
 from byoi.runtime.app_settler import AppSettler
+from byoi.runtime.backend import RuntimeBackend
 from byoi.sagemaker import sagemaker_service
 from byoi.services.base_images import BaseImageResolver, DockerResolver, PassThroughResolver
 from byoi.services.registry import RegistryResolver
 from byoi.services.wiring import build_services
 from byoi.settings import DockerMode, RuntimeKind, Settings
+from byoi.store.apps import count_apps
 from byoi.store.database import Database
 from byoi.store.files import private_dir
+from byoi.store.instance_keys import shared_key
+from byoi.store.transitions import Lease, default_holder, release_claims
 from byoi.studio_urls import StudioOrigins, default_studio_url
 
 log = logging.getLogger(__name__)
@@ -73,8 +79,10 @@ def docker_client(mode: DockerMode):
     return client
 
 
-def app_runtime(client, settings: Settings, db: Database, clock: Clock, logs: AppLogs, secret: bytes) -> AppSettler:
-    """The settler that runs apps: on the Docker engine, or failing them with a reason when there is none."""
+def app_runtime(client, settings: Settings, db: Database, clock: Clock, logs: AppLogs, secret: bytes,
+                lease: Lease, metrics: Metrics | None = None, backend: RuntimeBackend | None = None) -> AppSettler:
+    """The settler that runs apps: on ``backend`` when given (tests), else on the cluster or the Docker
+    engine the settings name, or failing them with a reason when there is none."""
     from byoi.runtime.instance_types import InstanceTypes
     from byoi.runtime.kgw.bundle import ensure_bundle
 
@@ -86,10 +94,9 @@ def app_runtime(client, settings: Settings, db: Database, clock: Clock, logs: Ap
         instance_types = InstanceTypes.load(str(settings.instance_types_file) if settings.instance_types_file else None)
     except ValueError as exc:
         raise StartupError(f"{exc} (BYOI_INSTANCE_TYPES_FILE)") from None
-    backend = None
-    if settings.runtime is RuntimeKind.kubernetes:
+    if backend is None and settings.runtime is RuntimeKind.kubernetes:
         backend = kubernetes_backend(settings)
-    elif client is not None:
+    elif backend is None and client is not None:
         from byoi.runtime.docker_backend import DockerBackend
 
         app_firewall(settings)
@@ -107,6 +114,8 @@ def app_runtime(client, settings: Settings, db: Database, clock: Clock, logs: Ap
         kernel_idle_timeout=settings.kernel_idle_timeout_seconds,
         instance_types=instance_types,
         log_retention_days=settings.log_retention_days,
+        lease=lease,
+        metrics=metrics,
     )
 
 
@@ -211,9 +220,16 @@ def authenticator(settings: Settings, db: Database, clock: Clock) -> Authenticat
     return authenticate
 
 
+def replica_lease(settings: Settings) -> Lease:
+    """This replica's name (BYOI_REPLICA_ID, else host and data directory) and lease length."""
+    return Lease(settings.replica_id or default_holder(str(settings.data_dir)), settings.settler_lease_seconds)
+
+
 def create_app(
-    settings: Settings, resolver: BaseImageResolver | None = None, clock: Clock | None = None
+    settings: Settings, resolver: BaseImageResolver | None = None, clock: Clock | None = None,
+    backend: RuntimeBackend | None = None,
 ) -> ByoiApp:
+    """The app; ``backend`` runs apps instead of the Docker engine's (tests' shared fakes)."""
     clock = clock or SystemClock()
     client = docker_client(settings.docker) if resolver is None and settings.runtime is RuntimeKind.docker else None
     resolver = resolver if resolver is not None else base_image_resolver(settings, client)
@@ -229,6 +245,7 @@ def create_app(
     except SQLAlchemyError as exc:
         db.dispose()
         raise StartupError(f"cannot open the database {db.url.render_as_string(hide_password=True)}: {exc}") from None
+    lease = replica_lease(settings)
     services = build_services(
         db,
         clock,
@@ -239,13 +256,15 @@ def create_app(
         public_url=public_url,
         jupyter_server_image=settings.jupyter_server_image,
         origins=origins,
+        lease=lease,
     )
-    secret = load_secret(settings.data_dir, settings.session_secret)
+    metrics = Metrics(functools.partial(count_apps, db))
+    secret = load_secret(settings.data_dir, settings.session_secret, functools.partial(shared_key, db, "gateway"))
     sessions = Sessions(TokenSigner(secret), clock, services.domains, origins, PresignLedger(db))
-    proxy = Proxy(secret, clock, services.apps)
+    proxy = Proxy(secret, clock, services.apps, metrics=metrics)
     sites = Sites(sessions, proxy, services.domains, services.apps, public_url, origins)
     logs = AppLogs(settings.data_dir)
-    services.settling.add(app_runtime(client, settings, db, clock, logs, secret), background_only=True)
+    services.settling.add(app_runtime(client, settings, db, clock, logs, secret, lease, metrics, backend), background_only=True)
     sagemaker = sagemaker_service(services)
     sagemaker.handlers = {**sagemaker.handlers, "CreatePresignedDomainUrl": sessions.presigned_url}
     endpoint = JsonProtocolEndpoint(
@@ -255,6 +274,7 @@ def create_app(
         authenticator(settings, db, clock),
         inline=db.is_sqlite,
         max_body_bytes=settings.max_request_bytes,
+        observe=metrics.api_call,
     )
 
     @contextlib.asynccontextmanager
@@ -266,11 +286,21 @@ def create_app(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            try:  # the other replicas take this one's rows at once instead of when its leases expire
+                release_claims(db, lease.holder)
+            except SQLAlchemyError:
+                log.exception("could not release this replica's claims; they expire in %ss", lease.seconds)
             await proxy.close()
             db.dispose()
 
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
+
+    async def prometheus(_request: Request) -> Response:
+        # Unauthenticated, as Prometheus scrapes: counts by state, type, operation and error code
+        # only, never a name (byoi.metrics). The app counts read the store: off the event loop.
+        body, content_type = await anyio.to_thread.run_sync(metrics.exposition)
+        return Response(body, media_type=content_type)
 
     async def not_found(request: Request) -> JSONResponse:
         return JSONResponse(
@@ -288,7 +318,8 @@ def create_app(
     errors = {Exception: internal_error}
     anything = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
     public = Starlette(
-        routes=[Route("/_byoi/health", health, methods=["GET"]), *sites.public_routes(), Route("/{path:path}", not_found, methods=anything)],
+        routes=[Route("/_byoi/health", health, methods=["GET"]), Route("/metrics", prometheus, methods=["GET"]),
+                *sites.public_routes(), Route("/{path:path}", not_found, methods=anything)],
         lifespan=lifespan,
         exception_handlers=errors,
     )

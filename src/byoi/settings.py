@@ -247,8 +247,22 @@ class Settings(BaseSettings):
     )
     session_secret: str | None = Field(
         None,
-        description="Key that signs presigned URLs and sessions. Default: a random key kept in <data_dir>/gateway.key "
-        "(set one shared value when several byoi processes serve one database).",
+        description="Key that signs presigned URLs and sessions and derives apps' tokens. Default: a random key kept "
+        "in the database (table instance_keys), so every replica serving one database shares it.",
+    )
+    replica_id: str | None = Field(
+        None,
+        max_length=128,
+        description="This process's name among several replicas serving one database (its settlers' leases on rows "
+        "carry it). Default: the host name and a hash of the data directory; give each replica its own.",
+    )
+    settler_lease_seconds: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="How long a replica's claim on a transitional row (an app to start, an image to settle) lasts "
+        "unrenewed: a killed replica's rows are taken over this long after it stopped. Longer than the slowest "
+        "container start.",
     )
     app_start_timeout_seconds: float = Field(
         120.0, gt=0, le=3600, description="How long an app may take to answer on port 8888 before it is Failed."

@@ -10,10 +10,12 @@ import pytest
 from byoi.aws.protocol import Scope
 from byoi.runtime.app_logs import AppLogs
 from byoi.runtime.app_settler import AppSettler
+from byoi.runtime.contract import container_name
 from byoi.services.wiring import build_services
 from byoi.store.database import Database
 from byoi.store.listing import ListQuery
 from byoi.store.models import App, DomainMember
+from byoi.store.transitions import Lease
 from tests.runtime.fakes import Cluster, DiesLater, ExitsAtOnce, FakeBackend, NeverServes
 from tests.services.test_settling import FakeClock, FakeResolver
 
@@ -393,3 +395,68 @@ def test_a_space_runs_with_its_ebs_size_and_the_domains_posix_user_for_spaces(st
     assert specs[str(sized)].home_size_gib == 30
     assert specs[str(unsized)].home_size_gib == 8  # the domain's default for spaces
     assert (specs[str(unsized)].uid, specs[str(unsized)].gid) == (10002, 1002)
+
+
+# Several replicas on one database (docs/replicas.md): each app is settled by the replica holding its lease.
+
+
+def test_of_two_replicas_only_the_one_holding_an_apps_lease_starts_and_follows_it(studio):
+    backend = FakeBackend()
+    a = studio.settler(backend, lease=Lease("a", 10))
+    b = studio.settler(backend, lease=Lease("b", 10))
+    app = studio.app()
+    a._apps.scan(studio.clock.ms)  # a claims the Pending app and is about to start it ...
+    b.settle_due()  # ... when b scans it too: b sees a's lease and leaves it alone
+    assert backend.started == []
+    a.settle_due()  # a starts it
+    b.settle_due()
+    a.settle_due()
+    b.settle_due()
+    assert len(backend.started) == 1 and studio.row(app).status == "InService"
+    for _ in range(3):  # a keeps renewing: b never takes the app
+        studio.clock.ms += 4 * SECOND
+        a.settle_due()
+        b.settle_due()
+    assert len(backend.started) == 1 and studio.row(app).status == "InService"
+
+
+def test_a_killed_replicas_apps_are_taken_over_when_its_lease_expires_and_not_started_again(studio):
+    backend = FakeBackend()
+    a = studio.settler(backend, lease=Lease("a", 10))
+    b = studio.settler(backend, lease=Lease("b", 10))
+    serving, starting = studio.app("serving"), studio.app("starting")
+    a.settle_due()
+    a.settle_due()
+    assert studio.row(serving).status == studio.row(starting).status == "InService"
+    # a is killed -9; b waits out a's lease, then checks a's apps' health: none is started again
+    studio.clock.ms += 11 * SECOND
+    b.settle_due()
+    assert len(backend.started) == 2
+    assert studio.row(serving).last_health_ms == studio.clock.ms and studio.row(starting).last_health_ms == studio.clock.ms
+
+
+def test_a_container_already_running_under_a_pending_apps_name_is_adopted_not_started_twice(studio):
+    """A replica started the container and was killed before it recorded the start: the replica
+    that takes the app over finds the container by its name and adopts it."""
+    backend = FakeBackend()
+    app = studio.app()
+    backend.running.add(container_name("default", app))  # started by the killed replica
+    settler = studio.settler(backend)
+    settler._last_reconcile = studio.clock.ms  # (no reconcile pass: this is about the start)
+    settler.settle_due()
+    settler.settle_due()
+    row = studio.row(app)
+    assert backend.started == [] and row.container_name == container_name("default", app) and row.status == "InService"
+
+
+def test_the_reconciler_keeps_a_container_another_replica_started_before_recording_it(studio):
+    """Replica b started a Pending app's container but has not yet recorded its name; replica a's
+    reconcile pass lists the container and must not take it for an orphan."""
+    backend = FakeBackend()
+    app = studio.app()
+    b = studio.settler(backend, lease=Lease("b", 10))
+    b._apps.claim(app, studio.clock.ms)  # b holds the app
+    backend.running.add(container_name("default", app))  # ... and has started it
+    backend.running.add("byoi-default-app-999999")  # an app that does not exist: an orphan
+    studio.settler(backend, lease=Lease("a", 10)).settle_due()
+    assert backend.removed == ["byoi-default-app-999999"]

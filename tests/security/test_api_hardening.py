@@ -277,8 +277,9 @@ def mode(path: Path) -> int:
 
 
 def state_files(data_dir: Path) -> dict[str, int]:
-    """Modes of the data directory, the database (with SQLite's sidecar files) and gateway.key."""
-    names = ["gateway.key"]
+    """Modes of the data directory, the database (with SQLite's sidecar files) and an older byoi's
+    gateway.key (byoi keeps its key in the database now)."""
+    names = [p.name for p in data_dir.glob("gateway.key")]
     if not POSTGRES_URL:
         names += [p.name for p in data_dir.glob("byoi.db*")]
     return {".": mode(data_dir), **{name: mode(data_dir / name) for name in names}}
@@ -289,7 +290,8 @@ def test_a_new_data_dir_and_its_secrets_are_private_whatever_the_umask(fresh_ser
     srv.client().create_app_image_config(AppImageConfigName="cfg", CodeEditorAppImageConfig={})
     modes = state_files(srv.data_dir)
     assert modes.pop(".") == 0o700
-    assert modes and all(m == 0o600 for m in modes.values()), {k: oct(v) for k, v in modes.items()}
+    assert all(m == 0o600 for m in modes.values()), {k: oct(v) for k, v in modes.items()}
+    assert "gateway.key" not in modes  # the key is in the database, shared by every replica
     if not POSTGRES_URL:
         assert "byoi.db" in modes and "byoi.db-wal" in modes
 

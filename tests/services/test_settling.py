@@ -11,6 +11,7 @@ from byoi.services.base_images import BaseImageError
 from byoi.services.settling import Settling
 from byoi.services.wiring import build_services
 from byoi.store.database import Database
+from byoi.store.transitions import Lease
 
 SCOPE = Scope("123456789012", "us-east-1")
 ROLE = "arn:aws:iam::123456789012:role/r"
@@ -123,3 +124,35 @@ def test_a_background_kind_changed_inside_a_pass_wakes_the_background_task():
     finally:
         loop.close()
     assert ran == ["apps", "apps"]
+
+
+class CountingSettler:
+    kind = "counted"
+
+    def __init__(self):
+        self.passes = 0
+        self.swept = threading.Event()
+
+    def settle_due(self):
+        self.passes += 1
+        if self.passes >= 3:
+            self.swept.set()
+        return None
+
+
+def test_with_no_delay_the_fast_settlers_are_swept_once_a_lease_to_finish_what_a_killed_replica_left():
+    """API calls settle the fast settlers themselves; the background task runs them at start and
+    then once every lease, so rows a killed replica held are finished though no API call comes."""
+    settling = Settling(0, Lease("me", 0.2))
+    settler = CountingSettler()
+    settling.add(settler)
+
+    async def main():
+        task = asyncio.create_task(settling.run())
+        try:
+            assert await asyncio.to_thread(settler.swept.wait, 30)
+        finally:
+            task.cancel()
+
+    asyncio.run(main())
+    assert settler.passes >= 3  # the first pass, then sweeps, with no changed() at all

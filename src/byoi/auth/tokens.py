@@ -8,17 +8,26 @@ import hmac
 import json
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from byoi.store.files import PRIVATE_FILE, private_dir, tighten
 
 
-def load_secret(data_dir: Path, configured: str | None) -> bytes:
-    """The configured secret, else one kept in <data dir>/gateway.key (made on first use, mode 600;
-    an older byoi's looser one is tightened)."""
+def load_secret(data_dir: Path, configured: str | None, stored: Callable[[Callable[[], bytes]], bytes] | None = None) -> bytes:
+    """The configured secret, else the one kept in the database (``stored``: the store's
+    ``shared_key`` for 'gateway', made on first use), so every replica serving one database
+    signs and accepts the same sessions and presigned URLs and derives the same app tokens.
+    The first key stored is an older byoi's <data dir>/gateway.key when there is one (its
+    sessions and running apps stay valid), else a random one. Without ``stored``, the key
+    is kept in that file (made on first use, mode 600; a looser one is tightened)."""
     if configured:
         return configured.encode()
     path = data_dir / "gateway.key"
+    if stored is not None:
+        if path.exists():
+            tighten(path)
+        return stored(lambda: path.read_bytes() if path.exists() else secrets.token_bytes(32))
     if path.exists():
         tighten(path)
     else:

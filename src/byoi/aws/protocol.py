@@ -31,6 +31,7 @@ import logging
 import os
 import random
 import re
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -142,8 +143,12 @@ class JsonProtocolEndpoint:
         authenticator: Authenticator | None = None,
         inline: bool = False,
         max_body_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        observe: Callable[[str, str, float, str | None], None] | None = None,
     ):
         self._services = {s.target_prefix: s for s in services}
+        #: Told each call's (service, operation, seconds, error code or None); labels are bounded
+        #: ("unknown" for a service or operation the models do not name).
+        self._observe = observe
         self._max_body_bytes = max_body_bytes
         self._account_id = account_id
         self._default_region = default_region
@@ -212,6 +217,21 @@ class JsonProtocolEndpoint:
 
     def _process(self, request: SignedRequest, request_id: str) -> tuple[int, str, dict[str, str], str]:
         """(status, body, headers, content type) of the answer to one request; never raises."""
+        if self._observe is None:
+            return self._answer_one(request, request_id)
+        started = time.perf_counter()
+        answer = self._answer_one(request, request_id)
+        prefix, _, operation = (request.header("x-amz-target") or "").rpartition(".")
+        service = self._services.get(prefix)
+        if service is None:
+            prefix = operation = "unknown"
+        elif operation_model(service.model_name, operation) is None:
+            operation = "unknown"
+        code = None if answer[0] == 200 else answer[2].get("x-amzn-ErrorType", "unknown")
+        self._observe(prefix, operation, time.perf_counter() - started, code)
+        return answer
+
+    def _answer_one(self, request: SignedRequest, request_id: str) -> tuple[int, str, dict[str, str], str]:
         content_type = "application/x-amz-json-1.1"
         try:
             caller = self._authenticator(request) if self._authenticator else None

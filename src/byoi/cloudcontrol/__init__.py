@@ -76,7 +76,7 @@ def client_token(ctx: RequestContext, p: dict) -> str:
 
 def cloudcontrol_service(services: Services, db: Database, clock: Clock) -> JsonService:
     cc = CloudControlService(db, clock, services.settling, resource_types(services))
-    settler = RequestSettler(db, clock, cc, services.settling.transition_seconds)
+    settler = RequestSettler(db, clock, cc, services.settling.transition_seconds, services.settling.lease)
     services.settling.add(settler)
     services.settling.add(RequestFollower(settler), background_only=True)
     return JsonService(target_prefix="CloudApiService", model_name="cloudcontrol", handlers=handlers(cc))

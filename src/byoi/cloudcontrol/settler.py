@@ -46,7 +46,7 @@ from byoi.cloudcontrol.requests import (
 from byoi.cloudcontrol.resources import Readiness
 from byoi.store.database import Database
 from byoi.store.resource_requests import REQUEST_BY_TOKEN, request_transitions
-from byoi.store.transitions import soonest
+from byoi.store.transitions import PROCESS_LEASE, Lease, soonest
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +82,14 @@ def handler_error_code(exc: AwsError, operation: str) -> str:
 class RequestSettler:
     kind = "resource-requests"
 
-    def __init__(self, db: Database, clock: Clock, requests: CloudControlService, transition_seconds: float):
+    def __init__(self, db: Database, clock: Clock, requests: CloudControlService, transition_seconds: float,
+                 lease: Lease = PROCESS_LEASE):
         self._db = db
         self._clock = clock
         self._requests = requests
         # A PENDING request is due once it has waited the delay; the others are followed at once.
-        self._pending = request_transitions(db, (PENDING,), transition_seconds)
-        self._claimed = request_transitions(db, (IN_PROGRESS, CANCEL_IN_PROGRESS))
+        self._pending = request_transitions(db, (PENDING,), transition_seconds, lease)
+        self._claimed = request_transitions(db, (IN_PROGRESS, CANCEL_IN_PROGRESS), lease=lease)
         self._last_purge = 0
 
     def settle_due(self) -> float | None:

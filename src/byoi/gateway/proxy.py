@@ -32,6 +32,7 @@ from byoi.clock import Clock
 from byoi.gateway.limits import APP_CONNECTIONS, USER_REQUESTS, USER_WEBSOCKETS, AppPools, Slots
 from byoi.gateway.policy import app_cookies, scope_set_cookie
 from byoi.gateway.sessions import is_bearer, refuse
+from byoi.metrics import Metrics
 from byoi.services.apps import AppService
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,9 @@ class Proxy:
         app_connections: int = APP_CONNECTIONS,
         user_requests: int = USER_REQUESTS,
         user_websockets: int = USER_WEBSOCKETS,
+        metrics: Metrics | None = None,
     ):
+        self._metrics = metrics
         self._secret = secret
         self._clock = clock
         self._apps = apps
@@ -150,6 +153,7 @@ class Proxy:
             )
         client = self._pools.take(app.id)
         released = False
+        closed = self._metrics.gateway_opened("http") if self._metrics is not None else None
 
         def release() -> None:
             nonlocal released
@@ -157,6 +161,8 @@ class Proxy:
                 released = True
                 self._pools.give(app.id)
                 self._requests.give(user)
+                if closed is not None:
+                    closed()
 
         try:
             await self._active(app)
@@ -185,10 +191,13 @@ class Proxy:
         if not self._websockets.take(user):
             await websocket.close(code=1013)  # try again later
             return
+        closed = self._metrics.gateway_opened("websocket") if self._metrics is not None else None
         try:
             await self._relay_websocket(websocket, app, path)
         finally:
             self._websockets.give(user)
+            if closed is not None:
+                closed()
 
     async def _relay_websocket(self, websocket: WebSocket, app, path: str) -> None:
         await self._active(app)

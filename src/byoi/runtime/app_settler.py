@@ -31,7 +31,16 @@ Each pass, in the settling task (never inside an API call):
   container uses, so nothing is orphaned; and log events older than the
   retention period are deleted.
 
-State changes are compare-and-set on the app's status.
+State changes are compare-and-set on the app's status. With several replicas
+on one database (docs/replicas.md) each live app is settled by the replica
+holding its lease (``byoi.store.transitions``): that one starts its container
+(renewing the lease just before), follows its logs, checks its health and
+deletes it; a killed replica's apps are taken over when its leases expire. A
+container already running under the app's name (started by a replica killed
+before it recorded the start) is adopted, never started a second time. The
+reconciler lists the engine's containers *before* it reads the live apps and
+keeps every container named for a live app, so it never removes one that
+another replica has just started.
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ from byoi.app_settings import first_set, idle_timeout_minutes, posix_user, setti
 from byoi.auth.tokens import app_authorization, app_token, lifecycle_nonce, owner_token, token_digest
 from byoi.aws.arns import STUDIO_LIFECYCLE_CONFIG, app_arn, parse_sagemaker_arn
 from byoi.clock import Clock
+from byoi.metrics import Metrics
 from byoi.runtime.app_logs import LOG_GROUP, AppLogs, lifecycle_stream
 from byoi.runtime.backend import BackendError, RuntimeBackend
 from byoi.runtime.contract import (
@@ -52,6 +62,7 @@ from byoi.runtime.contract import (
     ContractError,
     HostSide,
     LifecycleRun,
+    container_name,
     container_spec,
     home_volume_name,
     jupyter_server_path,
@@ -65,7 +76,7 @@ from byoi.store.database import Database
 from byoi.store.domains import MEMBER_BY_KEY, member_in_domain
 from byoi.store.models import App
 from byoi.store.studio_lifecycle_configs import LIFECYCLE_CONFIG_BY_NAME
-from byoi.store.transitions import Transitions, soonest
+from byoi.store.transitions import PROCESS_LEASE, Lease, Transitions, soonest
 from byoi.vocabulary import CUSTOM_IMAGE_APPS, LIVE_APP_STATES, SPACE_APPS, AppStatus
 
 log = logging.getLogger(__name__)
@@ -106,6 +117,8 @@ class AppSettler:
         instance_types: InstanceTypes | None = None,
         probe: Callable[[str, dict[str, str] | None], bool] = answers,
         log_retention_days: int = 0,
+        lease: Lease = PROCESS_LEASE,
+        metrics: Metrics | None = None,
     ):
         self._db = db
         self._clock = clock
@@ -122,18 +135,21 @@ class AppSettler:
         self._kernel_idle_timeout = kernel_idle_timeout
         self._instance_types = instance_types or InstanceTypes.load(None)
         self._probe = probe  # whether a server answers at a URL (readiness.answers; a fake's in unit tests)
-        self._apps = Transitions(db, App, LIVE_APP_STATES, columns=[App.container_name])
+        self._apps = Transitions(db, App, LIVE_APP_STATES, columns=[App.container_name], lease=lease)
+        self._metrics = metrics
 
     def settle_due(self) -> float | None:
         now = self._clock.now_ms()
-        live = self._apps.scan(now).due  # every live app is due: each state has work each pass
         if self._last_reconcile is None or now - self._last_reconcile > RECONCILE_SECONDS * 1000:
             self._last_reconcile = now
             if self._backend is not None:
-                self._remove_orphans({row.container_name for row in live if row.container_name is not None})
+                self._remove_orphans()
             if self._log_retention_ms:
                 self._logs.prune(now - self._log_retention_ms)
-        waits = []
+        # Every live app this replica holds is due: each state has work each pass.
+        scan = self._apps.scan(now)
+        live = scan.due
+        waits = [scan.next_in]  # (when another replica's lease on an app would run out)
         for row in live:
             try:
                 if row.status == AppStatus.Pending:
@@ -218,7 +234,9 @@ class AppSettler:
         self._shipper.follow(self._shipped(app))  # (again after a restart of byoi)
         if state.endpoint and self._probe(state.endpoint.url + readiness_path(self._identity(app)), self._request_headers(app)):
             now = self._clock.now_ms()
-            self._set(app, AppStatus.Pending, status=AppStatus.InService, last_health_ms=now, last_activity_ms=now, modified_ms=now)
+            if self._apps.advance(app.id, AppStatus.Pending, status=AppStatus.InService, last_health_ms=now,
+                                  last_activity_ms=now, modified_ms=now) and self._metrics is not None:
+                self._metrics.app_started(app.app_type, (now - app.created_ms) / 1000)
             return HEALTH_SECONDS  # from now on, health (and idle) checks
         if late:
             output = self._backend.logs(app.container_name).strip()[-1500:]
@@ -252,7 +270,15 @@ class AppSettler:
         )
         try:
             spec = container_spec(identity, app.container_image, app.app_image_config or {}, host, self._lifecycle_run(app))
-            endpoint = self._backend.start(spec)
+            if not self._apps.claim(app.id, self._clock.now_ms()):
+                return False  # another replica holds the app now (this one paused past its lease)
+            running = self._backend.state(spec.name)
+            if running is not None and running.running and running.endpoint is not None:
+                # Started by a replica killed before it recorded the start: adopt it.
+                log.info("adopting app %s's running container %s", app.id, spec.name)
+                endpoint = running.endpoint
+            else:
+                endpoint = self._backend.start(spec)
         except (ContractError, BackendError) as exc:
             self._fail(app, str(exc))
             return False
@@ -377,13 +403,22 @@ class AppSettler:
     def _set(self, app, expected: str, **values) -> None:
         self._apps.advance(app.id, expected, **values)
 
-    def _remove_orphans(self, live: set[str]) -> None:
-        """Remove managed containers that are not in ``live`` (the live apps' containers), then unused networks."""
+    def _remove_orphans(self) -> None:
+        """Remove managed containers that belong to no live app, then unused networks.
+
+        The containers are listed first and the live apps read after: a container listed was
+        started before the read, so if its app is live the read sees the app (whichever
+        replica started it, whether or not it has recorded the start yet)."""
         try:
             managed = self._backend.managed(self._instance_id)
         except Exception:  # noqa: BLE001 - an engine hiccup: try again next time
             log.exception("listing managed containers failed")
             return
+        live = set()
+        for row in self._apps.rows():
+            live.add(container_name(self._instance_id, row.key))
+            if row.container_name is not None:
+                live.add(row.container_name)
         for name in managed:
             if name not in live:
                 log.info("removing orphaned container %s", name)

@@ -54,7 +54,7 @@ from byoi.store.listing import ListQuery
 from byoi.store.models import Domain
 from byoi.store.raw import Transaction
 from byoi.store.tags import delete_tags_of
-from byoi.store.transitions import Transitions
+from byoi.store.transitions import PROCESS_LEASE, Lease, Transitions
 from byoi.studio_urls import StudioOrigins
 from byoi.vocabulary import StudioStatus
 
@@ -340,10 +340,10 @@ class DomainSettler:
 
     kind = "domains"
 
-    def __init__(self, db: Database, clock: Clock, transition_seconds: float):
+    def __init__(self, db: Database, clock: Clock, transition_seconds: float, lease: Lease = PROCESS_LEASE):
         self._db = db
         self._clock = clock
-        self._domains = Transitions(db, Domain, (StudioStatus.Pending, StudioStatus.Deleting), transition_seconds)
+        self._domains = Transitions(db, Domain, (StudioStatus.Pending, StudioStatus.Deleting), transition_seconds, lease=lease)
 
     def settle_due(self) -> float | None:
         now = self._clock.now_ms()

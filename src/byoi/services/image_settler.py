@@ -23,7 +23,7 @@ from byoi.store.image_versions import VERSION_BY_KEY, delete_version
 from byoi.store.images import IMAGE_BY_KEY, delete_image, version_numbers
 from byoi.store.models import Image, ImageVersion
 from byoi.store.tags import delete_tags_of
-from byoi.store.transitions import Transitions, soonest
+from byoi.store.transitions import PROCESS_LEASE, Lease, Transitions, soonest
 from byoi.vocabulary import IMAGE_TRANSITIONAL, VERSION_TRANSITIONAL, ImageStatus, ImageVersionStatus
 
 log = logging.getLogger(__name__)
@@ -32,12 +32,14 @@ log = logging.getLogger(__name__)
 class ImageSettler:
     kind = "images"
 
-    def __init__(self, db: Database, clock: Clock, resolver: BaseImageResolver, transition_seconds: float):
+    def __init__(self, db: Database, clock: Clock, resolver: BaseImageResolver, transition_seconds: float,
+                 lease: Lease = PROCESS_LEASE):
         self._db = db
         self._clock = clock
         self._resolver = resolver
-        self._versions = Transitions(db, ImageVersion, VERSION_TRANSITIONAL, transition_seconds, columns=[ImageVersion.base_image])
-        self._images = Transitions(db, Image, IMAGE_TRANSITIONAL, transition_seconds)
+        self._versions = Transitions(db, ImageVersion, VERSION_TRANSITIONAL, transition_seconds, columns=[ImageVersion.base_image],
+                                     lease=lease)
+        self._images = Transitions(db, Image, IMAGE_TRANSITIONAL, transition_seconds, lease=lease)
 
     def settle_due(self) -> float | None:
         """Settle every due row; return seconds until the next one falls due, or None."""

@@ -14,7 +14,8 @@ records intent (Cloud Control creating an Image) triggers ``changed()``
 again; that asks for one more pass, over the new kind and the kinds that
 caused it, instead of re-entering. Otherwise the ``run()`` task settles rows as they fall due. All
 work is level-triggered and compare-and-set (``byoi.store.transitions``), so it is safe from several
-threads and resumes after a restart whatever was interrupted.
+threads and resumes after a restart whatever was interrupted; with several replicas on one database
+each row is settled by the replica holding its lease (``lease``, given to every settler's Transitions).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Protocol
 
 import anyio
 
-from byoi.store.transitions import soonest
+from byoi.store.transitions import PROCESS_LEASE, Lease, soonest
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,10 @@ class Settler(Protocol):
 
 
 class Settling:
-    def __init__(self, transition_seconds: float):
+    def __init__(self, transition_seconds: float, lease: Lease = PROCESS_LEASE):
         self.transition_seconds = transition_seconds
+        #: This replica's name and lease length, for every settler's Transitions (their claims).
+        self.lease = lease
         self._settlers: list[Settler] = []
         self._background: list[Settler] = []
         self._local = threading.local()
@@ -87,18 +90,27 @@ class Settling:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         first = True
+        sweep_at = self._loop.time() + self.lease.seconds
         while True:
             self._wake.clear()
             # With no transition delay, API calls settle the fast settlers themselves; running
             # them here too would race those calls (a caller could see IN_PROGRESS). So here
-            # they run only on the first pass, to finish what a restart interrupted.
-            foreground = first or self.transition_seconds > 0
+            # they run on the first pass, to finish what a restart interrupted, and then once a
+            # lease (a *sweep*), to finish what another replica left when it was killed (its
+            # leases have run out by then) even if no API call of that kind comes.
+            now = self._loop.time()
+            sweep = self.transition_seconds == 0 and now >= sweep_at
+            if sweep or first:
+                sweep_at = now + self.lease.seconds
+            foreground = first or sweep or self.transition_seconds > 0
             first = False
             try:
                 wait = await anyio.to_thread.run_sync(self.settle_due, True, foreground)
             except Exception:  # noqa: BLE001 - keep settling; the next pass retries
                 log.exception("settling pass failed; retrying shortly")
                 wait = 1.0
+            if self.transition_seconds == 0:
+                wait = soonest(wait, max(sweep_at - self._loop.time(), 0.0))
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
             except asyncio.TimeoutError:

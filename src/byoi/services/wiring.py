@@ -18,6 +18,7 @@ from byoi.services.studio_lifecycle_configs import StudioLifecycleConfigService,
 from byoi.services.tags import TagService
 from byoi.store.database import Database
 from byoi.store.raw import Transaction
+from byoi.store.transitions import PROCESS_LEASE, Lease
 from byoi.studio_urls import StudioOrigins, default_studio_url
 
 
@@ -60,10 +61,11 @@ def build_services(
     public_url: str = "http://127.0.0.1:8080",
     jupyter_server_image: str | None = None,
     origins: StudioOrigins | None = None,
+    lease: Lease = PROCESS_LEASE,
 ) -> Services:
-    settling = Settling(transition_seconds)
-    settling.add(ImageSettler(db, clock, resolver, transition_seconds))
-    settling.add(DomainSettler(db, clock, transition_seconds))
+    settling = Settling(transition_seconds, lease)
+    settling.add(ImageSettler(db, clock, resolver, transition_seconds, lease))
+    settling.add(DomainSettler(db, clock, transition_seconds, lease))
     return Services(
         images=ImageService(db, clock, settling, max_images),
         image_versions=ImageVersionService(db, clock, settling, max_versions_per_image),

@@ -175,3 +175,12 @@ _LIVE_SPECS = Prepared(
 def live_app_specs_in(source: Session | Transaction, account_id: str, region: str) -> list:
     """Rows of ``domain_id``, ``owner_name``, ``app_type``, ``name`` and ``resource_spec`` of every live app there."""
     return Transaction.of(source).all(_LIVE_SPECS, {"account_id": account_id, "region": region})
+
+
+_APP_COUNTS = Prepared(select(App.app_type, App.status, func.count().label("n")).group_by(App.app_type, App.status))
+
+
+def count_apps(db) -> list[tuple[str, str, int]]:
+    """(app type, status, how many) for each combination in the store, across accounts (metrics)."""
+    with db.raw_read() as tx:
+        return [tuple(row) for row in tx.all(_APP_COUNTS)]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -300,3 +300,27 @@ class UsedPresignedUrl(Base):
     expires_ms: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_used_presigned_urls_expires", "expires_ms"),)
+
+
+class SettlerClaim(Base):
+    """A replica's lease on one transitional row: while unexpired, only ``holder`` settles it
+    (``byoi.store.transitions``). ``kind`` is the row's table, ``key`` its key as text."""
+
+    __tablename__ = "settler_claims"
+
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_settler_claims_holder", "holder"),)
+
+
+class InstanceKey(Base):
+    """A secret every replica of one byoi shares (``name`` 'gateway': the key that signs
+    sessions and presigned URLs and derives apps' tokens; see ``byoi.auth.tokens``)."""
+
+    __tablename__ = "instance_keys"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)

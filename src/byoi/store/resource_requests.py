@@ -25,7 +25,7 @@ from byoi.store.database import Database
 from byoi.store.lookups import Lookup, by_columns
 from byoi.store.models import ResourceRequest
 from byoi.store.raw import Prepared, Transaction
-from byoi.store.transitions import Transitions
+from byoi.store.transitions import Lease, Transitions
 from byoi.store.writes import Inserts, Updates
 
 #: Requests by their RequestToken.
@@ -36,10 +36,11 @@ insert_request = Inserts(ResourceRequest).run
 update_request = Updates(ResourceRequest).run
 
 
-def request_transitions(db: Database, states: Iterable[str], delay_seconds: float = 0) -> Transitions:
+def request_transitions(db: Database, states: Iterable[str], delay_seconds: float = 0, lease: Lease | None = None) -> Transitions:
     """The requests in ``states``, due ``delay_seconds`` after they were created (for the settler)."""
     return Transitions(
-        db, ResourceRequest, states, delay_seconds, key=ResourceRequest.request_token, since=ResourceRequest.created_ms
+        db, ResourceRequest, states, delay_seconds, key=ResourceRequest.request_token, since=ResourceRequest.created_ms,
+        lease=lease,
     )
 
 
