@@ -78,6 +78,6 @@ log "all tests (SQLite store, real Docker engine)"
 log "benchmarks, quick smoke run (they must run; figures are not asserted)"
 .venv/bin/python benchmarks/run_all.py --quick
 
-log "API and store tests again on PostgreSQL"
+log "API, store and Cloud Control request tests again on PostgreSQL (the replica races run here)"
 BYOI_TEST_POSTGRES_URL="postgresql+psycopg://postgres:${PG_PASSWORD}@127.0.0.1:5432/postgres" \
-  .venv/bin/python -m pytest -q tests/api tests/store -m "not docker"
+  .venv/bin/python -m pytest -q tests/api tests/store tests/cloudcontrol -m "not docker"
