@@ -118,6 +118,12 @@ class TaggedResource:
     def tags_of(self, arn: str) -> list[dict]:
         return [{"Key": t.key, "Value": t.value} for t in self.services.tags.list(arn, 50, None).items]
 
+    def add_tags(self, model: dict, arn: str) -> None:
+        """``model`` with ``arn``'s tags as its ``Tags``, when it has any."""
+        tags = self.tags_of(arn)
+        if tags:
+            model["Tags"] = tags
+
     def sync_tags(self, arn: str, previous: list[dict] | None, desired: list[dict] | None) -> None:
         old = {t["Key"]: t["Value"] for t in previous or []}
         new = {t["Key"]: t["Value"] for t in desired or []}
@@ -128,6 +134,29 @@ class TaggedResource:
         if changed:
             params = sagemaker_params("AddTags", {"ResourceArn": arn, "Tags": changed})
             self.services.tags.add(arn, params["Tags"])
+
+
+class RowResource(TaggedResource):
+    """A type whose resource is one row, found by its identifier: ``read`` and ``state`` come from
+    ``_find`` (the row, or None once it is gone), ``_model`` (the row as a resource model) and
+    ``_state`` (how ready a row that exists is: by its Status, as Studio's resources settle)."""
+
+    def _find(self, scope: Scope, identifier: str):
+        raise NotImplementedError
+
+    def _model(self, row) -> dict:
+        raise NotImplementedError
+
+    def _state(self, row) -> State:
+        return studio_state(row.status, row.failure_reason)
+
+    def read(self, scope: Scope, identifier: str) -> dict | None:
+        row = self._find(scope, identifier)
+        return None if row is None else self._model(row)
+
+    def state(self, scope: Scope, identifier: str) -> State:
+        row = self._find(scope, identifier)
+        return State(Readiness.GONE) if row is None else self._state(row)
 
 
 class ImageResource(TaggedResource):
@@ -180,9 +209,7 @@ class ImageResource(TaggedResource):
             model["ImageDisplayName"] = image.display_name
         if image.description is not None:
             model["ImageDescription"] = image.description
-        tags = self.tags_of(arn)
-        if tags:
-            model["Tags"] = tags
+        self.add_tags(model, arn)
         return model
 
     def state(self, scope: Scope, identifier: str) -> State:
@@ -323,7 +350,7 @@ class ImageVersionResource:
         return Page([(model["ImageVersionArn"], model) for model in models], page.next_token)
 
 
-class AppImageConfigResource(TaggedResource):
+class AppImageConfigResource(RowResource):
     schema = ResourceSchema.load("AWS::SageMaker::AppImageConfig")
 
     def planned_identifier(self, scope: Scope, model: dict) -> str | None:
@@ -336,7 +363,7 @@ class AppImageConfigResource(TaggedResource):
         self.services.app_image_configs.create(scope, p["AppImageConfigName"], modes_given(p), p.get("Tags"))
         return p["AppImageConfigName"]
 
-    def _config(self, scope: Scope, identifier: str):
+    def _find(self, scope: Scope, identifier: str):
         try:
             return self.services.app_image_configs.describe(scope, identifier)
         except ResourceNotFound:
@@ -348,17 +375,11 @@ class AppImageConfigResource(TaggedResource):
         for member, column in CONFIG_COLUMNS.items():
             if getattr(config, column) is not None:
                 model[member] = getattr(config, column)
-        tags = self.tags_of(arn)
-        if tags:
-            model["Tags"] = tags
+        self.add_tags(model, arn)
         return model
 
-    def read(self, scope: Scope, identifier: str) -> dict | None:
-        config = self._config(scope, identifier)
-        return None if config is None else self._model(config)
-
-    def state(self, scope: Scope, identifier: str) -> State:
-        return State(Readiness.READY if self._config(scope, identifier) else Readiness.GONE)
+    def _state(self, config) -> State:
+        return State(Readiness.READY)
 
     def update(self, scope: Scope, identifier: str, previous: dict, desired: dict) -> None:
         if any(desired.get(m) != previous.get(m) for m in CONFIG_COLUMNS):
@@ -380,7 +401,7 @@ def _strings(model: dict, names) -> bool:
     return all(isinstance(model.get(n), str) and model[n] for n in names)
 
 
-class StudioLifecycleConfigResource(TaggedResource):
+class StudioLifecycleConfigResource(RowResource):
     schema = ResourceSchema.load("AWS::SageMaker::StudioLifecycleConfig")
     MEMBERS = ("StudioLifecycleConfigName", "StudioLifecycleConfigContent", "StudioLifecycleConfigAppType", "Tags")
 
@@ -398,7 +419,7 @@ class StudioLifecycleConfigResource(TaggedResource):
         )
         return p["StudioLifecycleConfigName"]
 
-    def _config(self, scope: Scope, identifier: str):
+    def _find(self, scope: Scope, identifier: str):
         try:
             return self.services.studio_lifecycle_configs.describe(scope, identifier)
         except ResourceNotFound:
@@ -412,17 +433,11 @@ class StudioLifecycleConfigResource(TaggedResource):
             "StudioLifecycleConfigAppType": config.app_type,
             "StudioLifecycleConfigContent": config.content,
         }
-        tags = self.tags_of(arn)
-        if tags:
-            model["Tags"] = tags
+        self.add_tags(model, arn)
         return model
 
-    def read(self, scope: Scope, identifier: str) -> dict | None:
-        config = self._config(scope, identifier)
-        return None if config is None else self._model(config)
-
-    def state(self, scope: Scope, identifier: str) -> State:
-        return State(Readiness.READY if self._config(scope, identifier) else Readiness.GONE)
+    def _state(self, config) -> State:
+        return State(Readiness.READY)
 
     def update(self, scope: Scope, identifier: str, previous: dict, desired: dict) -> None:
         """Nothing to do: every property is create-only or read-only (patches to them are refused)."""
@@ -435,7 +450,7 @@ class StudioLifecycleConfigResource(TaggedResource):
         return Page([(c.name, self._model(c)) for c in page.items], page.next_token)
 
 
-class DomainResource(TaggedResource):
+class DomainResource(RowResource):
     schema = ResourceSchema.load("AWS::SageMaker::Domain")
     #: Properties UpdateDomain takes under the same name (DomainSettings goes as DomainSettingsForUpdate).
     UPDATABLE = (
@@ -462,7 +477,7 @@ class DomainResource(TaggedResource):
         )
         return self.services.domains.create(scope, p["DomainName"], pick(p, DOMAIN_MEMBERS), p.get("Tags")).domain_id
 
-    def _domain(self, scope: Scope, identifier: str):
+    def _find(self, scope: Scope, identifier: str):
         try:
             return self.services.domains.describe(scope, identifier)
         except ResourceNotFound:
@@ -478,18 +493,9 @@ class DomainResource(TaggedResource):
             "Url": self.services.domains.url(domain),
             "HomeEfsFileSystemId": home_file_system_id(domain),
         }
-        tags = self.tags_of(arn)
-        if tags:
-            model["Tags"] = tags
+        self.add_tags(model, arn)
         return self.schema.project(model)
 
-    def read(self, scope: Scope, identifier: str) -> dict | None:
-        domain = self._domain(scope, identifier)
-        return None if domain is None else self._model(domain)
-
-    def state(self, scope: Scope, identifier: str) -> State:
-        domain = self._domain(scope, identifier)
-        return studio_state(domain and domain.status, domain and domain.failure_reason)
 
     def update(self, scope: Scope, identifier: str, previous: dict, desired: dict) -> None:
         changes = changed_members(previous, desired, self.UPDATABLE)
@@ -511,7 +517,7 @@ class DomainResource(TaggedResource):
         return Page([(d.domain_id, self._model(d)) for d in page.items], page.next_token)
 
 
-class MemberResource(TaggedResource):
+class MemberResource(RowResource):
     """User profiles and spaces: a domain's members, identified by their domain and name."""
 
     kind: str  # "user" or "space"
@@ -537,7 +543,7 @@ class MemberResource(TaggedResource):
         values = self.schema.identifier_values(identifier)
         return None if values is None else (values["DomainId"], values[f"{self.noun}Name"])
 
-    def _member(self, scope: Scope, identifier: str):
+    def _find(self, scope: Scope, identifier: str):
         key = self._key(identifier)
         if key is None:
             return None
@@ -552,18 +558,9 @@ class MemberResource(TaggedResource):
         if self.kind == "space":
             model["Url"] = self.services.domains.space_url(member)
         if "Tags" not in self.schema.write_only:
-            tags = self.tags_of(arn)
-            if tags:
-                model["Tags"] = tags
+            self.add_tags(model, arn)
         return self.schema.project(model)
 
-    def read(self, scope: Scope, identifier: str) -> dict | None:
-        member = self._member(scope, identifier)
-        return None if member is None else self._model(member)
-
-    def state(self, scope: Scope, identifier: str) -> State:
-        member = self._member(scope, identifier)
-        return studio_state(member and member.status, member and member.failure_reason)
 
     def update(self, scope: Scope, identifier: str, previous: dict, desired: dict) -> None:
         domain_id, name = self._key(identifier)
@@ -594,7 +591,7 @@ class SpaceResource(MemberResource):
     kind, noun, members, updatable = "space", "Space", SPACE_MEMBERS, ("SpaceSettings", "SpaceDisplayName")
 
 
-class AppResource(TaggedResource):
+class AppResource(RowResource):
     """Apps of user profiles (the CloudFormation type has no SpaceName: spaces' apps are not its)."""
 
     schema = ResourceSchema.load("AWS::SageMaker::App")
@@ -617,7 +614,7 @@ class AppResource(TaggedResource):
     def _names(app) -> dict:
         return {"AppName": app.name, "AppType": app.app_type, "DomainId": app.domain_id, "UserProfileName": app.owner_name}
 
-    def _app(self, scope: Scope, identifier: str):
+    def _find(self, scope: Scope, identifier: str):
         values = self.schema.identifier_values(identifier)
         if values is None:
             return None
@@ -632,18 +629,9 @@ class AppResource(TaggedResource):
     def _model(self, app) -> dict:
         arn = app_arn(app)
         model = {**self._names(app), "AppArn": arn, "ResourceSpec": app.resource_spec}
-        tags = self.tags_of(arn)
-        if tags:
-            model["Tags"] = tags
+        self.add_tags(model, arn)
         return self.schema.project(model)
 
-    def read(self, scope: Scope, identifier: str) -> dict | None:
-        app = self._app(scope, identifier)
-        return None if app is None else self._model(app)
-
-    def state(self, scope: Scope, identifier: str) -> State:
-        app = self._app(scope, identifier)
-        return studio_state(app and app.status, app and app.failure_reason)
 
     def update(self, scope: Scope, identifier: str, previous: dict, desired: dict) -> None:
         """Only Tags change (RecoveryMode passes the schema and has no effect: byoi has no recovery mode)."""
