@@ -29,7 +29,7 @@ BACKEND_NEEDS = {
     ("", "secrets"): {"create", "get", "list", "update", "delete"},
     ("", "services"): {"create", "get", "list", "update", "delete"},
     ("networking.k8s.io", "networkpolicies"): {"create", "get", "list", "update", "delete"},
-    ("", "persistentvolumeclaims"): {"create", "get"},
+    ("", "persistentvolumeclaims"): {"create", "get", "patch"},
 }
 
 
@@ -59,6 +59,7 @@ def test_it_renders_the_objects_of_an_installation(rendered):
             "RoleBinding",
             "ConfigMap",
             "Deployment",
+            "PersistentVolumeClaim",
             "PodDisruptionBudget",
             "Service",
             "Ingress",
