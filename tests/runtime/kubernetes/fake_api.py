@@ -153,7 +153,11 @@ class FakeKubernetes:
         self.unpullable: set[str] = set()
         self._rv = itertools.count(1)
         self._ips = itertools.count(2)
-        self._changed = threading.Condition()
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)  # any change (watches wait on it)
+        # One per followed pod log, on the same lock: a change wakes only that pod's followers
+        # (with a thousand apps, waking every follower on every change starved the kubelet).
+        self._log_changed: dict[tuple[str, str], threading.Condition] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-kubernetes", daemon=True)
@@ -190,6 +194,8 @@ class FakeKubernetes:
         with self._changed:
             self._closed = True
             self._changed.notify_all()
+            for waiting in self._log_changed.values():
+                waiting.notify_all()
         self._server.shutdown()
         self._server.server_close()
 
@@ -225,6 +231,7 @@ class FakeKubernetes:
         with self._changed:
             self.logs.setdefault((namespace, pod), []).append((time.time_ns(), line))
             self._changed.notify_all()
+            self._wake_log(namespace, pod)
 
     def exit(self, pod: str, code: int = 0, reason: str | None = None, namespace: str = "byoi-apps") -> None:
         """The pod's app container ends with ``code`` (``reason``: e.g. OOMKilled; else Completed or Error)."""
@@ -246,6 +253,12 @@ class FakeKubernetes:
         obj["metadata"]["resourceVersion"] = str(rv)
         self.events.append((rv, kind, plural, obj["metadata"]["namespace"], copy.deepcopy(obj)))
         self._changed.notify_all()
+        if plural == "pods":
+            self._wake_log(obj["metadata"]["namespace"], obj["metadata"]["name"])
+
+    def _wake_log(self, namespace: str, name: str) -> None:
+        if (waiting := self._log_changed.get((namespace, name))) is not None:
+            waiting.notify_all()
 
     def _create(self, plural: str, namespace: str, body: dict) -> dict:
         name = (body.get("metadata") or {}).get("name")
@@ -467,7 +480,7 @@ class FakeKubernetes:
                     done = pod is None or "running" not in self._app_state(pod) or self._closed
                     if len(lines) > sent or done or not follow:
                         break
-                    self._changed.wait()
+                    self._log_changed.setdefault((namespace, name), threading.Condition(self._lock)).wait()
                 fresh, sent = lines[sent:], len(lines)
             for at, line in fresh:
                 if at >= since_ns:
