@@ -159,7 +159,8 @@ def run(n: int, args, tmp: Path) -> dict:
             serving = Meter(servers, api)
             counts = statuses(database)
             all_in_service = counts["InService"] == n
-            wait_until(lambda: statuses(database)["InService"] < n, "the first cull", timeout)
+            culled = ("Deleting", "Deleted")
+            wait_until(lambda: sum(statuses(database)[s] for s in culled) > 0, "the first cull", timeout)
             culling = Meter(servers, api)
             wait_until(lambda: statuses(database)["Deleted"] + statuses(database)["Failed"] >= n, "every app culled", timeout)
             done = Meter(servers, api)
