@@ -1,6 +1,6 @@
 """Every byoi benchmark in one command; prints their Markdown tables.
 
-    .venv/bin/python benchmarks/run_all.py            # the figures in docs/benchmarks.md (about 4 minutes here)
+    .venv/bin/python benchmarks/run_all.py            # the figures in docs/benchmarks.md (about 4 minutes here, plus about 20 for kubernetes_scale.py)
     .venv/bin/python benchmarks/run_all.py --quick    # a smoke run with small counts (CI runs this)
 
 Runs, one after another (never side by side, so they do not share the CPUs):
@@ -34,7 +34,7 @@ FULL = {
     "app_start.py": ["--runs", "5"],
     "kernel_round_trip.py": ["--executions", "300"],
     "gateway_overhead.py": ["--window", "10"],
-    "kubernetes_scale.py": ["--apps", "100", "300", "1000", "--idle", "240"],
+    "kubernetes_scale.py": ["--apps", "100", "300", "1000", "--idle", "300"],
 }
 QUICK = {
     "api_throughput.py": ["--calls", "20", "--clients", "2"],
