@@ -1,6 +1,6 @@
 """Every byoi benchmark in one command; prints their Markdown tables.
 
-    .venv/bin/python benchmarks/run_all.py            # the figures in docs/benchmarks.md (about 4 minutes here)
+    .venv/bin/python benchmarks/run_all.py            # the figures in docs/benchmarks.md (about 4 minutes here, plus about 20 for kubernetes_scale.py)
     .venv/bin/python benchmarks/run_all.py --quick    # a smoke run with small counts (CI runs this)
 
 Runs, one after another (never side by side, so they do not share the CPUs):
@@ -8,8 +8,11 @@ api_throughput.py (byoi vs moto vs a Starlette ceiling), server_cpu.py (the
 servers' CPU per request), list_latency.py
 (100 / 10,000 / 100,000 AppImageConfigs), app_start.py (CreateApp to `1+1`
 vs raw docker run), kernel_round_trip.py (through byoi's gateway vs
-direct) and gateway_overhead.py (the injected gateway's memory and CPU per app). The last two need a Docker engine and root (for the offline image
-build); ``--no-docker`` skips them. Exits non-zero if any benchmark fails.
+direct), gateway_overhead.py (the injected gateway's memory and CPU per app) and
+kubernetes_scale.py (N apps started, health-checked and culled by 3 replicas on a fake
+cluster). app_start.py, kernel_round_trip.py and gateway_overhead.py need a Docker engine and
+root (for the offline image build); ``--no-docker`` skips them. kubernetes_scale.py needs
+PostgreSQL (BYOI_TEST_POSTGRES_URL). Exits non-zero if any benchmark fails.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ FULL = {
     "app_start.py": ["--runs", "5"],
     "kernel_round_trip.py": ["--executions", "300"],
     "gateway_overhead.py": ["--window", "10"],
+    "kubernetes_scale.py": ["--apps", "100", "300", "1000", "--idle", "300"],
 }
 QUICK = {
     "api_throughput.py": ["--calls", "20", "--clients", "2"],
@@ -39,6 +43,7 @@ QUICK = {
     "app_start.py": ["--runs", "1"],
     "kernel_round_trip.py": ["--executions", "20"],
     "gateway_overhead.py": ["--window", "1"],
+    "kubernetes_scale.py": ["--apps", "20", "40", "--idle", "15"],
 }
 NEEDS_DOCKER = {"app_start.py", "kernel_round_trip.py", "gateway_overhead.py"}
 

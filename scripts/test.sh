@@ -76,7 +76,8 @@ log "all tests (SQLite store, real Docker engine)"
 .venv/bin/python -m pytest "$@"
 
 log "benchmarks, quick smoke run (they must run; figures are not asserted)"
-.venv/bin/python benchmarks/run_all.py --quick
+BYOI_TEST_POSTGRES_URL="postgresql+psycopg://postgres:${PG_PASSWORD}@127.0.0.1:5432/postgres" \
+  .venv/bin/python benchmarks/run_all.py --quick
 
 log "API, store and Cloud Control request tests again on PostgreSQL (the replica races run here)"
 BYOI_TEST_POSTGRES_URL="postgresql+psycopg://postgres:${PG_PASSWORD}@127.0.0.1:5432/postgres" \

@@ -23,6 +23,10 @@ DeadlineExceeded), as a real kubelet does. Tests drive the rest: ``write(pod, li
 
 Reusable for simulations: ``FakeKubernetes()`` as a context manager, ``client(namespace)`` a
 lightkube Client on it; everything is guarded by one lock, so any number of clients may use it.
+For a cluster's pace (benchmarks/kubernetes_scale.py): ``latency`` (``Latency``: seconds each
+request waits before it is served, by verb, outside the lock), ``start_seconds`` (a runnable
+pod stays ContainerCreating that long before it runs) and ``pod_ip`` (every running pod's
+address, e.g. a loopback address where a stand-in app server answers on port 8888).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import socket
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -109,8 +114,37 @@ def _selector(text: str | None) -> dict[str, str]:
     return terms
 
 
+@dataclass(frozen=True)
+class Latency:
+    """Seconds a request waits before it is served: reads (get, list; the start of a watch or a
+    log stream) and writes (create, replace, patch, delete)."""
+
+    read: float = 0.0
+    write: float = 0.0
+
+    def of(self, method: str) -> float:
+        return self.read if method == "GET" else self.write
+
+
+def verb(method: str, path: str) -> str:
+    """The Kubernetes verb of a request (as the API server's audit log names it)."""
+    url = urlsplit(path)
+    query = parse_qs(url.query)
+    if method == "GET":
+        if url.path.endswith("/log"):
+            return "log"
+        if query.get("watch") == ["true"]:
+            return "watch"
+        return "list" if url.path.rstrip("/").split("/")[-1] in KINDS else "get"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, method.lower())
+
+
 class FakeKubernetes:
-    def __init__(self):
+    def __init__(self, latency: Latency | None = None, start_seconds: float = 0.0, pod_ip: str | None = None):
+        self.latency = latency or Latency()
+        self.start_seconds = start_seconds
+        self.pod_ip = pod_ip
+        self._runs_at: dict[str, float] = {}  # pod uid -> when the kubelet runs it (with start_seconds)
         self.objects: dict[tuple[str, str, str], dict] = {}
         self.events: list[tuple[int, str, str, str, dict]] = []  # (rv, type, plural, namespace, object)
         self.logs: dict[tuple[str, str], list[tuple[int, str]]] = {}
@@ -119,7 +153,11 @@ class FakeKubernetes:
         self.unpullable: set[str] = set()
         self._rv = itertools.count(1)
         self._ips = itertools.count(2)
-        self._changed = threading.Condition()
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)  # any change (watches wait on it)
+        # One per followed pod log, on the same lock: a change wakes only that pod's followers
+        # (with a thousand apps, waking every follower on every change starved the kubelet).
+        self._log_changed: dict[tuple[str, str], threading.Condition] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-kubernetes", daemon=True)
@@ -134,8 +172,18 @@ class FakeKubernetes:
         """Write a kubeconfig for this API at ``path``; its path, for BYOI_KUBERNETES_KUBECONFIG."""
         cluster = {"name": "fake", "cluster": {"server": self.url}}
         context = {"name": "fake", "context": {"cluster": "fake", "user": "fake", "namespace": namespace}}
-        path.write_text(json.dumps({"apiVersion": "v1", "kind": "Config", "current-context": "fake", "clusters": [cluster],
-                                    "users": [{"name": "fake", "user": {"token": "fake"}}], "contexts": [context]}))
+        path.write_text(
+            json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "current-context": "fake",
+                    "clusters": [cluster],
+                    "users": [{"name": "fake", "user": {"token": "fake"}}],
+                    "contexts": [context],
+                }
+            )
+        )
         return str(path)
 
     def __enter__(self) -> FakeKubernetes:
@@ -146,6 +194,8 @@ class FakeKubernetes:
         with self._changed:
             self._closed = True
             self._changed.notify_all()
+            for waiting in self._log_changed.values():
+                waiting.notify_all()
         self._server.shutdown()
         self._server.server_close()
 
@@ -181,6 +231,7 @@ class FakeKubernetes:
         with self._changed:
             self.logs.setdefault((namespace, pod), []).append((time.time_ns(), line))
             self._changed.notify_all()
+            self._wake_log(namespace, pod)
 
     def exit(self, pod: str, code: int = 0, reason: str | None = None, namespace: str = "byoi-apps") -> None:
         """The pod's app container ends with ``code`` (``reason``: e.g. OOMKilled; else Completed or Error)."""
@@ -202,6 +253,12 @@ class FakeKubernetes:
         obj["metadata"]["resourceVersion"] = str(rv)
         self.events.append((rv, kind, plural, obj["metadata"]["namespace"], copy.deepcopy(obj)))
         self._changed.notify_all()
+        if plural == "pods":
+            self._wake_log(obj["metadata"]["namespace"], obj["metadata"]["name"])
+
+    def _wake_log(self, namespace: str, name: str) -> None:
+        if (waiting := self._log_changed.get((namespace, name))) is not None:
+            waiting.notify_all()
 
     def _create(self, plural: str, namespace: str, body: dict) -> dict:
         name = (body.get("metadata") or {}).get("name")
@@ -324,12 +381,14 @@ class FakeKubernetes:
             return self._waiting(pod, "ImagePullBackOff", f'Back-off pulling image "{container["image"]}"')
         if spec.get("activeDeadlineSeconds"):
             return self._terminate(pod, 0, "DeadlineExceeded", pod_reason="DeadlineExceeded", ran=False)
+        if self.start_seconds and self._later(pod):
+            return self._waiting(pod, "ContainerCreating", "")
         now = rfc3339(time.time_ns())
         n = next(self._ips)
         self._set_status(
             pod,
             phase="Running",
-            podIP=f"10.244.{n // 250}.{n % 250 + 2}",
+            podIP=self.pod_ip or f"10.244.{n // 250}.{n % 250 + 2}",
             startTime=now,
             conditions=[{"type": "PodScheduled", "status": "True"}, {"type": "Ready", "status": "True"}],
             initContainerStatuses=[
@@ -338,6 +397,24 @@ class FakeKubernetes:
             ],
             containerStatuses=[_container_status(container, {"running": {"startedAt": now}}, ready=True)],
         )
+
+    def _later(self, pod: dict) -> bool:
+        """Whether the pod is still being created (``start_seconds``); the kubelet looks again then."""
+        uid = pod["metadata"]["uid"]
+        if uid not in self._runs_at:
+            self._runs_at[uid] = time.monotonic() + self.start_seconds
+            key = ("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
+            timer = threading.Timer(self.start_seconds, self._start_later, (key, uid))
+            timer.daemon = True
+            timer.start()
+        return time.monotonic() < self._runs_at[uid]
+
+    def _start_later(self, key: tuple[str, str, str], uid: str) -> None:
+        with self._changed:
+            pod = self.objects.get(key)
+            self._runs_at[uid] = 0.0  # its time has come (whatever the timer's rounding)
+            if pod is not None and pod["metadata"]["uid"] == uid and not self._closed:
+                self._kubelet(pod)
 
     def _waiting(self, pod: dict, reason: str, message: str) -> None:
         container = pod["spec"]["containers"][0]
@@ -403,7 +480,7 @@ class FakeKubernetes:
                     done = pod is None or "running" not in self._app_state(pod) or self._closed
                     if len(lines) > sent or done or not follow:
                         break
-                    self._changed.wait()
+                    self._log_changed.setdefault((namespace, name), threading.Condition(self._lock)).wait()
                 fresh, sent = lines[sent:], len(lines)
             for at, line in fresh:
                 if at >= since_ns:
@@ -466,6 +543,8 @@ def _handler(api: FakeKubernetes):
 
         def _handle(self, method: str) -> None:
             api.requests.append((method, self.path))
+            if wait := api.latency.of(method):
+                time.sleep(wait)  # the API server's (and etcd's) time, before the request is served
             try:
                 ns, plural, name, sub, query = self._route()
                 if method == "GET" and sub == "log" and plural == "pods":

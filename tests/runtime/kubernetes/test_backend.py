@@ -176,6 +176,60 @@ def test_prune_removes_what_pods_that_are_gone_left_behind(api, backend):
     assert api.names("secrets") == {s.name}
 
 
+def test_prune_keeps_the_files_of_an_app_another_replica_starts_while_it_lists(api, backend, monkeypatch):
+    """Found by benchmarks/kubernetes_scale.py: 4 of 1,000 apps never ran, their Secret pruned."""
+    other_replica = KubernetesBackend(api.client(), ClusterSide("byoi-apps", "byoi-gateway:1"))
+    started = spec(app_id=2)
+    listings = []
+    real_list = backend._client.list
+
+    def list_then_the_other_replica_starts_an_app(kind, *args, **kwargs):
+        items = list(real_list(kind, *args, **kwargs))
+        if not listings:  # between prune's first listing and the rest
+            other_replica.start(started)
+        listings.append(kind)
+        return items
+
+    monkeypatch.setattr(backend._client, "list", list_then_the_other_replica_starts_an_app)
+    backend.prune(INSTANCE)
+
+    assert len(listings) == 4  # the three kinds a pod owns, and the pods
+    assert api.names("secrets") == api.names("networkpolicies") == {started.name}
+    assert api.names("services") == {NETWORK}
+    assert other_replica.state(started.name).running  # its files were there: the kubelet ran it
+
+
+def test_prune_leaves_what_was_remade_since_it_was_listed(api, backend, monkeypatch):
+    s = spec()
+    backend.start(s)
+    with api._changed:  # an orphan, as if the collector had not run yet
+        api._create(
+            "secrets",
+            "byoi-apps",
+            {
+                "metadata": {
+                    "name": "remade",
+                    "labels": {"byoi.managed": "true", "byoi.instance": INSTANCE},
+                    "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": "gone", "uid": "0000"}],
+                }
+            },
+        )
+    real_list = backend._client.list
+
+    def list_then_remake(kind, *args, **kwargs):
+        items = list(real_list(kind, *args, **kwargs))
+        if kind.__name__ == "Pod":  # after the Secrets were listed: "remade" now belongs to a live pod
+            with api._changed:
+                pod = api.objects[("pods", "byoi-apps", s.name)]
+                owner = {"apiVersion": "v1", "kind": "Pod", "name": s.name, "uid": pod["metadata"]["uid"]}
+                api._patch("secrets", "byoi-apps", "remade", {"metadata": {"ownerReferences": [owner]}})
+        return items
+
+    monkeypatch.setattr(backend._client, "list", list_then_remake)
+    backend.prune(INSTANCE)
+    assert api.names("secrets") == {s.name, "remade"}
+
+
 def test_a_lifecycle_script_needs_an_entrypoint_on_kubernetes(backend):
     with pytest.raises(BackendError, match="ContainerEntrypoint"):
         backend.start(spec(lifecycle=LifecycleRun("echo hi", "n0nce")))

@@ -138,17 +138,30 @@ class KubernetesBackend(RuntimeBackend):
         return {pod.metadata.name: pod_state(pod.to_dict()) for pod in pods}
 
     def prune(self, instance_id: str) -> None:
+        """Delete the Secrets, NetworkPolicies and Services that no pod owns any more.
+
+        They are listed *before* the pods: each is made after the pod that owns it, so the pods
+        read afterwards include every owner of what was listed, even of an app another replica
+        started in between (listing the pods first removed such an app's files, and its pod
+        never ran). One that changed since it was listed (remade for a new pod of the same name,
+        or joined by one) is left for the next prune."""
         selector = {MANAGED: "true", INSTANCE: instance_id}
+        owned = [
+            (kind, obj)
+            for kind in (Secret, NetworkPolicy, Service)
+            for obj in self._client.list(kind, namespace=self._ns, labels=selector)
+        ]
         pods = {pod.metadata.uid for pod in self._client.list(Pod, namespace=self._ns, labels=selector)}
-        for kind in (Secret, NetworkPolicy, Service):
-            for obj in self._client.list(kind, namespace=self._ns, labels=selector):
-                owners = obj.metadata.ownerReferences or []
-                if any(ref.uid in pods for ref in owners):
+        for kind, obj in owned:
+            if any(ref.uid in pods for ref in obj.metadata.ownerReferences or []):
+                continue
+            try:
+                current = self._client.get(kind, obj.metadata.name, namespace=self._ns)
+                if current.metadata.resourceVersion != obj.metadata.resourceVersion:
                     continue
-                try:
-                    self._client.delete(kind, obj.metadata.name, namespace=self._ns)
-                except ApiError as exc:  # gone already
-                    log.debug("keeping %s %s: %s", kind.__name__, obj.metadata.name, exc)
+                self._client.delete(kind, obj.metadata.name, namespace=self._ns)
+            except ApiError as exc:  # gone already
+                log.debug("keeping %s %s: %s", kind.__name__, obj.metadata.name, exc)
 
     # --- helpers --------------------------------------------------------------
 
@@ -229,8 +242,13 @@ class KubernetesBackend(RuntimeBackend):
             grown = {"spec": {"resources": {"requests": {"storage": f"{spec.home_size_gib}Gi"}}}}
             self._client.patch(PersistentVolumeClaim, spec.home.source, grown, namespace=self._ns)
         except ApiError as exc:
-            log.warning("home %s stays %s: the cluster refused to grow it to %sGi: %s", spec.home.source, asked,
-                        spec.home_size_gib, exc.status.message or exc)
+            log.warning(
+                "home %s stays %s: the cluster refused to grow it to %sGi: %s",
+                spec.home.source,
+                asked,
+                spec.home_size_gib,
+                exc.status.message or exc,
+            )
 
     def _create_or_replace(self, manifest: dict) -> None:
         """Create it; one left by an earlier pod of the same name (not yet collected) is replaced."""
