@@ -9,6 +9,9 @@ and decides whether its apps serve (``serves``, the settler's readiness probe in
 * ``Cluster``: starts as a cluster does, asynchronously: its containers are ``starting``
   (with the ``reason`` a test sets, e.g. Unschedulable) until ``run(name)``; ``cannot_start``
   ends the wait with a reason (ImagePullBackOff), ``die`` can give one (OOMKilled).
+* ``AnswersTogether(n)``: like FakeBackend, but a state query (a cluster API server's GET)
+  answers only once ``n`` are waiting at once, or after a while (waiting on a condition);
+  ``most_at_once`` is the most that were ever in flight together.
 
 Each backend's containers print what ``write(name, line)`` adds to ``output``; the
 n-th line of a container is stamped ``2026-01-01T00:00:00.<n>Z``, so every read agrees.
@@ -167,3 +170,24 @@ class Cluster(DiesLater):
         self.waiting.pop(name, None)
         self.reasons.pop(name, None)
         super().remove(name)
+
+
+class AnswersTogether(FakeBackend):
+    def __init__(self, together: int, patience: float = 10.0):
+        super().__init__()
+        self.together = together
+        self.patience = patience  # seconds a lone query waits for company before it answers anyway
+        self.in_flight = 0
+        self.most_at_once = 0
+        self.queries = 0
+        self._company = threading.Condition()
+
+    def state(self, name):
+        with self._company:
+            self.queries += 1
+            self.in_flight += 1
+            self.most_at_once = max(self.most_at_once, self.in_flight)
+            self._company.notify_all()
+            self._company.wait_for(lambda: self.most_at_once >= self.together, timeout=self.patience)
+            self.in_flight -= 1
+        return super().state(name)

@@ -9,14 +9,14 @@ import pytest
 
 from byoi.aws.protocol import Scope
 from byoi.runtime.app_logs import AppLogs
-from byoi.runtime.app_settler import AppSettler
+from byoi.runtime.app_settler import HEALTH_BATCH_SECONDS, HEALTH_SECONDS, AppSettler
 from byoi.runtime.contract import container_name
 from byoi.services.wiring import build_services
 from byoi.store.database import Database
 from byoi.store.listing import ListQuery
 from byoi.store.models import App, DomainMember
 from byoi.store.transitions import Lease
-from tests.runtime.fakes import Cluster, DiesLater, ExitsAtOnce, FakeBackend, NeverServes
+from tests.runtime.fakes import AnswersTogether, Cluster, DiesLater, ExitsAtOnce, FakeBackend, NeverServes
 from tests.services.test_settling import FakeClock, FakeResolver
 
 SCOPE = Scope("123456789012", "us-east-1")
@@ -63,6 +63,9 @@ class Studio:
         row = self.row(app)
         assert row.status == "InService"
         return app, row.container_name
+
+    def until_the_next_health_check(self) -> None:
+        self.clock.ms += int(HEALTH_SECONDS * SECOND)
 
     def row(self, app_id: int) -> App:
         with self.db.read() as session:
@@ -117,12 +120,37 @@ def test_an_in_service_app_whose_container_dies_fails_and_keeps_its_output_in_th
     settler = studio.settler(backend)
     app, name = studio.in_service(settler)
     backend.die(name, 137, "Killed")
+    studio.until_the_next_health_check()
     settler.settle_due()
     row = studio.row(app)
     assert row.status == "Failed" and row.failure_reason == "The app's container stopped (exit code 137). Its last output:\nKilled"
     assert backend.removed == [name]
     saved = [path.read_text() for path in (studio.tmp / "logs").rglob("*") if path.is_file()]
     assert any("Killed" in text for text in saved)
+
+
+def test_an_in_service_app_is_checked_once_per_health_interval_not_on_every_pass(studio):
+    backend = AnswersTogether(1)
+    settler = studio.settler(backend)
+    app, _ = studio.in_service(settler)
+    checked_at, queries = studio.row(app).last_health_ms, backend.queries
+    wait = settler.settle_due()  # another pass at once (another app's start would make one)
+    assert backend.queries == queries and studio.row(app).last_health_ms == checked_at
+    assert wait == pytest.approx(HEALTH_SECONDS - HEALTH_BATCH_SECONDS)  # checks due within a second share a pass
+    studio.clock.ms += int(wait * SECOND)
+    assert settler.settle_due() == HEALTH_SECONDS
+    assert backend.queries == queries + 1 and studio.row(app).last_health_ms == studio.clock.ms
+
+
+def test_the_health_checks_due_in_one_pass_run_side_by_side(studio):
+    """One after another, a slow cluster API would stretch the interval with hundreds of apps."""
+    backend = AnswersTogether(4)
+    apps = [studio.app(f"a{n}", status="InService", container=f"c{n}") for n in range(4)]
+    backend.running.update(f"c{n}" for n in range(4))
+    studio.settler(backend).settle_due()
+    assert backend.most_at_once == 4
+    assert {studio.row(app).last_health_ms for app in apps} == {studio.clock.ms}
+    assert {studio.row(app).status for app in apps} == {"InService"}
 
 
 def test_an_app_a_cluster_is_still_starting_waits_then_is_in_service_once_it_runs_and_serves(studio):
@@ -179,6 +207,7 @@ def test_an_in_service_app_killed_for_memory_fails_saying_so(studio):
     settler.settle_due()
     name = studio.row(app).container_name
     backend.die(name, 137, "Killed", reason="The app ran out of memory (OOMKilled).")
+    studio.until_the_next_health_check()
     settler.settle_due()
     row = studio.row(app)
     assert row.status == "Failed"
@@ -209,7 +238,7 @@ def test_an_app_idle_past_byois_timeout_is_deleted_and_its_container_stopped_the
     studio.clock.ms += 600 * SECOND
     settler.settle_due()
     assert studio.row(app).status == "InService"  # exactly the timeout: not yet
-    studio.clock.ms += 1 * SECOND
+    studio.until_the_next_health_check()  # past it: at the next check
     settler.settle_due()
     assert studio.row(app).status == "Deleting"
     settler.settle_due()

@@ -11,7 +11,10 @@ Each pass, in the settling task (never inside an API call):
   or ImagePullBackOff, and its last output) or does not answer within
   ``start_timeout`` (a container a cluster is still pulling or scheduling,
   ``RunState.starting``, gets the same time, then fails with the reason it waits).
-* InService app: a container that stopped makes it Failed; an app without
+* InService app, checked every ``HEALTH_SECONDS`` (those falling due within
+  ``HEALTH_BATCH_SECONDS`` of each other in one pass, side by side on up to
+  ``HEALTH_WORKERS`` threads, so the interval holds with hundreds of apps a replica
+  and a slow cluster API): a container that stopped makes it Failed; an app without
   user activity (requests through byoi's gateway) for its idle timeout is shut
   down (Deleting, then Deleted) as Studio's idle shutdown does, its home kept.
   A JupyterLab or Code Editor app's idle timeout comes from the
@@ -48,6 +51,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from byoi.app_settings import first_set, idle_timeout_minutes, posix_user, settings_chain, space_home_gib
 from byoi.auth.tokens import app_authorization, app_token, lifecycle_nonce, owner_token, token_digest
@@ -84,7 +88,15 @@ log = logging.getLogger(__name__)
 #: How often a starting app is asked whether it serves yet (a docker inspect and one
 #: HTTP request); it bounds how late InService can be (benchmarks/app_start.py).
 POLL_SECONDS = 0.1
+#: How often an InService app is checked (its container's state, its idle time). A check
+#: falls due up to HEALTH_BATCH_SECONDS early, so checks due close together share a pass
+#: (a replica with 1,000 apps wakes about once a second for them, not a thousand times).
 HEALTH_SECONDS = 5.0
+HEALTH_BATCH_SECONDS = 1.0
+#: How many of a pass's health checks run at once: each mostly waits (on the engine or the
+#: cluster's API server, and the database), so one after another they would stretch the
+#: interval past HEALTH_SECONDS with a few hundred apps (benchmarks/kubernetes_scale.py).
+HEALTH_WORKERS = 8
 RECONCILE_SECONDS = 30.0
 
 
@@ -92,6 +104,13 @@ def readiness_path(app: AppIdentity) -> str:
     if app.app_type == "JupyterServer":
         return jupyter_server_path(app) + "api/status"
     return CUSTOM_IMAGE_APPS[app.app_type].readiness_path
+
+
+def health_due_in(last_health_ms: int | None, now_ms: int) -> float:
+    """Seconds until an InService app's health check falls due (0 or less: due now)."""
+    if last_health_ms is None:
+        return 0.0
+    return (last_health_ms + (HEALTH_SECONDS - HEALTH_BATCH_SECONDS) * 1000 - now_ms) / 1000
 
 
 #: The instance type of an app created without one (AWS: the domain's default, else these).
@@ -135,8 +154,9 @@ class AppSettler:
         self._kernel_idle_timeout = kernel_idle_timeout
         self._instance_types = instance_types or InstanceTypes.load(None)
         self._probe = probe  # whether a server answers at a URL (readiness.answers; a fake's in unit tests)
-        self._apps = Transitions(db, App, LIVE_APP_STATES, columns=[App.container_name], lease=lease)
+        self._apps = Transitions(db, App, LIVE_APP_STATES, columns=[App.container_name, App.last_health_ms], lease=lease)
         self._metrics = metrics
+        self._checkers: ThreadPoolExecutor | None = None  # made on the first pass with two checks due
 
     def settle_due(self) -> float | None:
         now = self._clock.now_ms()
@@ -146,22 +166,48 @@ class AppSettler:
                 self._remove_orphans()
             if self._log_retention_ms:
                 self._logs.prune(now - self._log_retention_ms)
-        # Every live app this replica holds is due: each state has work each pass.
+        # Every live app this replica holds is due: Pending and Deleting ones have work each
+        # pass; an InService one once its health check falls due.
         scan = self._apps.scan(now)
-        live = scan.due
         waits = [scan.next_in]  # (when another replica's lease on an app would run out)
-        for row in live:
-            try:
-                if row.status == AppStatus.Pending:
-                    waits.append(self._advance(row.key))
-                elif row.status == AppStatus.Deleting:
-                    self._delete(row.key)
-                elif self._healthy(row.key):
-                    waits.append(HEALTH_SECONDS)
-            except Exception:  # noqa: BLE001 - one app's trouble must not stop the others
-                log.exception("settling app %s failed; retrying", row.key)
-                waits.append(HEALTH_SECONDS)
+        checks = []
+        for row in scan.due:
+            if row.status == AppStatus.InService:
+                due_in = health_due_in(row.last_health_ms, now)
+                if due_in > 0:
+                    waits.append(due_in)
+                else:
+                    checks.append(row.key)
+                continue
+            waits.append(self._settle_one(row))
+        waits.extend(self._check_all(checks))
         return soonest(*waits)
+
+    def _settle_one(self, row) -> float | None:
+        """One step of a Pending or Deleting app; seconds until it needs looking at again."""
+        try:
+            if row.status == AppStatus.Pending:
+                return self._advance(row.key)
+            self._delete(row.key)
+            return None
+        except Exception:  # noqa: BLE001 - one app's trouble must not stop the others
+            log.exception("settling app %s failed; retrying", row.key)
+            return HEALTH_SECONDS
+
+    def _check_all(self, app_ids: list[int]) -> list[float | None]:
+        """Health-check these InService apps, side by side; each one's next wait."""
+        if len(app_ids) < 2:
+            return [self._check(app_id) for app_id in app_ids]
+        if self._checkers is None:
+            self._checkers = ThreadPoolExecutor(HEALTH_WORKERS, thread_name_prefix="app-health")
+        return list(self._checkers.map(self._check, app_ids))
+
+    def _check(self, app_id: int) -> float | None:
+        try:
+            return self._healthy(app_id)
+        except Exception:  # noqa: BLE001 - one app's trouble must not stop the others
+            log.exception("checking app %s failed; retrying", app_id)
+            return HEALTH_SECONDS
 
     # --- steps ----------------------------------------------------------------
 
@@ -307,30 +353,30 @@ class AppSettler:
         ]
         return space_home_gib(member.settings.get("SpaceSettings") or {}, levels)
 
-    def _healthy(self, app_id: int) -> bool:
-        """Check an InService app; True while it stays InService."""
+    def _healthy(self, app_id: int) -> float | None:
+        """Check an InService app; seconds until it needs looking at again (None: it failed or went)."""
         app = self._load(app_id)
         if app is None or app.status != AppStatus.InService or self._backend is None:
-            return False
+            return None
         state = self._backend.state(app.container_name) if app.container_name else None
         if state is None or not state.running:
             code = "" if state is None or state.exit_code is None else f" (exit code {state.exit_code})"
             output = self._backend.logs(app.container_name).strip()[-1500:] if app.container_name else ""
             why = f"{state.reason} " if state is not None and state.reason else ""
             self._fail(app, f"{why}The app's container stopped{code}. Its last output:\n{output}")
-            return False
+            return None
         self._shipper.follow(self._shipped(app))  # (again after a restart of byoi)
         now = self._clock.now_ms()
         idle_timeout_ms = self._idle_timeout_ms_of(app)
         if idle_timeout_ms and now - (app.last_activity_ms or app.created_ms) > idle_timeout_ms:
             log.info("app %s idle since %s: shutting it down", app.id, app.last_activity_ms)
             self._set(app, AppStatus.InService, status=AppStatus.Deleting, modified_ms=now)
-            return True  # the next pass deletes it
+            return POLL_SECONDS  # the next pass deletes it
         values = {"last_health_ms": now}
         if state.endpoint and (state.endpoint.host, state.endpoint.port) != (app.endpoint_host, app.endpoint_port):
             values.update(endpoint_host=state.endpoint.host, endpoint_port=state.endpoint.port)
         self._set(app, AppStatus.InService, **values)
-        return True
+        return HEALTH_SECONDS
 
     def _delete(self, app_id: int) -> None:
         app = self._load(app_id)
