@@ -34,12 +34,13 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.api.replicas import AnswersEverything  # noqa: E402
 from tests.conftest import POSTGRES_URL, ROLE_ARN, ByoiServer, fresh_database_url  # noqa: E402
 from tests.runtime.kubernetes.fake_api import FakeKubernetes, Latency, verb  # noqa: E402
 
@@ -52,25 +53,12 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class _Answers(BaseHTTPRequestHandler):
-    """Every app's server: 200 to anything (the readiness probe)."""
-
-    def do_GET(self):  # noqa: N802 - http.server's name
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    def log_message(self, *args):
-        pass
-
-
 def app_server() -> tuple[ThreadingHTTPServer, str]:
     """A stand-in for every pod's port 8888, on a loopback address of its own (127.x.y.1)."""
     for _ in range(20):
         host = f"127.{random.randrange(1, 255)}.{random.randrange(1, 255)}.1"
         try:
-            server = ThreadingHTTPServer((host, 8888), _Answers)
+            server = ThreadingHTTPServer((host, 8888), AnswersEverything)
         except OSError:
             continue
         server.daemon_threads = True

@@ -84,8 +84,8 @@ def launcher() -> list[str]:
     return [sys.executable, "-m", "tests.api.replicas"]
 
 
-class _Ready(BaseHTTPRequestHandler):
-    """Every app's port 8888: answers 200 at once, to anything."""
+class AnswersEverything(BaseHTTPRequestHandler):
+    """Every app's port 8888: answers 200 at once, to anything (the readiness probe)."""
 
     def do_GET(self):  # noqa: N802 - http.server's name
         self.send_response(200)
@@ -100,7 +100,7 @@ class _Ready(BaseHTTPRequestHandler):
 @contextlib.contextmanager
 def ready_server() -> Iterator[int]:
     """An HTTP server on loopback standing in for every app's port 8888; yields its port."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ready)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), AnswersEverything)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
