@@ -70,7 +70,10 @@ def test_a_registry_answering_more_than_a_manifest_can_be_is_refused_without_buf
         reason = failure(RegistryResolver(Registry.from_url(f"http://{hostile.host}")), "team/app:1")
     finally:
         hostile.close()
-    assert f"http://{hostile.host} answered more than 4 MiB (manifests are at most 4 MiB)" in reason
+    assert (
+        f"http://{hostile.host} answered more than 4 MiB (byoi reads manifests and image configurations of at most 4 MiB)"
+        in reason
+    )
 
 
 def test_credentials_do_not_follow_a_redirect_to_another_host():
