@@ -540,7 +540,7 @@ class _Session:
         config = manifest.get("config")
         digest = config.get("digest") if isinstance(config, dict) else None
         if not isinstance(digest, str) or not _DIGEST.match(digest):
-            raise self.fail("its manifest names no config blob by a sha256 digest")
+            raise self.fail("its manifest names no config blob by its digest")
         response = self.get(f"/v2/{self._ref.repository}/blobs/{digest}")
         if response.status_code == 404:
             raise self.fail(
