@@ -153,15 +153,30 @@ def push_manifest(client: httpx.Client, base: str, repository: str, reference: s
     return response.headers["Docker-Content-Digest"]
 
 
-def push_image(base: str, repository: str, tag: str, media_type: str = OCI_MANIFEST, layers: int = 2) -> Pushed:
-    """Push a small image (a config and ``layers`` layers of distinct bytes) as ``repository:tag``."""
+def push_image(
+    base: str,
+    repository: str,
+    tag: str,
+    media_type: str = OCI_MANIFEST,
+    layers: int = 2,
+    entrypoint: list[str] | None = None,
+    cmd: list[str] | None = None,
+    architecture: str = "amd64",
+) -> Pushed:
+    """Push a small image (a config and ``layers`` layers of distinct bytes) as ``repository:tag``;
+    its config has the ENTRYPOINT and CMD given (``config.Entrypoint``, ``config.Cmd``), if any."""
+    settings: dict = {"User": "1000"}
+    if entrypoint is not None:
+        settings["Entrypoint"] = entrypoint
+    if cmd is not None:
+        settings["Cmd"] = cmd
     with httpx.Client(timeout=30) as client:
         config = json.dumps(
             {
-                "architecture": "amd64",
+                "architecture": architecture,
                 "os": "linux",
                 "rootfs": {"type": "layers", "diff_ids": []},
-                "config": {"User": "1000"},
+                "config": settings,
                 "tag": tag,
             }
         ).encode()
@@ -188,22 +203,22 @@ def push_image(base: str, repository: str, tag: str, media_type: str = OCI_MANIF
         return Pushed(digest, descriptor["size"] + sum(blob["size"] for blob in blobs))
 
 
-def push_index(base: str, repository: str, tag: str, image: Pushed, image_size: int) -> Pushed:
-    """Push an OCI index naming one linux/amd64 image already in ``repository``."""
+AMD64 = {"architecture": "amd64", "os": "linux"}
+
+
+def push_index(
+    base: str, repository: str, tag: str, image: Pushed, image_size: int, entries: list[tuple[Pushed, dict]] | None = None
+) -> Pushed:
+    """Push an OCI index of images already in ``repository``: ``entries`` (image, platform) in
+    that order, else ``image`` alone as linux/amd64."""
     with httpx.Client(timeout=30) as client:
-        manifest = client.get(f"{base}/v2/{repository}/manifests/{image.digest}", headers={"Accept": OCI_MANIFEST})
-        index = {
-            "schemaVersion": 2,
-            "mediaType": OCI_INDEX,
-            "manifests": [
-                {
-                    "mediaType": OCI_MANIFEST,
-                    "digest": image.digest,
-                    "size": len(manifest.content),
-                    "platform": {"architecture": "amd64", "os": "linux"},
-                }
-            ],
-        }
+        manifests = []
+        for pushed, platform in entries or [(image, AMD64)]:
+            manifest = client.get(f"{base}/v2/{repository}/manifests/{pushed.digest}", headers={"Accept": OCI_MANIFEST})
+            manifests.append(
+                {"mediaType": OCI_MANIFEST, "digest": pushed.digest, "size": len(manifest.content), "platform": platform}
+            )
+        index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}
         digest = push_manifest(client, base, repository, tag, json.dumps(index).encode(), OCI_INDEX)
         return Pushed(digest, image_size)
 
@@ -293,6 +308,8 @@ class TokenService:
 
 
 USER, PASSWORD = "byoi-puller", "s3cret-pull"
+SERVED_ENTRYPOINT = ["/usr/local/bin/entrypoint.sh"]
+SERVED_CMD = ["jupyter-lab", "--ServerApp.base_url=/jupyterlab/default"]
 
 
 class Registries:
@@ -329,6 +346,31 @@ class Registries:
         self.multi = push_index(base, "team/app", "multi", self.app, self.app.size)
         self.nested = push_image(base, "a/b/c", "v2.0_rc-1", layers=1)
         self.solo = push_image(base, "solo", "latest", layers=3)
+        # Images with an ENTRYPOINT and CMD (the Kubernetes backend reads them for lifecycle scripts):
+        # one per media type, one for arm64 only, and an index whose linux/amd64 image is not its first.
+        self.served = push_image(base, "team/served", "1", entrypoint=SERVED_ENTRYPOINT, cmd=SERVED_CMD)
+        self.served_docker = push_image(
+            base, "team/served", "docker", media_type=DOCKER_MANIFEST, entrypoint=["/usr/bin/tini", "--"], cmd=["serve"]
+        )
+        self.arm = push_image(base, "team/served", "arm64", entrypoint=["/arm/start"], architecture="arm64")
+        attestation = {"architecture": "unknown", "os": "unknown"}
+        self.served_multi = push_index(
+            base,
+            "team/served",
+            "multi",
+            self.served,
+            self.served.size,
+            entries=[(self.arm, {"architecture": "arm64", "os": "linux"}), (self.arm, attestation), (self.served, AMD64)],
+        )
+        self.arm_only = push_index(
+            base,
+            "team/served",
+            "arm-only",
+            self.arm,
+            self.arm.size,
+            entries=[(self.arm, {"architecture": "arm64", "os": "linux"})],
+        )
+        self.bare = push_image(base, "team/bare", "1")  # neither ENTRYPOINT nor CMD
 
     def _run(self, server):
         self._running.append(server)

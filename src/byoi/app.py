@@ -39,9 +39,9 @@ from byoi.gateway.studio import StudioPages
 from byoi.metrics import Metrics
 from byoi.runtime.app_logs import AppLogs
 from byoi.runtime.app_settler import AppSettler
-from byoi.runtime.backend import RuntimeBackend
+from byoi.runtime.backend import BackendError, RuntimeBackend
 from byoi.sagemaker import sagemaker_service
-from byoi.services.base_images import BaseImageResolver, DockerResolver, PassThroughResolver
+from byoi.services.base_images import BaseImageError, BaseImageResolver, DockerResolver, PassThroughResolver
 from byoi.services.registry import RegistryResolver
 from byoi.services.wiring import build_services
 from byoi.settings import DockerMode, RuntimeKind, Settings
@@ -156,7 +156,21 @@ def kubernetes_backend(settings: Settings):
         cluster_domain=settings.kubernetes_cluster_domain,
     )
     log.info("running apps as pods in namespace %s", cluster.namespace)
-    return KubernetesBackend(client, cluster, streams=connect)
+    return KubernetesBackend(client, cluster, streams=connect, image_command=registry_image_command(registry_resolver(settings)))
+
+
+def registry_image_command(resolver: RegistryResolver):
+    """The Kubernetes backend's ``image_command``: an image's ENTRYPOINT and CMD from its registry
+    (with the BYOI_REGISTRY_* credentials and TLS settings that resolve BaseImage), a failure
+    as a BackendError whose text (naming the image and why) becomes the app's FailureReason."""
+
+    def image_command(image: str) -> tuple[list[str] | None, list[str] | None]:
+        try:
+            return resolver.image_command(image)
+        except BaseImageError as exc:
+            raise BackendError(str(exc)) from None
+
+    return image_command
 
 
 def app_firewall(settings: Settings) -> None:
@@ -179,18 +193,23 @@ def base_image_resolver(settings: Settings, client) -> BaseImageResolver:
     """Where BaseImage resolves: where the runtime gets its images. A cluster pulls from a
     registry (BYOI_REGISTRY_*); the Docker runtime never pulls, so it runs what its engine holds."""
     if settings.runtime is RuntimeKind.kubernetes:
-        try:
-            return RegistryResolver.from_settings(
-                settings.registry_url,
-                settings.registry_username,
-                settings.registry_password,
-                settings.registry_auth_file,
-                settings.registry_ca_file,
-                settings.registry_insecure,
-            )
-        except ValueError as exc:
-            raise StartupError(str(exc)) from None
+        return registry_resolver(settings)
     return DockerResolver(client) if client else PassThroughResolver()
+
+
+def registry_resolver(settings: Settings) -> RegistryResolver:
+    """The registry the cluster pulls from, as the BYOI_REGISTRY_* settings describe it."""
+    try:
+        return RegistryResolver.from_settings(
+            settings.registry_url,
+            settings.registry_username,
+            settings.registry_password,
+            settings.registry_auth_file,
+            settings.registry_ca_file,
+            settings.registry_insecure,
+        )
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
 
 
 def instance_id(db: Database) -> str:

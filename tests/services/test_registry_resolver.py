@@ -18,7 +18,16 @@ from byoi.services.registry import (
     parse_reference,
 )
 from tests.conftest import free_port
-from tests.registry import DOCKER_MANIFEST, OCI_MANIFEST, PASSWORD, USER, RegistryServer, running_registries
+from tests.registry import (
+    DOCKER_MANIFEST,
+    OCI_MANIFEST,
+    PASSWORD,
+    SERVED_CMD,
+    SERVED_ENTRYPOINT,
+    USER,
+    RegistryServer,
+    running_registries,
+)
 
 
 @pytest.fixture(scope="module")
@@ -226,6 +235,93 @@ def test_a_tls_registry_resolves_with_its_ca_file_or_when_insecure(registries):
         ).resolve(f"{host}/team/app:1")
         == expected
     )
+
+
+# --- an image's ENTRYPOINT and CMD (for lifecycle scripts on Kubernetes) -----------------
+
+
+def command_failure(resolver: RegistryResolver, image: str) -> str:
+    with pytest.raises(BaseImageError) as caught:
+        resolver.image_command(image)
+    return str(caught.value)
+
+
+def test_an_images_entrypoint_and_cmd_come_from_its_config_blob(registries):
+    resolver = resolver_for(registries.open)
+    host = registries.open.host
+    assert resolver.image_command(f"{host}/team/served@{registries.served.digest}") == (SERVED_ENTRYPOINT, SERVED_CMD)
+    docker = resolver.image_command(f"{host}/team/served@{registries.served_docker.digest}")
+    assert docker == (["/usr/bin/tini", "--"], ["serve"])
+    assert resolver.image_command("team/served:1") == (SERVED_ENTRYPOINT, SERVED_CMD)  # a tag reads as resolve reads it
+
+
+def test_an_index_gives_its_linux_amd64_images_entrypoint_and_cmd_wherever_it_is_listed(registries):
+    resolver = resolver_for(registries.open)
+    pinned = f"{registries.open.host}/team/served@{registries.served_multi.digest}"
+    assert resolver.image_command(pinned) == (SERVED_ENTRYPOINT, SERVED_CMD)  # not the arm64 image listed first
+
+
+def test_an_index_without_a_linux_amd64_image_fails_naming_the_platforms_it_has(registries):
+    pinned = f"{registries.open.host}/team/served@{registries.arm_only.digest}"
+    assert command_failure(resolver_for(registries.open), pinned) == (
+        f"The ENTRYPOINT and CMD of the image {pinned} could not be read from its registry: its index has no linux/amd64 "
+        "image (it has linux/arm64); byoi's apps run on linux/amd64."
+    )
+
+
+def test_an_image_without_entrypoint_or_cmd_gives_neither(registries):
+    assert resolver_for(registries.open).image_command(f"{registries.open.host}/team/bare@{registries.bare.digest}") == (
+        None,
+        None,
+    )
+
+
+def test_an_image_the_registry_lacks_fails_naming_the_image_and_the_digest(registries):
+    host, digest = registries.open.host, "sha256:" + "0" * 64
+    pinned = f"{host}/team/served@{digest}"
+    assert command_failure(resolver_for(registries.open), pinned) == (
+        f"The ENTRYPOINT and CMD of the image {pinned} could not be read from its registry: the repository team/served "
+        f"in the registry {host} has no manifest {digest}."
+    )
+    gone = f"{host}/team/absent@{digest}"
+    assert f"could not be read from its registry: the registry {host} has no repository team/absent;" in command_failure(
+        resolver_for(registries.open), gone
+    )
+
+
+def test_an_images_config_is_read_with_basic_or_bearer_credentials_and_refused_without(registries):
+    for server in (registries.basic, registries.bearer):
+        pinned = f"{server.host}/team/served@{registries.served_multi.digest}"
+        registries.tokens.requests.clear()
+        with_credentials = resolver_for(server, credentials={server.host: Credentials(USER, PASSWORD)})
+        assert with_credentials.image_command(pinned) == (SERVED_ENTRYPOINT, SERVED_CMD)
+        if server is registries.bearer:  # a pull token for the image's repository, and nothing more
+            assert {tuple(asked["query"]["scope"]) for asked in registries.tokens.requests} == {("repository:team/served:pull",)}
+        reason = command_failure(resolver_for(server), pinned)
+        assert reason.startswith(f"The ENTRYPOINT and CMD of the image {pinned} could not be read from its registry: ")
+        assert f"the registry {server.host} requires authentication and byoi has no credentials for it" in reason
+
+
+def test_an_images_config_is_read_over_tls_with_the_registrys_ca(registries):
+    pinned = f"{registries.tls.host}/team/served@{registries.served.digest}"
+    with_ca = RegistryResolver.from_settings(registries.tls.url, None, None, None, registries.tls_cert, False)
+    assert with_ca.image_command(pinned) == (SERVED_ENTRYPOINT, SERVED_CMD)
+    assert "set BYOI_REGISTRY_CA_FILE" in command_failure(resolver_for(registries.tls), pinned)
+
+
+def test_an_unreachable_registry_fails_the_read_naming_the_image():
+    port = free_port()  # nothing listens there
+    pinned = f"127.0.0.1:{port}/team/served@sha256:{'1' * 64}"
+    reason = command_failure(RegistryResolver(Registry.from_url(f"http://127.0.0.1:{port}")), pinned)
+    assert reason.startswith(
+        f"The ENTRYPOINT and CMD of the image {pinned} could not be read from its registry: "
+        f"the registry at http://127.0.0.1:{port} is unreachable ("
+    )
+
+
+def test_a_malformed_image_reference_fails_the_read_saying_what_is_wrong():
+    reason = command_failure(RegistryResolver(), "Team/App:1")
+    assert reason.startswith("The image Team/App:1 is not a valid image reference: the repository 'Team/App' must be")
 
 
 # --- references, pure --------------------------------------------------------------

@@ -15,7 +15,10 @@ Three parts:
   registry's authentication challenge (basic credentials, or a bearer token fetched from the
   challenge's realm), reads ``Docker-Content-Digest``, and turns every failure (tag or
   repository missing, credentials refused, registry unreachable, TLS) into a
-  ``BaseImageError`` whose text is the version's FailureReason.
+  ``BaseImageError`` whose text is the version's FailureReason. ``image_command`` reads an
+  image's ENTRYPOINT and CMD the same way (the manifest, for an index its linux/amd64
+  image's, then the config blob), for the Kubernetes backend, which runs a lifecycle script
+  in front of them as the Docker backend does with what its engine says.
 
 Credentials come from settings: a username and password for the default registry, and/or a
 Docker ``config.json`` (the format of a Kubernetes ``dockerconfigjson`` pull secret, so the
@@ -50,13 +53,17 @@ DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 #: them, and the reference distribution server no longer serves them by default.
 MANIFEST_TYPES = (OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST)
 IMAGE_MANIFESTS = (OCI_MANIFEST, DOCKER_MANIFEST)
+#: The image an index's ENTRYPOINT and CMD are read from: the one byoi's app pods run on (the
+#: gateway bundle is built for x86-64 Linux).
+PLATFORM = {"os": "linux", "architecture": "amd64"}
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "https://registry-1.docker.io"
 DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
 TIMEOUT_SECONDS = 30.0
 #: The most byoi reads of one answer: registries refuse manifests over 4 MiB (the OCI
-#: distribution spec's figure), so a larger answer is not a manifest, and is not buffered.
+#: distribution spec's figure), so a larger answer is not a manifest, and is not buffered. An
+#: image's config blob (its settings and history, a few KiB) is held to the same bound.
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -109,8 +116,9 @@ class Reference:
         return f"{self.registry.host}/{self.repository}@{digest}"
 
 
-def parse_reference(base_image: str, default: Registry) -> Reference:
-    """Split ``[host[:port]/]path[:tag][@digest]`` as Docker does; raises BaseImageError.
+def parse_reference(base_image: str, default: Registry, noun: str = "BaseImage") -> Reference:
+    """Split ``[host[:port]/]path[:tag][@digest]`` as Docker does; raises BaseImageError
+    (whose text calls the reference ``noun``).
 
     The first component is a registry host when it has a ``.`` or a ``:`` or is ``localhost``
     (Docker's rule); otherwise the name lives in ``default``. On Docker Hub a one-component
@@ -118,7 +126,7 @@ def parse_reference(base_image: str, default: Registry) -> Reference:
     """
 
     def bad(why: str) -> BaseImageError:
-        return BaseImageError(f"BaseImage {base_image} is not a valid image reference: {why}.")
+        return BaseImageError(f"{noun} {base_image} is not a valid image reference: {why}.")
 
     name, _, digest = base_image.partition("@")
     if digest and not _DIGEST.match(digest):
@@ -291,15 +299,35 @@ class RegistryResolver:
     def manifest(self, reference: Reference, base_image: str) -> Manifest:
         """The manifest ``reference`` names; raises BaseImageError with the FailureReason."""
         with self._client() as client:
-            session = _Session(client, reference, base_image, self._credentials.get(reference.registry.host))
-            response = session.get(
-                f"/v2/{reference.repository}/manifests/{reference.wanted}", {"Accept": ", ".join(MANIFEST_TYPES)}
-            )
-            if response.status_code == 404:
-                raise session.missing(response)
-            if response.status_code != 200:
-                raise session.unexpected(response)
-            return session.manifest(response)
+            session = self._session(client, reference, f"BaseImage {base_image} could not be resolved")
+            return session.read_manifest(session.named_manifest(), reference.digest)[0]
+
+    # --- an image's ENTRYPOINT and CMD -------------------------------------------------
+
+    def image_command(self, image: str) -> tuple[list[str] | None, list[str] | None]:
+        """The ENTRYPOINT and CMD of ``image`` (a ContainerImage: ``host/repository@sha256:...``),
+        as its config blob gives them (``config.Entrypoint``, ``config.Cmd``; None where unset).
+
+        The manifest is read as ``resolve`` reads it (same authentication, TLS settings and
+        answer bound); an index gives way to its linux/amd64 image's manifest; the config blob's
+        digest is checked. Raises BaseImageError whose text names the image and what failed.
+        """
+        failing = f"The ENTRYPOINT and CMD of the image {image} could not be read from its registry"
+        reference = parse_reference(image, self._default, noun="The image")
+        with self._client() as client:
+            session = self._session(client, reference, failing)
+            found, document = session.read_manifest(session.named_manifest(), reference.digest)
+            if found.media_type not in IMAGE_MANIFESTS:
+                digest = session.platform_image(document)
+                found, document = session.read_manifest(session.platform_manifest(digest), digest)
+                if found.media_type not in IMAGE_MANIFESTS:
+                    raise session.fail(
+                        f"its index's {_platform()} entry {digest} is not an image manifest but {found.media_type}"
+                    )
+            return session.image_command(document)
+
+    def _session(self, client: httpx.Client, reference: Reference, failing: str) -> _Session:
+        return _Session(client, reference, failing, self._credentials.get(reference.registry.host))
 
     def _client(self) -> httpx.Client:
         return httpx.Client(verify=self._verify, timeout=self._timeout, follow_redirects=True, trust_env=False)
@@ -315,12 +343,13 @@ class Manifest:
 
 
 class _Session:
-    """One resolution's requests to one registry, with the authentication it earned."""
+    """One resolution's (or image config read's) requests to one registry, with the authentication
+    it earned. ``failing`` begins every failure's text: ``BaseImage x could not be resolved``."""
 
-    def __init__(self, client: httpx.Client, reference: Reference, base_image: str, credentials: Credentials | None):
+    def __init__(self, client: httpx.Client, reference: Reference, failing: str, credentials: Credentials | None):
         self._client = client
         self._ref = reference
-        self._base_image = base_image
+        self._failing = failing
         self._credentials = credentials
         self._authorization: str | None = None
 
@@ -332,7 +361,7 @@ class _Session:
         if response.status_code == 401:
             raise self._refused(response)
         if response.status_code == 403:
-            raise self._fail(
+            raise self.fail(
                 f"the registry {self._ref.registry.host} denied byoi access to the repository {self._ref.repository} "
                 f"(HTTP 403{_error_text(response)}); give byoi's credentials pull access to it"
             )
@@ -351,37 +380,35 @@ class _Session:
                 for chunk in response.iter_bytes():
                     body += chunk
                     if len(body) > MAX_RESPONSE_BYTES:
-                        raise self._fail(
+                        raise self.fail(
                             f"{_origin(url)} answered more than {MAX_RESPONSE_BYTES // (1024 * 1024)} MiB "
-                            "(manifests are at most 4 MiB)"
+                            "(byoi reads manifests and image configurations of at most 4 MiB)"
                         )
                 return httpx.Response(
                     response.status_code, headers=response.headers, content=bytes(body), request=response.request
                 )
         except httpx.ConnectError as exc:
             if _is_tls_failure(exc) and "WRONG_VERSION_NUMBER" in _tls_reason(exc):
-                raise self._fail(
+                raise self.fail(
                     f"TLS with {urlsplit(url).netloc} failed (it does not speak TLS there); a registry served over "
                     f"plain HTTP must be BYOI_REGISTRY_URL, as http://{urlsplit(url).netloc}"
                 ) from None
             if _is_tls_failure(exc):
-                raise self._fail(
+                raise self.fail(
                     f"TLS with {urlsplit(url).netloc} failed ({_tls_reason(exc)}); if the registry's certificate is "
                     "signed by a private CA, set BYOI_REGISTRY_CA_FILE to that CA's certificate"
                 ) from None
-            raise self._fail(f"the registry at {_origin(url)} is unreachable ({_reason(exc)})") from None
+            raise self.fail(f"the registry at {_origin(url)} is unreachable ({_reason(exc)})") from None
         except httpx.TimeoutException:
-            raise self._fail(
-                f"the registry at {_origin(url)} did not answer within {self._client.timeout.read} seconds"
-            ) from None
+            raise self.fail(f"the registry at {_origin(url)} did not answer within {self._client.timeout.read} seconds") from None
         except httpx.HTTPError as exc:
-            raise self._fail(f"talking to the registry at {_origin(url)} failed ({_reason(exc)})") from None
+            raise self.fail(f"talking to the registry at {_origin(url)} failed ({_reason(exc)})") from None
 
     def _answer(self, response: httpx.Response) -> str:
         """The Authorization header that answers a 401's challenge."""
         challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
         if challenge is None or challenge.scheme not in ("basic", "bearer"):
-            raise self._fail(
+            raise self.fail(
                 f"the registry {self._ref.registry.host} asks for authentication byoi does not speak "
                 f"({response.headers.get('WWW-Authenticate') or 'no WWW-Authenticate header'}); byoi speaks Basic and Bearer"
             )
@@ -395,7 +422,7 @@ class _Session:
         """A bearer token from the challenge's realm for pulling this repository."""
         realm = challenge.params.get("realm", "")
         if urlsplit(realm).scheme not in ("http", "https"):
-            raise self._fail(f"the registry {self._ref.registry.host}'s Bearer challenge names no token realm URL ({realm!r})")
+            raise self.fail(f"the registry {self._ref.registry.host}'s Bearer challenge names no token realm URL ({realm!r})")
         params = {"scope": f"repository:{self._ref.repository}:pull"}
         if challenge.params.get("service"):
             params["service"] = challenge.params["service"]
@@ -404,7 +431,7 @@ class _Session:
         if response.status_code in (401, 403):
             if self._credentials is None:
                 raise self._no_credentials()
-            raise self._fail(
+            raise self.fail(
                 f"the registry {self._ref.registry.host}'s token service ({_origin(realm)}) refused byoi's credentials "
                 f"for user {self._credentials.username!r} (HTTP {response.status_code}); {_fix_credentials(self._ref)}"
             )
@@ -414,18 +441,18 @@ class _Session:
         except (ValueError, AttributeError):
             token = None
         if response.status_code != 200 or not isinstance(token, str) or not token:
-            raise self._fail(
+            raise self.fail(
                 f"the registry {self._ref.registry.host}'s token service ({_origin(realm)}) gave no token (HTTP {response.status_code})"
             )
         return token
 
     # --- what went wrong ---------------------------------------------------------
 
-    def _fail(self, why: str) -> BaseImageError:
-        return BaseImageError(f"BaseImage {self._base_image} could not be resolved: {why}.")
+    def fail(self, why: str) -> BaseImageError:
+        return BaseImageError(f"{self._failing}: {why}.")
 
     def _no_credentials(self) -> BaseImageError:
-        return self._fail(
+        return self.fail(
             f"the registry {self._ref.registry.host} requires authentication and byoi has no credentials for it; "
             f"{_fix_credentials(self._ref)}"
         )
@@ -433,7 +460,7 @@ class _Session:
     def _refused(self, response: httpx.Response) -> BaseImageError:
         if self._credentials is None:
             return self._no_credentials()
-        return self._fail(
+        return self.fail(
             f"the registry {self._ref.registry.host} refused byoi's credentials for user {self._credentials.username!r} "
             f"(HTTP 401{_error_text(response)}); {_fix_credentials(self._ref)}"
         )
@@ -447,24 +474,101 @@ class _Session:
                 codes = ["NAME_UNKNOWN"]
         host, repository = self._ref.registry.host, self._ref.repository
         if "NAME_UNKNOWN" in codes:
-            return self._fail(
+            return self.fail(
                 f"the registry {host} has no repository {repository}; push the image there "
                 f"(docker push {host}/{repository}:{self._ref.tag or '<tag>'}) and create the version again"
             )
         if self._ref.digest:
-            return self._fail(f"the repository {repository} in the registry {host} has no manifest {self._ref.digest}")
-        return self._fail(
+            return self.fail(f"the repository {repository} in the registry {host} has no manifest {self._ref.digest}")
+        return self.fail(
             f"the repository {repository} in the registry {host} has no tag {self._ref.tag}; push it "
             f"(docker push {host}/{repository}:{self._ref.tag}) and create the version again"
         )
 
     def unexpected(self, response: httpx.Response) -> BaseImageError:
-        return self._fail(
+        return self.fail(
             f"the registry {self._ref.registry.host} answered HTTP {response.status_code}{_error_text(response)} "
             f"for {self._ref.repository}:{self._ref.wanted}"
         )
 
-    def manifest(self, response: httpx.Response) -> Manifest:
+    def named_manifest(self) -> httpx.Response:
+        """The registry's answer for the manifest the reference names (200), any type byoi reads."""
+        response = self.get(f"/v2/{self._ref.repository}/manifests/{self._ref.wanted}", {"Accept": ", ".join(MANIFEST_TYPES)})
+        if response.status_code == 404:
+            raise self.missing(response)
+        if response.status_code != 200:
+            raise self.unexpected(response)
+        return response
+
+    def platform_image(self, index: dict) -> str:
+        """The digest of an index's linux/amd64 image manifest."""
+        entries = index.get("manifests")
+        entries = [entry for entry in entries if isinstance(entry, dict)] if isinstance(entries, list) else []
+        for entry in entries:
+            platform = entry.get("platform") if isinstance(entry.get("platform"), dict) else {}
+            if all(platform.get(key) == value for key, value in PLATFORM.items()) and _DIGEST.match(str(entry.get("digest"))):
+                return entry["digest"]
+        platforms = sorted(
+            {
+                f"{entry['platform'].get('os')}/{entry['platform'].get('architecture')}"
+                for entry in entries
+                if isinstance(entry.get("platform"), dict)
+            }
+        )
+        raise self.fail(
+            f"its index has no {_platform()} image (it has {', '.join(platforms) or 'no platforms'}); "
+            f"byoi's apps run on {_platform()}"
+        )
+
+    def platform_manifest(self, digest: str) -> httpx.Response:
+        """The registry's answer for an image manifest an index names (200)."""
+        response = self.get(f"/v2/{self._ref.repository}/manifests/{digest}", {"Accept": ", ".join(IMAGE_MANIFESTS)})
+        if response.status_code == 404:
+            raise self.fail(
+                f"its index names the {_platform()} manifest {digest}, which the repository {self._ref.repository} "
+                f"in the registry {self._ref.registry.host} does not have"
+            )
+        if response.status_code != 200:
+            raise self.fail(
+                f"the registry {self._ref.registry.host} answered HTTP {response.status_code}{_error_text(response)} "
+                f"for the manifest {digest}"
+            )
+        return response
+
+    def image_command(self, manifest: dict) -> tuple[list[str] | None, list[str] | None]:
+        """The ENTRYPOINT and CMD in the config blob an image manifest names (its digest checked)."""
+        config = manifest.get("config")
+        digest = config.get("digest") if isinstance(config, dict) else None
+        if not isinstance(digest, str) or not _DIGEST.match(digest):
+            raise self.fail("its manifest names no config blob by its digest")
+        response = self.get(f"/v2/{self._ref.repository}/blobs/{digest}")
+        if response.status_code == 404:
+            raise self.fail(
+                f"the repository {self._ref.repository} in the registry {self._ref.registry.host} has no config blob {digest}"
+            )
+        if response.status_code != 200:
+            raise self.fail(
+                f"the registry {self._ref.registry.host} answered HTTP {response.status_code}{_error_text(response)} "
+                f"for the config blob {digest}"
+            )
+        if digest.startswith("sha256:") and "sha256:" + hashlib.sha256(response.content).hexdigest() != digest:
+            raise self.fail(f"the registry answered a config blob whose digest is not {digest}")
+        try:
+            document = json.loads(response.content)
+        except ValueError:
+            document = None
+        settings = document.get("config") if isinstance(document, dict) else None
+        if not isinstance(document, dict) or (settings is not None and not isinstance(settings, dict)):
+            raise self.fail(f"its config blob {digest} is not an image configuration (JSON with a config object)")
+        settings = settings or {}  # an image without settings (config absent or null) has neither
+        entrypoint, cmd = settings.get("Entrypoint"), settings.get("Cmd")
+        for name, value in (("Entrypoint", entrypoint), ("Cmd", cmd)):
+            if value is not None and not (isinstance(value, list) and all(isinstance(arg, str) for arg in value)):
+                raise self.fail(f"its config blob {digest} has a config.{name} that is not a list of strings")
+        return entrypoint, cmd
+
+    def read_manifest(self, response: httpx.Response, expected: str | None) -> tuple[Manifest, dict]:
+        """The manifest in a 200 answer, and its JSON; ``expected``: the digest it must have."""
         media_type = response.headers.get("Content-Type", "").split(";", 1)[0].strip()
         body = response.content
         try:
@@ -472,21 +576,19 @@ class _Session:
         except ValueError:
             document = None
         if not isinstance(document, dict):
-            raise self._fail(f"the registry {self._ref.registry.host} answered with something that is not a manifest")
+            raise self.fail(f"the registry {self._ref.registry.host} answered with something that is not a manifest")
         media_type = document.get("mediaType") or media_type
         if media_type not in MANIFEST_TYPES:
-            raise self._fail(
-                f"its manifest is of type {media_type or 'unknown'}, not an OCI or Docker v2 image manifest or index"
-            )
+            raise self.fail(f"its manifest is of type {media_type or 'unknown'}, not an OCI or Docker v2 image manifest or index")
         computed = "sha256:" + hashlib.sha256(body).hexdigest()
         digest = response.headers.get("Docker-Content-Digest") or computed
-        if self._ref.digest:
-            if self._ref.digest.startswith("sha256:") and computed != self._ref.digest:
-                raise self._fail(f"the registry answered a manifest whose digest is {computed}, not {self._ref.digest}")
-            digest = self._ref.digest
+        if expected:
+            if expected.startswith("sha256:") and computed != expected:
+                raise self.fail(f"the registry answered a manifest whose digest is {computed}, not {expected}")
+            digest = expected
         elif not _DIGEST.match(digest):
             digest = computed
-        return Manifest(digest, media_type, _image_size(document) if media_type in IMAGE_MANIFESTS else None)
+        return Manifest(digest, media_type, _image_size(document) if media_type in IMAGE_MANIFESTS else None), document
 
 
 def _image_size(document: dict) -> int | None:
@@ -495,6 +597,10 @@ def _image_size(document: dict) -> int | None:
         return sum(int(blob["size"]) for blob in blobs)
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _platform() -> str:
+    return f"{PLATFORM['os']}/{PLATFORM['architecture']}"
 
 
 def _basic(credentials: Credentials) -> str:

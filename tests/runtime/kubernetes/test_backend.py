@@ -9,10 +9,18 @@ import time
 import pytest
 
 from byoi.runtime.backend import BackendError
-from byoi.runtime.contract import AppIdentity, HostSide, LifecycleRun, container_spec
+from byoi.runtime.contract import (
+    FILES_DIR,
+    LIFECYCLE_SCRIPT_FILE,
+    AppIdentity,
+    HostSide,
+    LifecycleRun,
+    container_spec,
+    with_lifecycle,
+)
 from byoi.runtime.instance_types import InstanceTypes
 from byoi.runtime.kubernetes.backend import KubernetesBackend
-from byoi.runtime.kubernetes.manifests import ClusterSide
+from byoi.runtime.kubernetes.manifests import APP_CONTAINER, ClusterSide
 from tests.runtime.kubernetes.fake_api import FakeKubernetes
 
 INSTANCE = "0123456789ab"
@@ -230,12 +238,118 @@ def test_prune_leaves_what_was_remade_since_it_was_listed(api, backend, monkeypa
     assert api.names("secrets") == {s.name, "remade"}
 
 
-def test_a_lifecycle_script_needs_an_entrypoint_on_kubernetes(backend):
-    with pytest.raises(BackendError, match="ContainerEntrypoint"):
-        backend.start(spec(lifecycle=LifecycleRun("echo hi", "n0nce")))
-    given = spec(
-        2, config={"ContainerConfig": {"ContainerEntrypoint": ["jupyter-lab"]}}, lifecycle=LifecycleRun("echo hi", "n0nce")
-    )
+# --- lifecycle scripts: in front of the image's own ENTRYPOINT and CMD, read from its registry ---
+
+PINNED = "registry.example:5000/team/lab@sha256:" + "ab" * 32
+IMAGE_ENTRYPOINT = ["/usr/local/bin/entrypoint.sh"]
+IMAGE_CMD = ["jupyter-lab", "--ServerApp.base_url=/jupyterlab/default"]
+
+
+class Registry:
+    """A fake ``image_command``: each image's (ENTRYPOINT, CMD), or the BackendError a registry
+    failure becomes; what it was asked is kept in ``asked``."""
+
+    def __init__(self, images: dict[str, tuple] | None = None, failure: str | None = None):
+        self.images = images or {}
+        self.failure = failure
+        self.asked: list[str] = []
+
+    def __call__(self, image: str):
+        self.asked.append(image)
+        if self.failure:
+            raise BackendError(self.failure)
+        return self.images[image]
+
+
+def reading(api, registry: Registry) -> KubernetesBackend:
+    return KubernetesBackend(api.client(), ClusterSide("byoi-apps", "byoi-gateway:1"), image_command=registry)
+
+
+def app_container(api, name: str) -> dict:
+    (container,) = [c for c in api.get("pods", name)["spec"]["containers"] if c["name"] == APP_CONTAINER]
+    return container
+
+
+SCRIPT = LifecycleRun("pip install --user pandas", "n0nce")
+
+
+def test_a_lifecycle_script_runs_before_the_images_entrypoint_and_cmd_read_from_its_registry(api):
+    registry = Registry({PINNED: (IMAGE_ENTRYPOINT, IMAGE_CMD)})
+    s = spec(lifecycle=SCRIPT, image=PINNED)
+    reading(api, registry).start(s)
+    container = app_container(api, s.name)
+    runner = container["command"][: container["command"].index("--") + 1]
+    assert runner[runner.index("-m") :] == [
+        "-m",
+        "byoi_lifecycle",
+        f"{FILES_DIR}/{LIFECYCLE_SCRIPT_FILE}",
+        str(SCRIPT.timeout_seconds),
+        SCRIPT.nonce,
+        "--",
+    ]
+    assert container["command"][len(runner) :] == [*IMAGE_ENTRYPOINT, *IMAGE_CMD]  # then exec'd, as Docker would run them
+    assert "args" not in container
+    assert container["command"] == with_lifecycle(s, IMAGE_ENTRYPOINT, IMAGE_CMD).entrypoint  # as the Docker backend runs it
+    assert registry.asked == [PINNED]
+
+
+def test_container_arguments_alone_follow_the_images_entrypoint_instead_of_its_cmd(api):
+    registry = Registry({PINNED: (IMAGE_ENTRYPOINT, IMAGE_CMD)})
+    s = spec(config={"ContainerConfig": {"ContainerArguments": ["--port", "8888"]}}, lifecycle=SCRIPT, image=PINNED)
+    reading(api, registry).start(s)
+    assert app_container(api, s.name)["command"][-3:] == [*IMAGE_ENTRYPOINT, "--port", "8888"]
+
+
+def test_container_entrypoint_wins_and_the_registry_is_not_asked(api):
+    registry = Registry(failure="the registry must not be asked")
+    given = {"ContainerConfig": {"ContainerEntrypoint": ["jupyter-lab"], "ContainerArguments": ["--no-browser"]}}
+    s = spec(config=given, lifecycle=SCRIPT, image=PINNED)
+    backend = reading(api, registry)
+    backend.start(s)
+    assert app_container(api, s.name)["command"][-3:] == ["--", "jupyter-lab", "--no-browser"]
+    assert backend.state(s.name).running
+    without_script = spec(2, name="plain", image=PINNED)
+    backend.start(without_script)  # no lifecycle script: the pod runs the image's own ENTRYPOINT and CMD as they are
+    assert "command" not in app_container(api, without_script.name)
+    assert registry.asked == []
+
+
+def test_an_images_entrypoint_and_cmd_are_read_once_per_digest_and_a_tag_each_start(api):
+    tagged = "registry.example:5000/team/lab:1"
+    registry = Registry({PINNED: (IMAGE_ENTRYPOINT, IMAGE_CMD), tagged: (IMAGE_ENTRYPOINT, [])})
+    backend = reading(api, registry)
+    for app_id in (1, 2, 3):
+        backend.start(spec(app_id, name=f"a{app_id}", lifecycle=SCRIPT, image=PINNED))
+    backend.start(spec(4, name="t1", lifecycle=SCRIPT, image=tagged))
+    backend.start(spec(5, name="t2", lifecycle=SCRIPT, image=tagged))  # a tag may have moved meanwhile
+    assert registry.asked == [PINNED, tagged, tagged]
+
+
+def test_a_registry_failure_fails_the_start_with_its_reason_and_makes_nothing(api):
+    why = f"The ENTRYPOINT and CMD of the image {PINNED} could not be read from its registry: the registry is unreachable."
+    registry = Registry(failure=why)
+    backend = reading(api, registry)
+    for _ in (1, 2):  # a failure is not remembered: the next start asks again
+        with pytest.raises(BackendError) as caught:
+            backend.start(spec(lifecycle=SCRIPT, image=PINNED))
+        assert str(caught.value) == why
+    assert registry.asked == [PINNED, PINNED]
+    assert api.names("pods") == api.names("secrets") == api.names("persistentvolumeclaims") == set()
+
+
+def test_an_image_with_neither_entrypoint_nor_cmd_fails_as_the_contract_says(api):
+    backend = reading(api, Registry({PINNED: (None, None)}))
+    with pytest.raises(
+        BackendError, match=r"has neither ENTRYPOINT nor CMD, and the AppImageConfig gives no ContainerEntrypoint"
+    ):
+        backend.start(spec(lifecycle=SCRIPT, image=PINNED))
+    assert api.names("pods") == set()
+
+
+def test_a_backend_that_cannot_read_images_needs_container_entrypoint_for_a_lifecycle_script(backend):
+    with pytest.raises(BackendError, match="needs ContainerConfig.ContainerEntrypoint"):
+        backend.start(spec(lifecycle=SCRIPT))
+    given = spec(2, config={"ContainerConfig": {"ContainerEntrypoint": ["jupyter-lab"]}}, lifecycle=SCRIPT)
     backend.start(given)
     assert backend.state(given.name).running
 

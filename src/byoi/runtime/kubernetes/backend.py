@@ -5,7 +5,11 @@ It talks to the API server with lightkube's synchronous client: the RuntimeBacke
 is blocking (the settler calls it from its worker thread), and a sync client needs no event
 loop per call or thread, as kubernetes_asyncio would.
 
-* ``start``: a pod of that name is deleted first (and waited for); then the owner's home
+* ``start``: an app with a lifecycle script runs it in front of its command, as on Docker
+  (``contract.with_lifecycle``); where the AppImageConfig gives no ContainerEntrypoint, that
+  command is the image's ENTRYPOINT and CMD, which ``image_command`` reads from the registry
+  (the wiring's callable; once per digest, which never changes). Then a pod of that name is
+  deleted (and waited for); then the owner's home
   (PersistentVolumeClaim, made once; asked to grow when the space's EBS size grew), the pod,
   its NetworkPolicy and its files Secret
   (both owned by the pod), and the owner's headless Service (owned by every pod of the
@@ -25,7 +29,9 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
 import httpx2
@@ -44,6 +50,11 @@ log = logging.getLogger(__name__)
 #: How long ``start`` waits for a pod it replaces to be gone, and ``stop`` beyond the grace period.
 WAIT_SECONDS = 60
 CONFLICT_RETRIES = 10
+#: How many images' ENTRYPOINT and CMD are remembered (by digest-pinned reference).
+IMAGE_COMMANDS_KEPT = 1024
+
+#: An image reference -> its (ENTRYPOINT, CMD), None where unset; raises BackendError saying why not.
+ImageCommand = Callable[[str], tuple[list[str] | None, list[str] | None]]
 
 
 def _code(exc: ApiError) -> int:
@@ -51,12 +62,23 @@ def _code(exc: ApiError) -> int:
 
 
 class KubernetesBackend(RuntimeBackend):
-    def __init__(self, client: Client, cluster: ClusterSide, streams: Callable[[], Client] | None = None):
+    def __init__(
+        self,
+        client: Client,
+        cluster: ClusterSide,
+        streams: Callable[[], Client] | None = None,
+        image_command: ImageCommand | None = None,
+    ):
         """``streams``: makes a client of its own for each log stream followed, so that open streams
         (one per running app) never take the shared client's connections (httpx pools 100);
-        None: the shared client (fine for a few apps)."""
+        None: the shared client (fine for a few apps). ``image_command``: reads an image's
+        ENTRYPOINT and CMD (from its registry), for lifecycle scripts in front of them; None:
+        such apps need ContainerEntrypoint."""
         self._client = client
         self._streams = streams
+        self._image_command = image_command
+        self._image_commands: OrderedDict[str, tuple[list[str] | None, list[str] | None]] = OrderedDict()
+        self._image_commands_lock = threading.Lock()
         self.cluster = cluster
         self._ns = cluster.namespace
 
@@ -64,13 +86,10 @@ class KubernetesBackend(RuntimeBackend):
 
     def start(self, spec: ContainerSpec) -> Endpoint:
         if spec.lifecycle is not None:
-            if spec.entrypoint is None:
-                raise BackendError(
-                    "On Kubernetes, byoi cannot read an image's ENTRYPOINT, so an app with a lifecycle configuration "
-                    "needs ContainerConfig.ContainerEntrypoint in its AppImageConfig (UpdateAppImageConfig)."
-                )
+            # The image's own ENTRYPOINT (and CMD) only matter where the spec keeps them.
+            entrypoint, cmd = self._image_argv(spec.image) if spec.entrypoint is None else (None, None)
             try:
-                spec = with_lifecycle(spec, None, None)
+                spec = with_lifecycle(spec, entrypoint, cmd)
             except ContractError as exc:
                 raise BackendError(str(exc)) from None
         try:
@@ -164,6 +183,27 @@ class KubernetesBackend(RuntimeBackend):
                 log.debug("keeping %s %s: %s", kind.__name__, obj.metadata.name, exc)
 
     # --- helpers --------------------------------------------------------------
+
+    def _image_argv(self, image: str) -> tuple[list[str] | None, list[str] | None]:
+        """The image's ENTRYPOINT and CMD, remembered for a digest-pinned reference (what
+        CreateImageVersion records on a cluster): the image a digest names never changes."""
+        if self._image_command is None:
+            raise BackendError(
+                f"This byoi cannot read the ENTRYPOINT of the image {image}, so an app with a lifecycle configuration "
+                "needs ContainerConfig.ContainerEntrypoint in its AppImageConfig (UpdateAppImageConfig)."
+            )
+        pinned = "@sha256:" in image or "@sha512:" in image
+        with self._image_commands_lock:
+            if pinned and image in self._image_commands:
+                self._image_commands.move_to_end(image)
+                return self._image_commands[image]
+        found = self._image_command(image)  # outside the lock: a registry answers slowly
+        if pinned:
+            with self._image_commands_lock:
+                self._image_commands[image] = found
+                while len(self._image_commands) > IMAGE_COMMANDS_KEPT:
+                    self._image_commands.popitem(last=False)
+        return found
 
     def _pod(self, name: str) -> dict | None:
         try:
