@@ -120,6 +120,10 @@ def parse_tolerations(value: str) -> list[dict]:
     return tolerations
 
 
+#: A Kubernetes namespace name (an RFC 1123 label).
+NAMESPACE_NAME = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+
+
 class Settings(BaseSettings):
     """byoi's configuration. Field descriptions double as ``byoi serve --help`` text."""
 
@@ -155,7 +159,7 @@ class Settings(BaseSettings):
     )
     kubernetes_namespace: str | None = Field(
         None,
-        pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+        pattern=NAMESPACE_NAME,
         description="Kubernetes: the namespace apps run in. Unset: the kubeconfig context's (or the pod's) namespace.",
     )
     kubernetes_gateway_image: str | None = Field(
@@ -192,7 +196,7 @@ class Settings(BaseSettings):
     )
     kubernetes_byoi_namespace: str | None = Field(
         None,
-        pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+        pattern=NAMESPACE_NAME,
         description="Kubernetes: the namespace byoi's own pods run in. Unset: the apps' namespace.",
     )
     registry_url: str | None = Field(
