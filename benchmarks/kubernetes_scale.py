@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from tests.api.replicas import AnswersEverything  # noqa: E402
 from tests.conftest import POSTGRES_URL, ROLE_ARN, ByoiServer, fresh_database_url  # noqa: E402
 from tests.runtime.kubernetes.fake_api import FakeKubernetes, Latency, verb  # noqa: E402
+from tests.waiting import wait_for  # noqa: E402
 
 REPLICAS = 3
 VERBS = ["get", "list", "watch", "log", "create", "update", "patch", "delete"]
@@ -88,15 +89,6 @@ class Meter:
         return self.at - earlier.at, self.cpu - earlier.cpu, self.calls - earlier.calls
 
 
-def wait_until(condition, what: str, timeout: float, every: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(every)
-    return value
-
-
 def run(n: int, args, tmp: Path) -> dict:
     server, host = app_server()
     latency = Latency(read=args.read_ms / 1000, write=args.write_ms / 1000)
@@ -124,7 +116,7 @@ def run(n: int, args, tmp: Path) -> dict:
                 SubnetIds=["subnet-1"],
                 VpcId="vpc-1",
             )["DomainId"]
-            wait_until(lambda: clients[0].describe_domain(DomainId=domain_id)["Status"] == "InService", "the domain", 60)
+            wait_for(lambda: clients[0].describe_domain(DomainId=domain_id)["Status"] == "InService", "the domain", 60, every=0.25)
             with ThreadPoolExecutor(8) as pool:
                 list(
                     pool.map(
@@ -143,14 +135,14 @@ def run(n: int, args, tmp: Path) -> dict:
                 )
             timeout = args.idle + 600
             past_pending = ("InService", "Deleting", "Deleted", "Failed")
-            wait_until(lambda: sum(statuses(database)[s] for s in past_pending) >= n, "every app past Pending", timeout)
+            wait_for(lambda: sum(statuses(database)[s] for s in past_pending) >= n, "every app past Pending", timeout, every=0.25)
             serving = Meter(servers, api)
             counts = statuses(database)
             all_in_service = counts["InService"] == n
             culled = ("Deleting", "Deleted")
-            wait_until(lambda: sum(statuses(database)[s] for s in culled) > 0, "the first cull", timeout)
+            wait_for(lambda: sum(statuses(database)[s] for s in culled) > 0, "the first cull", timeout, every=0.25)
             culling = Meter(servers, api)
-            wait_until(lambda: statuses(database)["Deleted"] + statuses(database)["Failed"] >= n, "every app culled", timeout)
+            wait_for(lambda: statuses(database)["Deleted"] + statuses(database)["Failed"] >= n, "every app culled", timeout, every=0.25)
             done = Meter(servers, api)
             final = statuses(database)
         finally:

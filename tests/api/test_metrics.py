@@ -6,8 +6,6 @@ no Docker): apps really go Pending -> InService, and the gateway really proxies 
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 from botocore.exceptions import ClientError
@@ -17,6 +15,7 @@ from websockets.sync.client import connect as ws_connect
 
 from tests.api.replicas import launcher, ready_server
 from tests.conftest import ROLE_ARN, ByoiServer
+from tests.waiting import wait_for
 
 WAIT_SECONDS = 60
 
@@ -48,14 +47,6 @@ def scrape(srv: ByoiServer) -> tuple[dict[tuple[str, tuple], float], str]:
 
 def value(samples, name: str, **labels) -> float:
     return samples[(name, tuple(sorted(labels.items())))]
-
-
-def wait_for(condition, what: str):
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not (result := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return result
 
 
 def test_apps_by_type_and_state_and_start_latency_are_counted(srv):

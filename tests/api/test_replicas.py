@@ -15,7 +15,6 @@ Needs PostgreSQL (BYOI_TEST_POSTGRES_URL): SQLite serves one process.
 from __future__ import annotations
 
 import threading
-import time
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -25,6 +24,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 from byoi.runtime.contract import container_name
 from byoi.store.database import Database
 from byoi.store.models import App, SettlerClaim
+from tests import waiting
 from tests.api.replicas import launcher, ready_server
 from tests.conftest import POSTGRES_URL, ROLE_ARN, ByoiServer, fresh_database_url
 
@@ -36,6 +36,10 @@ ROUNDS = 3  # apps each client creates; all but the last are deleted again
 IMAGES = [f"raced-{i}" for i in range(4)]
 LEASE_SECONDS = 4
 WAIT_SECONDS = 180  # generous: a loaded 2-core machine runs three servers and 16 clients
+
+
+def wait_for(condition, what: str):
+    return waiting.wait_for(condition, what, WAIT_SECONDS, every=0.05)
 
 
 @pytest.fixture
@@ -71,17 +75,6 @@ def replicas(tmp_path, app_server):
     yield servers, engine
     for server in servers:
         server.stop()
-
-
-def wait_for(condition, what: str, seconds: float = WAIT_SECONDS):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 class RoundRobin:

@@ -3,7 +3,6 @@ die, idle out, and after a restart of byoi, orphans removed and live apps kept. 
 paths run against a real Docker engine in tests/api/test_apps.py."""
 
 import base64
-import time
 
 import pytest
 
@@ -18,6 +17,7 @@ from byoi.store.models import App, DomainMember
 from byoi.store.transitions import Lease
 from tests.runtime.fakes import AnswersTogether, Cluster, DiesLater, ExitsAtOnce, FakeBackend, NeverServes
 from tests.services.test_settling import FakeClock, FakeResolver
+from tests.waiting import wait_for
 
 SCOPE = Scope("123456789012", "us-east-1")
 SECOND = 1000
@@ -371,14 +371,6 @@ def test_log_events_older_than_the_retention_are_pruned_on_the_reconcile_pass(st
     settler = studio.settler(FakeBackend(), log_retention_days=30)
     settler.settle_due()  # the first pass reconciles
     assert logs.streams() == []
-
-
-def wait_for(condition, what: str, timeout: float = 10):
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
-    return value
 
 
 # --- the owner's settings in the spec: CustomPosixUserConfig and the space's EBS size ---------

@@ -35,21 +35,10 @@ from byoi.gateway.limits import USER_REQUESTS
 from byoi.store.database import Database
 from byoi.store.models import App, Domain, DomainMember, UsedPresignedUrl
 from tests.conftest import ROLE_ARN, ByoiServer, error_of
+from tests.waiting import WAIT_SECONDS, wait_for
 
 SECRET = "gateway-boundary-test-secret"
-WAIT = 60  # seconds any condition may take on a loaded machine before the test fails
-
-
-def wait_until(condition, what: str, timeout: float = WAIT):
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+WAIT = WAIT_SECONDS  # seconds any condition may take on a loaded machine before the test fails
 
 
 # --- a stand-in app --------------------------------------------------------------------
@@ -327,7 +316,7 @@ def test_one_users_stalled_downloads_do_not_starve_another_user(studio, stand_in
     # Once her downloads are gone, so are their slots and the app's connections.
     with stand_in.lock:
         assert stand_in.lock.wait_for(lambda: stand_in.stalled == 0, timeout=WAIT)
-    wait_until(lambda: httpx.get(studio.url(alice), headers=cookie(alice_session)).status_code == 200, "alice's slots to free")
+    wait_for(lambda: httpx.get(studio.url(alice), headers=cookie(alice_session)).status_code == 200, "alice's slots to free")
 
 
 # --- d. the session cookie and landing pages -----------------------------------------------
