@@ -25,26 +25,34 @@ def failure(resolver: RegistryResolver, base_image: str) -> str:
     return str(caught.value)
 
 
-class HostileRegistry:
-    """A loopback HTTP server that answers every GET with ``body`` (as a manifest) and records the
-    Authorization headers it was sent."""
+NOT_FOUND = (404, {}, b'{"errors": [{"code": "BLOB_UNKNOWN"}]}')
 
-    def __init__(self, body: bytes, status: int = 200, headers: dict[str, str] | None = None, challenge: bool = False):
-        self.seen: list[str | None] = []
-        hostile = self
+
+class RoutedRegistry:
+    """A loopback HTTP server that answers a GET of each path in ``routes`` with (status,
+    headers, body) and anything else with ``default`` (404), asks for Basic credentials first
+    when ``challenge``, and records (path, Authorization) of each GET. ``{port}`` in a header
+    value is the server's own port."""
+
+    def __init__(
+        self,
+        routes: dict[str, tuple[int, dict[str, str], bytes]],
+        challenge: bool = False,
+        default: tuple[int, dict[str, str], bytes] = NOT_FOUND,
+    ):
+        self.routes = routes
+        self.seen: list[tuple[str, str | None]] = []
+        routed = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 - http.server's name
-                hostile.seen.append(self.headers.get("Authorization"))
+                routed.seen.append((self.path, self.headers.get("Authorization")))
                 if challenge and not self.headers.get("Authorization"):
-                    self.send_response(401)
-                    self.send_header("WWW-Authenticate", 'Basic realm="hostile"')
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
+                    status, headers, body = 401, {"WWW-Authenticate": 'Basic realm="hostile"'}, b""
+                else:
+                    status, headers, body = routed.routes.get(self.path, default)
                 self.send_response(status)
-                self.send_header("Content-Type", OCI_MANIFEST)
-                for key, value in (headers or {}).items():
+                for key, value in headers.items():
                     self.send_header(key, value.replace("{port}", str(self.server.server_address[1])))
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -61,13 +69,24 @@ class HostileRegistry:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
+    @property
+    def authorizations(self) -> list[str | None]:
+        """The Authorization header of each GET, in order (None: none sent)."""
+        return [authorization for _, authorization in self.seen]
+
     def close(self):
         self.server.shutdown()
         self.server.server_close()
 
 
+def hostile_registry(body: bytes, status: int = 200, headers: dict[str, str] | None = None, challenge: bool = False):
+    """A registry that answers every GET with ``body`` as a manifest (``{port}`` in a header
+    value is its own port)."""
+    return RoutedRegistry({}, challenge, default=(status, {"Content-Type": OCI_MANIFEST, **(headers or {})}, body))
+
+
 def test_a_registry_answering_more_than_a_manifest_can_be_is_refused_without_buffering_it():
-    hostile = HostileRegistry(b"{" + b" " * (MAX_RESPONSE_BYTES + 1024 * 1024))
+    hostile = hostile_registry(b"{" + b" " * (MAX_RESPONSE_BYTES + 1024 * 1024))
     try:
         reason = failure(RegistryResolver(Registry.from_url(f"http://{hostile.host}")), "team/app:1")
     finally:
@@ -81,9 +100,9 @@ def test_a_registry_answering_more_than_a_manifest_can_be_is_refused_without_buf
 def test_credentials_do_not_follow_a_redirect_to_another_host():
     """A registry byoi has credentials for redirects the authenticated manifest request to a host
     it has none for: that host gets no Authorization header."""
-    elsewhere = HostileRegistry(b'{"schemaVersion": 2, "config": {"size": 1}, "layers": []}')
+    elsewhere = hostile_registry(b'{"schemaVersion": 2, "config": {"size": 1}, "layers": []}')
     location = {"Location": f"http://{elsewhere.host}/v2/team/app/manifests/1"}
-    hostile = HostileRegistry(b"", status=307, headers=location, challenge=True)
+    hostile = hostile_registry(b"", status=307, headers=location, challenge=True)
     try:
         resolver = RegistryResolver(
             Registry.from_url(f"http://{hostile.host}"), credentials={hostile.host: Credentials(USER, PASSWORD)}
@@ -92,13 +111,13 @@ def test_credentials_do_not_follow_a_redirect_to_another_host():
     finally:
         hostile.close()
         elsewhere.close()
-    assert hostile.seen == [None, "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()]
-    assert elsewhere.seen == [None]
+    assert hostile.authorizations == [None, "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()]
+    assert elsewhere.authorizations == [None]
 
 
 def test_a_registry_that_asks_for_credentials_gets_none_that_are_for_another_host():
     """byoi holds credentials for registry.example.com; a registry on another host challenges it."""
-    hostile = HostileRegistry(b"", challenge=True)
+    hostile = hostile_registry(b"", challenge=True)
     try:
         resolver = RegistryResolver(
             Registry.from_url(f"http://{hostile.host}"),
@@ -107,51 +126,11 @@ def test_a_registry_that_asks_for_credentials_gets_none_that_are_for_another_hos
         reason = failure(resolver, "team/app:1")
     finally:
         hostile.close()
-    assert hostile.seen == [None]
+    assert hostile.authorizations == [None]
     assert f"the registry {hostile.host} requires authentication and byoi has no credentials for it" in reason
 
 
 # --- reading an image's ENTRYPOINT and CMD (the Kubernetes backend, for lifecycle scripts) ---
-
-
-class RoutedRegistry:
-    """A loopback HTTP server that answers a GET of each path in ``routes`` with (status,
-    headers, body) and anything else with 404, asks for Basic credentials first when
-    ``challenge``, and records (path, Authorization) of each GET."""
-
-    def __init__(self, routes: dict[str, tuple[int, dict[str, str], bytes]], challenge: bool = False):
-        self.routes = routes
-        self.seen: list[tuple[str, str | None]] = []
-        routed = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's name
-                routed.seen.append((self.path, self.headers.get("Authorization")))
-                if challenge and not self.headers.get("Authorization"):
-                    status, headers, body = 401, {"WWW-Authenticate": 'Basic realm="hostile"'}, b""
-                else:
-                    status, headers, body = routed.routes.get(self.path, (404, {}, b'{"errors": [{"code": "BLOB_UNKNOWN"}]}'))
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                try:
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.host = f"127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def image_serving(config_digest: str) -> tuple[str, dict[str, tuple[int, dict[str, str], bytes]]]:
