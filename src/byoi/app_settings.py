@@ -105,15 +105,16 @@ def merged(stored: dict, given: dict) -> dict:
     return result
 
 
+def value_at(document, *path: str):
+    """The value at ``path`` in a JSON ``document`` (None where any step is missing)."""
+    for key in path:
+        document = document.get(key) if isinstance(document, dict) else None
+    return document
+
+
 def first_set(levels: list[dict], *path: str):
     """The value at ``path`` in the first of ``levels`` that sets it, else None."""
-    for level in levels:
-        value = level
-        for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
-        if value is not None:
-            return value
-    return None
+    return next((value for value in (value_at(level, *path) for level in levels) if value is not None), None)
 
 
 def web_portal(user_levels: list[dict]) -> dict:
@@ -156,7 +157,7 @@ def space_storage(levels: list[dict]) -> tuple[int, int]:
 
 def space_size_gib(space_settings: dict) -> int | None:
     """The EBS volume size a space's settings give (``SpaceStorageSettings.EbsStorageSettings``)."""
-    return first_set([space_settings], "SpaceStorageSettings", "EbsStorageSettings", "EbsVolumeSizeInGb")
+    return value_at(space_settings, "SpaceStorageSettings", "EbsStorageSettings", "EbsVolumeSizeInGb")
 
 
 def space_home_gib(space_settings: dict, levels: list[dict]) -> int:

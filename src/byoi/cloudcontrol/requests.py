@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import jsonpatch
 
+from byoi.app_settings import value_at
 from byoi.aws import json_depth
 from byoi.aws.errors import ValidationException
 from byoi.aws.protocol import Scope
@@ -94,15 +95,6 @@ def parse_json_object(text: str, member: str) -> dict:
     if not isinstance(value, dict):
         raise ValidationException(f"{member} must be a JSON object")
     return value
-
-
-def value_at(model, path: tuple[str, ...]):
-    """The value at ``path`` in ``model`` (None where there is none)."""
-    for part in path:
-        if not isinstance(model, dict):
-            return None
-        model = model.get(part)
-    return model
 
 
 def patch_paths(patch: list) -> list[str]:
@@ -201,7 +193,7 @@ class CloudControlService:
     def _check_nested(handler, current: dict, desired: dict) -> None:
         """Create-only properties inside others (such as a domain's
         DomainSettings/RStudioServerProDomainSettings/DefaultResourceSpec) keep their values."""
-        hits = [p for p in handler.schema.create_only_nested if value_at(current, p) != value_at(desired, p)]
+        hits = [p for p in handler.schema.create_only_nested if value_at(current, *p) != value_at(desired, *p)]
         if hits:
             listed = ", ".join("/properties/" + "/".join(p) for p in hits)
             raise NotUpdatableException(f"Invalid patch update: createOnlyProperties [{listed}] cannot be updated")

@@ -14,12 +14,12 @@ is created or updated, and the values Studio derives from them.
 from __future__ import annotations
 
 from byoi.app_settings import (
-    first_set,
     landing_refusal,
     named_lifecycle_configs,
     space_size_gib,
     space_storage,
     storage_refusal,
+    value_at,
 )
 from byoi.aws.arns import STUDIO_LIFECYCLE_CONFIG, parse_sagemaker_arn
 from byoi.aws.errors import ValidationException
@@ -108,7 +108,7 @@ def domain_update_refusal(stored: dict, changes: dict) -> str | None:
         return "AppNetworkAccessType"
     if "SubnetIds" in changes and set(stored.get("SubnetIds") or []) - set(changes["SubnetIds"]):
         return "SubnetIds (removing subnets)"
-    identity = first_set([changes], "DomainSettingsForUpdate", "ExecutionRoleIdentityConfig")
-    if identity is not None and identity != (first_set([stored], "DomainSettings", "ExecutionRoleIdentityConfig") or "DISABLED"):
+    identity = value_at(changes, "DomainSettingsForUpdate", "ExecutionRoleIdentityConfig")
+    if identity is not None and identity != (value_at(stored, "DomainSettings", "ExecutionRoleIdentityConfig") or "DISABLED"):
         return "DomainSettingsForUpdate.ExecutionRoleIdentityConfig"
     return None
