@@ -144,6 +144,22 @@ def landing_refusal(levels: list[dict]) -> str | None:
     return None
 
 
+def space_owner_name(settings: dict) -> str | None:
+    """The user profile that owns a space (its ``settings``' OwnershipSettings), or None."""
+    return value_at(settings, "OwnershipSettings", "OwnerUserProfileName")
+
+
+def space_storage_levels(domain_settings: dict, owner_settings: dict | None) -> list[dict]:
+    """Where a space's storage default and maximum come from, first to last (``space_storage``'s
+    ``levels``): its owner's UserSettings (``owner_settings``: the owner's settings; None
+    without an owner), the domain's DefaultSpaceSettings and DefaultUserSettings."""
+    return [
+        (owner_settings or {}).get("UserSettings") or {},
+        domain_settings.get("DefaultSpaceSettings") or {},
+        domain_settings.get("DefaultUserSettings") or {},
+    ]
+
+
 def space_storage(levels: list[dict]) -> tuple[int, int]:
     """(default, maximum) EBS volume size in GiB of a space, from the
     ``SpaceStorageSettings.DefaultEbsStorageSettings`` of ``levels`` (the space's owner's

@@ -30,7 +30,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from byoi.app_settings import web_portal
+from byoi.app_settings import settings_chain, web_portal
 from byoi.auth.tokens import TokenSigner
 from byoi.aws.errors import ValidationException
 from byoi.aws.protocol import RequestContext
@@ -97,7 +97,7 @@ class Sessions:
         DefaultLandingUri (theirs over the domain's); without one, Studio, or Studio Classic
         (their JupyterServer app) when StudioWebPortal is DISABLED for them."""
         domain = self._domains.describe(ctx.scope, member.domain_id)
-        portal = web_portal([member.settings.get("UserSettings") or {}, domain.settings.get("DefaultUserSettings") or {}])
+        portal = web_portal(settings_chain(domain.settings, member))
         if portal["DefaultLandingUri"]:
             return portal["DefaultLandingUri"]
         return None if portal["StudioWebPortal"] == "ENABLED" else "app:JupyterServer:"

@@ -53,7 +53,14 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from byoi.app_settings import first_set, idle_timeout_minutes, posix_user, settings_chain, space_home_gib
+from byoi.app_settings import (
+    idle_timeout_minutes,
+    posix_user,
+    settings_chain,
+    space_home_gib,
+    space_owner_name,
+    space_storage_levels,
+)
 from byoi.auth.tokens import app_authorization, app_token, lifecycle_nonce, owner_token, token_digest
 from byoi.aws.arns import STUDIO_LIFECYCLE_CONFIG, app_arn, parse_sagemaker_arn
 from byoi.clock import Clock
@@ -341,16 +348,12 @@ class AppSettler:
         domain's settings); None for a user profile's apps."""
         if member.kind != "space":
             return None
-        owner_name = first_set([member.settings], "OwnershipSettings", "OwnerUserProfileName")
+        owner_name = space_owner_name(member.settings)
         owner = None
         if owner_name:
             with self._db.raw_read() as tx:
                 owner = member_in_domain(tx, app.domain_id, "user", owner_name.lower())
-        levels = [
-            (owner.settings.get("UserSettings") or {}) if owner else {},
-            app.domain_settings.get("DefaultSpaceSettings") or {},
-            app.domain_settings.get("DefaultUserSettings") or {},
-        ]
+        levels = space_storage_levels(app.domain_settings, owner.settings if owner else None)
         return space_home_gib(member.settings.get("SpaceSettings") or {}, levels)
 
     def _healthy(self, app_id: int) -> float | None:

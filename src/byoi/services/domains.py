@@ -20,7 +20,7 @@ import string
 
 from sqlalchemy.exc import IntegrityError
 
-from byoi.app_settings import first_set, merged, named_lifecycle_configs, storage_refusal
+from byoi.app_settings import merged, named_lifecycle_configs, space_owner_name, space_storage_levels, storage_refusal
 from byoi.aws.arns import DOMAIN, SPACE, USER_PROFILE, parse_sagemaker_arn, sagemaker_arn
 from byoi.aws.errors import ResourceInUse, ResourceNotFound, ValidationException
 from byoi.aws.pagination import Page
@@ -299,13 +299,9 @@ class DomainService:
             check_portal([settings.get("UserSettings") or {}, domain.settings.get("DefaultUserSettings") or {}], "UserSettings")
             return settings
         check_settings(tx, scope, given.get("SpaceSettings"), "SpaceSettings")
-        owner_name = first_set([settings], "OwnershipSettings", "OwnerUserProfileName")
+        owner_name = space_owner_name(settings)
         owner = find_member(tx, domain, "user", owner_name) if owner_name else None
-        levels = [
-            (owner.settings.get("UserSettings") or {}) if owner else {},
-            domain.settings.get("DefaultSpaceSettings") or {},
-            domain.settings.get("DefaultUserSettings") or {},
-        ]
+        levels = space_storage_levels(domain.settings, owner.settings if owner else None)
         return space_settings(settings, levels, previous)
 
     def delete_member(self, scope: Scope, domain_id: str, kind: str, name: str) -> None:

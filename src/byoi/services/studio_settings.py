@@ -96,8 +96,6 @@ def space_settings(settings: dict, levels: list[dict], previous: dict | None = N
     return settings
 
 
-#: UpdateDomain members the model says may change only while the domain has no apps in
-#: InService, Pending or Deleting, with how to tell a change from the stored settings.
 def domain_update_refusal(stored: dict, changes: dict) -> str | None:
     """The member of ``changes`` (UpdateDomain's) that cannot change while the domain has live
     apps, or None: a new AppNetworkAccessType, SubnetIds that drop a subnet, or a new
