@@ -43,7 +43,7 @@ from docker.types import Mount as DockerMount
 from byoi.runtime.backend import BackendError, Endpoint, RunState, RuntimeBackend, out_of_memory
 from byoi.runtime.contract import FILES_DIR, GATEWAY_MOUNT, ContainerSpec, ContractError, with_lifecycle
 from byoi.runtime.kgw.bundle import loader_command
-from byoi.vocabulary import MAX_IMAGE_BYTES
+from byoi.vocabulary import MAX_IMAGE_BYTES, SAGEMAKER_USER
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +217,7 @@ class DockerBackend(RuntimeBackend):
         container.remove(force=True)
         shutil.rmtree(self._files_root / name, ignore_errors=True)
         if home and user and user.split(":")[0] in ("0", "root"):
-            owner = tuple(int(n) for n in container.labels.get("byoi.home-owner", "1000:100").split(":"))
+            owner = tuple(int(n) for n in container.labels.get("byoi.home-owner", "%d:%d" % SAGEMAKER_USER).split(":"))
             self._chown_home(home, container.attrs.get("Config", {}).get("Image") or container.image.id, owner)
         return container.labels.get("byoi.network")
 

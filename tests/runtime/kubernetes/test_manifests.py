@@ -13,6 +13,7 @@ from byoi.runtime.instance_types import InstanceTypes
 from byoi.runtime.kgw.bundle import loader_command
 from byoi.runtime.kubernetes import manifests
 from byoi.runtime.kubernetes.manifests import ClusterSide
+from byoi.vocabulary import DEFAULT_SPACE_EBS_GIB
 
 #: The oldest and newest Kubernetes versions whose schemas kubernetes-validate ships (docs/runtime.md).
 VERSIONS = ("1.25.0", "1.37.0")
@@ -184,7 +185,7 @@ def test_the_home_claim_has_the_spaces_ebs_size_or_the_documented_default():
     sized = manifests.home_claim(gateway_spec().__class__(**{**gateway_spec().__dict__, "home_size_gib": 50}), CLUSTER)
     assert sized["spec"]["resources"]["requests"]["storage"] == "50Gi" and sized["spec"]["storageClassName"] == "fast"
     default = manifests.home_claim(gateway_spec(), CLUSTER)
-    assert default["spec"]["resources"]["requests"]["storage"] == f"{manifests.DEFAULT_HOME_SIZE_GIB}Gi"
+    assert default["spec"]["resources"]["requests"]["storage"] == f"{DEFAULT_SPACE_EBS_GIB}Gi"
     assert default["metadata"]["name"] == "byoi-home-d-abc-200001"
 
 

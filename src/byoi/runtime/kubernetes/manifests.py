@@ -20,7 +20,7 @@ Per app:
 Per owner (user profile or space):
 
 * a **PersistentVolumeClaim** for the home (``spec.home_size_gib``, else
-  ``DEFAULT_HOME_SIZE_GIB``), kept when apps go;
+  ``vocabulary.DEFAULT_SPACE_EBS_GIB``, SageMaker's default EBS volume size), kept when apps go;
 * a headless **Service** named as the owner's network: each app pod sets ``hostname`` to its
   alias and ``subdomain`` to it, and searches it first, so ``kernelgateway-default`` names the
   owner's own KernelGateway app, as the Docker network's alias does.
@@ -38,8 +38,6 @@ from byoi.runtime.contract import FILES_DIR, GATEWAY_MOUNT, ContainerSpec
 from byoi.runtime.kgw.bundle import loader_command
 from byoi.vocabulary import DEFAULT_SPACE_EBS_GIB
 
-#: The home's size when the space or profile gives none: SageMaker's default EBS volume size.
-DEFAULT_HOME_SIZE_GIB = DEFAULT_SPACE_EBS_GIB
 #: How long a stopped app's processes get between SIGTERM and SIGKILL (``docker stop``'s default).
 GRACE_SECONDS = 10
 #: Where the gateway image keeps the bundle (images/gateway/Dockerfile).
@@ -131,7 +129,7 @@ def home_claim(spec: ContainerSpec, cluster: ClusterSide) -> dict:
     """The owner's home: a PersistentVolumeClaim that outlives its apps."""
     claim = {
         "accessModes": [cluster.home_access_mode],
-        "resources": {"requests": {"storage": f"{spec.home_size_gib or DEFAULT_HOME_SIZE_GIB}Gi"}},
+        "resources": {"requests": {"storage": f"{spec.home_size_gib or DEFAULT_SPACE_EBS_GIB}Gi"}},
         "volumeMode": "Filesystem",
     }
     if cluster.storage_class:
