@@ -54,6 +54,11 @@ def sharing_of(summary: dict) -> dict:
     }
 
 
+def shown_instance_types(portal: dict) -> list[str]:
+    """The instance types the home page offers: those the user's portal does not hide."""
+    return [t for t in INSTANCE_TYPES if t not in portal["HiddenInstanceTypes"]]
+
+
 class StudioPages:
     def __init__(self, sites: Sites, endpoint: JsonProtocolEndpoint, domains: DomainService):
         self._sites = sites
@@ -102,6 +107,14 @@ class StudioPages:
             raise PermissionError("Studio is not enabled for this user profile (StudioWebPortal is DISABLED).")
         return portal
 
+    @staticmethod
+    def _refuse_hidden(portal: dict, app_type: str, instance_type: str | None = None) -> None:
+        """PermissionError when the portal hides ``app_type`` or ``instance_type`` from the user."""
+        if app_type in portal["HiddenAppTypes"]:
+            raise PermissionError(f"{app_type} is hidden from this Studio (StudioWebPortalSettings.HiddenAppTypes).")
+        if instance_type in portal["HiddenInstanceTypes"]:
+            raise PermissionError(f"{instance_type} is hidden from this Studio (StudioWebPortalSettings.HiddenInstanceTypes).")
+
     def _model(self, session: dict, scope: Scope, query: dict) -> dict:
         domain_id, user = session["domain"], session["user"]
         domain = self._call(scope, "DescribeDomain", DomainId=domain_id)
@@ -143,7 +156,7 @@ class StudioPages:
             "user": user,
             "rows": rows,
             "own_apps": own_apps,
-            "instance_types": [t for t in INSTANCE_TYPES if t not in portal["HiddenInstanceTypes"]],
+            "instance_types": shown_instance_types(portal),
             "space_app_types": [t for t in SPACE_BASE_PATHS if t not in hidden],
             "refresh": any(a.get("Status") in MOVING for a in apps),
             "message": query.get("message"),
@@ -208,8 +221,7 @@ class StudioPages:
 
     def _create_space(self, session: dict, scope: Scope, form: dict, _params: dict) -> str:
         name, sharing, app_type = form.get("name", "").strip(), form.get("sharing", "Private"), form.get("app_type", "JupyterLab")
-        if app_type in self._portal(scope, session)["HiddenAppTypes"]:
-            raise PermissionError(f"{app_type} is hidden from this Studio (StudioWebPortalSettings.HiddenAppTypes).")
+        self._refuse_hidden(self._portal(scope, session), app_type)
         self._call(
             scope, "CreateSpace", DomainId=session["domain"], SpaceName=name,
             SpaceDisplayName=form.get("display_name", "").strip() or name,
@@ -223,11 +235,8 @@ class StudioPages:
         space, app_type = params["space"], params["app_type"]
         self._space_admits(scope, session["domain"], session["user"], space)
         portal = self._portal(scope, session)
-        instance_type = form.get("instance_type") or next((t for t in INSTANCE_TYPES if t not in portal["HiddenInstanceTypes"]), "")
-        if app_type in portal["HiddenAppTypes"]:
-            raise PermissionError(f"{app_type} is hidden from this Studio (StudioWebPortalSettings.HiddenAppTypes).")
-        if instance_type in portal["HiddenInstanceTypes"]:
-            raise PermissionError(f"{instance_type} is hidden from this Studio (StudioWebPortalSettings.HiddenInstanceTypes).")
+        instance_type = form.get("instance_type") or next(iter(shown_instance_types(portal)), "")
+        self._refuse_hidden(portal, app_type, instance_type)
         image_arn = f"arn:aws:sagemaker:{scope.region}:{scope.account_id}:image/{form.get('image', '')}"
         self._call(
             scope, "CreateApp", DomainId=session["domain"], SpaceName=space, AppType=app_type, AppName="default",
